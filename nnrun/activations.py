@@ -1,0 +1,139 @@
+"""Activation functions f and their derivatives f', in a registry.
+
+Each entry of :data:`ACTIVATIONS` is an :class:`Activation` holding two element-wise
+functions::
+
+    f(z)        the activation a = f(z)
+    df(z, a)    its derivative f'(z), given z and a = f(z) (whichever is cheaper)
+
+They work on NumPy arrays of any shape: this is the reference implementation that
+the NumPy engine runs and students read. None of them can overflow: sigmoid only
+ever exponentiates -|z|, ELU takes expm1 of a non-positive number.
+
+Adding an activation is one entry in :data:`ACTIVATIONS`. The compiled engine
+(``nnrun/engine_numba.py``) has a scalar twin of each, selected by ``code``; an
+activation it does not know yet simply runs on the NumPy engine, and the engine
+agreement tests hold every twin to the reference.
+
+Output layers can also be ``softmax``, which is a vector function (each output
+depends on every z): it lives in :func:`softmax` and is handled by the losses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+def identity(z):
+    """f(z) = z."""
+    return z + 0.0
+
+
+def d_identity(z, a):
+    """f'(z) = 1."""
+    return 0.0 * z + 1.0
+
+
+def sigmoid(z):
+    """f(z) = 1 / (1 + e^{-z}), computed from e = e^{-|z|} <= 1 so it never overflows:
+    1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def d_sigmoid(z, a):
+    """f'(z) = f(z) (1 - f(z))."""
+    return a * (1.0 - a)
+
+
+def tanh(z):
+    """f(z) = tanh(z)."""
+    return np.tanh(z)
+
+
+def d_tanh(z, a):
+    """f'(z) = 1 - tanh(z)^2."""
+    return 1.0 - a * a
+
+
+def relu(z):
+    """f(z) = max(z, 0)."""
+    return np.maximum(z, 0.0)
+
+
+def d_relu(z, a):
+    """f'(z) = 1 if z > 0 else 0 (0 at the kink, as PyTorch)."""
+    return (z > 0.0) * 1.0
+
+
+def leaky_relu(z):
+    """f(z) = z if z > 0 else 0.01 z."""
+    return np.maximum(z, LEAKY_SLOPE * z)
+
+
+def d_leaky_relu(z, a):
+    """f'(z) = 1 if z > 0 else 0.01."""
+    return LEAKY_SLOPE + (1.0 - LEAKY_SLOPE) * (z > 0.0)
+
+
+def elu(z):
+    """f(z) = z if z > 0 else e^z - 1  (written max(z,0) + expm1(min(z,0)))."""
+    return np.maximum(z, 0.0) + np.expm1(np.minimum(z, 0.0))
+
+
+def d_elu(z, a):
+    """f'(z) = 1 if z > 0 else e^z = f(z) + 1."""
+    return 1.0 + np.minimum(a, 0.0)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An element-wise activation: ``f(z)``, ``df(z, a)``, and the compiled engine's code."""
+
+    name: str
+    code: int
+    f: Callable
+    df: Callable
+    #: "saturating" units are flagged by the diagnostics when |z| is large on every point.
+    saturating: bool = False
+    #: "rectifying" units are flagged as dead when f(z) = 0 on every point.
+    rectifying: bool = False
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": Activation("identity", 0, identity, d_identity),
+    "sigmoid": Activation("sigmoid", 1, sigmoid, d_sigmoid, saturating=True),
+    "tanh": Activation("tanh", 2, tanh, d_tanh, saturating=True),
+    "relu": Activation("relu", 3, relu, d_relu, rectifying=True),
+    "leaky_relu": Activation("leaky_relu", 4, leaky_relu, d_leaky_relu),
+    "elu": Activation("elu", 5, elu, d_elu),
+}
+
+#: Output layers accept every activation plus softmax (code below every element-wise code).
+SOFTMAX = "softmax"
+SOFTMAX_CODE = 100
+OUTPUTS = tuple(ACTIVATIONS) + (SOFTMAX,)
+
+
+def softmax(Z):
+    """p_k = e^{z_k - max z} / sum_j e^{z_j - max z}, column-wise (axis 0 indexes units).
+
+    Shifting by the maximum leaves p unchanged and keeps every exponent <= 0.
+    """
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def apply(name: str, Z):
+    """a = f(z) for any layer, softmax included."""
+    return softmax(Z) if name == SOFTMAX else ACTIVATIONS[name].f(Z)
+
+
+def code(name: str) -> int:
+    """The integer the compiled engine uses for an activation or softmax."""
+    return SOFTMAX_CODE if name == SOFTMAX else ACTIVATIONS[name].code

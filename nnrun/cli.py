@@ -1,0 +1,83 @@
+"""The ``nnrun`` command: a thin shell over the functions of the package.
+
+Each subcommand parses its arguments, calls one public function, and turns an
+:class:`~nnrun.errors.NnrunError` into one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from nnrun import __version__
+from nnrun.errors import NnrunError
+
+
+def user_errors(fn):
+    """Bad input -> 'nnrun: error: ...' on stderr, exit 2, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NnrunError as e:
+            click.echo(f"nnrun: error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nnrun")
+def main():
+    """Run neural-network experiments built from scratch, from YAML configs."""
+
+
+config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+overrides_argument = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
+
+
+def run_options(fn):
+    fn = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(fn)
+    fn = click.option("--name", default=None, help="Run name (default: the config's name).")(fn)
+    fn = click.option("--runs-dir", default="runs", show_default=True,
+                      type=click.Path(file_okay=False, path_type=Path),
+                      help="Where run folders are created.")(fn)
+    return fn
+
+
+@main.command()
+@config_argument
+@overrides_argument
+@run_options
+@user_errors
+def train(config, overrides, runs_dir, name, quiet):
+    """Train the network CONFIG describes and write a run folder.
+
+    KEY=VALUE overrides any config key by its dotted path, the value read as YAML:
+    train.eta=0.01 model.architecture=2-5-5-5-2 data.transform=[standardize].
+    The last line printed is the run folder.
+    """
+    from nnrun.config import load_config
+    from nnrun.experiment import run_experiment
+
+    cfg = load_config(config, overrides)
+    run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet)
+    click.echo(str(run_dir))
+    exit_for_status(run_dir)
+
+
+def exit_for_status(run_dir: Path) -> None:
+    """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
+    import json
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics.get("status") == "interrupted":
+        sys.exit(130 if metrics.get("signal", 2) == 2 else 143)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,468 @@
+"""The experiment config: YAML in, a validated :class:`Config` out.
+
+``load_config(path, overrides)`` reads YAML with the safe loader (duplicate keys are
+errors), applies Hydra-style ``key.path=value`` overrides (values read as YAML), makes
+relative paths relative to the config file, and validates everything with the pydantic
+schema below. Unknown keys are errors, with the closest valid key suggested. Every
+problem becomes one :class:`~nnrun.errors.NnrunError` line naming the file, the key,
+the bad value and what is accepted.
+
+Where to add things: a data source is one model in ``DATA_SOURCES`` here plus its
+generator in ``nnrun/data.py``; activations and losses come from their registries.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
+from nnrun.errors import NnrunError
+from nnrun.losses import LOSSES
+
+TRANSFORMS = ("standardize", "minmax", "center", "polar")
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+# ----------------------------------------------------------------------------- data
+class DataCommon(Strict):
+    test_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share held out for testing")
+    transform: list[Literal["standardize", "minmax", "center", "polar"]] = Field(
+        default_factory=list, description="applied in order, fitted on the training part"
+    )
+    task: Literal["classification", "regression"] = "classification"
+
+
+class HighamData(DataCommon):
+    """The 10 points of Higham & Higham (2019), classes A (first 5) and B."""
+
+    source: Literal["higham"]
+
+
+class GeneratedData(DataCommon):
+    n_samples: int = Field(400, gt=1, le=10_000_000)
+    noise: float = Field(0.05, ge=0.0)
+
+
+class EllipseData(GeneratedData):
+    """Two classes on two concentric ellipse contours around (0.5, 0.5)."""
+
+    source: Literal["ellipse"]
+    inner: float = Field(0.18, gt=0.0, description="semi-major axis of the inner contour")
+    outer: float = Field(0.38, gt=0.0, description="semi-major axis of the outer contour")
+    aspect: float = Field(0.6, gt=0.0, le=1.0, description="minor / major axis")
+    angle: float = Field(30.0, description="rotation of the major axis, degrees")
+    noise: float = Field(0.02, ge=0.0)
+
+
+class MoonsData(GeneratedData):
+    """Two interleaving half-moons, as scikit-learn's make_moons."""
+
+    source: Literal["moons"]
+    noise: float = Field(0.1, ge=0.0)
+
+
+class CirclesData(GeneratedData):
+    """Two concentric circles, as scikit-learn's make_circles."""
+
+    source: Literal["circles"]
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="inner radius / outer radius")
+
+
+class XorData(GeneratedData):
+    """Uniform points in [-1, 1]^2, class = sign(x1) xor sign(x2)."""
+
+    source: Literal["xor"]
+    noise: float = Field(0.0, ge=0.0)
+
+
+class SpiralsData(GeneratedData):
+    """Interleaved spiral arms, one class per arm."""
+
+    source: Literal["spirals"]
+    classes: int = Field(2, ge=2, le=20)
+    turns: float = Field(1.0, gt=0.0)
+    noise: float = Field(0.03, ge=0.0)
+
+
+class GaussData(GeneratedData):
+    """Isotropic Gaussian blobs with centres evenly spaced on a circle."""
+
+    source: Literal["gauss"]
+    classes: int = Field(2, ge=2, le=100)
+    radius: float = Field(2.0, ge=0.0, description="distance of the centres from the origin")
+    noise: float = Field(1.0, ge=0.0, description="standard deviation of each blob")
+
+
+class CsvData(DataCommon):
+    """A CSV file with a header row; the label column and the feature columns."""
+
+    source: Literal["csv"]
+    path: str = Field(description="CSV file, relative to the config file")
+    label: str | None = Field(None, description="label column (default: the last)")
+    features: list[str] | None = Field(None, description="feature columns (default: all others)")
+
+
+class DigitsData(DataCommon):
+    """The 8x8 handwritten digits (1797 images, 64 pixels 0..16, 10 classes)."""
+
+    source: Literal["digits"]
+    path: str = Field("../datasets/digits.csv", description="relative to the config file")
+
+
+DATA_SOURCES = (
+    HighamData, EllipseData, MoonsData, CirclesData, XorData, SpiralsData, GaussData,
+    CsvData, DigitsData,
+)
+DataConfig = Annotated[Union[DATA_SOURCES], Field(discriminator="source")]  # type: ignore[valid-type]
+SOURCES = tuple(m.model_fields["source"].annotation.__args__[0] for m in DATA_SOURCES)
+
+
+# ---------------------------------------------------------------------------- model
+def parse_architecture(value: Any) -> list[int]:
+    """"2-2-3-2" or [2, 2, 3, 2] -> [2, 2, 3, 2]; at least two layers, all sizes >= 1."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*\d+(\s*-\s*\d+)+\s*", value):
+            raise ValueError(
+                f"'{value}' is not an architecture: give layer sizes joined by '-' such as "
+                "'2-2-3-2', or a list [2, 2, 3, 2]"
+            )
+        sizes = [int(s) for s in value.split("-")]
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in value
+    ):
+        sizes = list(value)
+    else:
+        raise ValueError(
+            f"{value!r} is not an architecture: give layer sizes such as '2-2-3-2' or [2, 2, 3, 2]"
+        )
+    if len(sizes) < 2:
+        raise ValueError(f"{value!r} has {len(sizes)} layer; need an input and an output layer at least")
+    if min(sizes) < 1:
+        raise ValueError(f"{value!r} has a layer of size {min(sizes)}; every layer needs >= 1 unit")
+    return sizes
+
+
+class ModelConfig(Strict):
+    architecture: list[int] = Field(description='layer sizes, "2-2-3-2" or [2, 2, 3, 2]')
+    activation: str | list[str] = Field("sigmoid", description="hidden activation, or one per hidden layer")
+    output: str = Field("sigmoid", description="output activation, or softmax")
+    init: Literal["normal", "xavier", "he"] = "normal"
+    init_scale: float = Field(1.0, gt=0.0, description="std of the 'normal' init")
+    bias_init: Literal["normal", "zeros"] | float | None = Field(
+        None, description="'normal' (as the weights), 'zeros', or a constant; default: normal for "
+        "init=normal, zeros otherwise"
+    )
+    init_from: str | None = Field(None, description="model.npz to start from")
+
+    @field_validator("architecture", mode="before")
+    @classmethod
+    def _architecture(cls, v):
+        return parse_architecture(v)
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v):
+        for name in [v] if isinstance(v, str) else v:
+            if name not in ACTIVATIONS:
+                raise ValueError(f"unknown activation '{name}'; accepted: {', '.join(ACTIVATIONS)}")
+        return v
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, v):
+        if v not in OUTPUTS:
+            raise ValueError(f"unknown output '{v}'; accepted: {', '.join(OUTPUTS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        n_hidden = len(self.architecture) - 2
+        if isinstance(self.activation, list) and len(self.activation) != n_hidden:
+            raise ValueError(
+                f"activation: {len(self.activation)} activations given for {n_hidden} hidden "
+                f"layers of {'-'.join(map(str, self.architecture))}; give one per hidden layer or a single name"
+            )
+        if self.output == SOFTMAX and self.architecture[-1] < 2:
+            raise ValueError("output: softmax on a single output unit is always 1; use sigmoid for one unit")
+        if self.bias_init is None:
+            self.bias_init = "normal" if self.init == "normal" else "zeros"
+        return self
+
+    @property
+    def activations(self) -> list[str]:
+        """One activation name per layer after the input: hidden ones, then the output."""
+        n_hidden = len(self.architecture) - 2
+        hidden = [self.activation] * n_hidden if isinstance(self.activation, str) else list(self.activation)
+        return hidden + [self.output]
+
+
+# ---------------------------------------------------------------------------- train
+class TrainConfig(Strict):
+    loss: str = "quadratic"
+    eta: float = Field(gt=0.0, description="learning rate")
+    iterations: int | None = Field(None, gt=0, description="gradient steps (or give epochs)")
+    epochs: int | None = Field(None, gt=0, description="passes over the training set (or give iterations)")
+    batch_size: int | Literal["full"] = Field(1, description="1 = per-sample SGD; 'full' = gradient descent")
+    sampling: Literal["random", "epoch"] = "random"
+    lambda_: float = Field(0.0, ge=0.0, alias="lambda", description="L2 penalty (lambda/2)||W||^2")
+    log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
+    engine: Literal["auto", "numpy", "numba"] = "auto"
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v):
+        if v not in LOSSES:
+            raise ValueError(f"unknown loss '{v}'; accepted: {', '.join(LOSSES)}")
+        return v
+
+    @field_validator("eta", "lambda_")
+    @classmethod
+    def _finite(cls, v):
+        if not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number")
+        return v
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"batch_size {v} must be >= 1 or 'full'")
+        return v
+
+    @model_validator(mode="after")
+    def _length(self):
+        if (self.iterations is None) == (self.epochs is None):
+            raise ValueError("give exactly one of train.iterations and train.epochs")
+        return self
+
+
+# ---------------------------------------------------------------------------- sweep
+class SweepConfig(Strict):
+    grid: dict[str, Any] = Field(default_factory=dict, description="key -> list, logspace(a,b,n) or linspace(a,b,n)")
+    seeds: int = Field(1, ge=1, le=1000, description="seeds per cell")
+
+
+class Config(Strict):
+    name: str = "run"
+    seed: int = Field(0, ge=0, description="one seed for init, split and sampling")
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    sweep: SweepConfig | None = None
+
+    @model_validator(mode="after")
+    def _combination(self):
+        loss = LOSSES[self.train.loss]
+        if loss.outputs is not None and self.model.output not in loss.outputs:
+            raise ValueError(
+                f"train.loss: {self.train.loss} needs a {' or '.join(loss.outputs)} output, "
+                f"not model.output={self.model.output}; use loss quadratic or change the output"
+            )
+        if self.data.task == "regression" and self.model.output == SOFTMAX:
+            raise ValueError("model.output: softmax is for classification; regression needs identity")
+        return self
+
+    def to_dict(self) -> dict:
+        """The resolved config as plain YAML-able data (aliases such as 'lambda' restored)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# --------------------------------------------------------------------- YAML reading
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate keys (plain PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping safely; any problem is one NnrunError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise NnrunError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise NnrunError(f"{path}: is a directory, not a config file") from None
+    except OSError as e:
+        raise NnrunError(f"{path}: cannot read config file ({e.strerror})") from None
+    try:
+        text = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NnrunError(f"{path}: not a text file (not valid UTF-8); expected a YAML config") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise NnrunError(f"{path}: invalid YAML{at}: {problem}") from None
+    if data is None:
+        raise NnrunError(f"{path}: empty config; expected a mapping with data, model and train")
+    if not isinstance(data, dict):
+        raise NnrunError(
+            f"{path}: the top level is a {type(data).__name__}, expected a mapping with data, model and train"
+        )
+    return data
+
+
+# ----------------------------------------------------------------------- overrides
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.eta=0.01' -> ('train.eta', 0.01); the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise NnrunError(f"override '{text}': expected KEY=VALUE with a dotted key, e.g. train.eta=0.01")
+    try:
+        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw  # not YAML: keep the text, the schema decides
+    return key, value
+
+
+def set_dotted(data: dict, key: str, value: Any) -> None:
+    """data['a']['b'] = value for key 'a.b', creating sections as needed."""
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise NnrunError(f"override {key}: '{'.'.join(parts[:i + 1])}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def get_dotted(data: dict, key: str, default: Any = None) -> Any:
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+# ---------------------------------------------------------------------- validation
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(field.alias or name)
+    return keys
+
+
+def _model_at(loc: tuple, data: dict) -> type[BaseModel] | None:
+    """The pydantic model that owns the location ``loc`` (for suggesting keys)."""
+    sections = {"data": None, "model": ModelConfig, "train": TrainConfig, "sweep": SweepConfig}
+    if len(loc) == 1:
+        return Config
+    head = loc[0]
+    if head == "data":
+        source = get_dotted(data, "data.source")
+        for m in DATA_SOURCES:
+            if m.model_fields["source"].annotation.__args__[0] == source:
+                return m
+        return None
+    return sections.get(head)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def format_validation_error(err: ValidationError, data: dict, source: str) -> str:
+    """The first schema error as one line: 'file: key: problem (got value); accepted ...'."""
+    e = err.errors(include_url=False)[0]
+    loc = tuple(str(p) for p in e["loc"])
+    if len(loc) >= 2 and loc[0] == "data" and loc[1] in SOURCES:
+        loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts
+    key = ".".join(loc) if loc else "(top level)"
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if e["type"] == "extra_forbidden":
+        owner = _model_at(loc[:-1] or loc, data) if len(loc) > 1 else Config
+        valid = _valid_keys(owner) if owner else []
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
+        accepted = f" (accepted here: {', '.join(valid)})" if valid else ""
+        return f"{source}: unknown key '{key}'{hint}{accepted}"
+    if e["type"] == "missing":
+        return f"{source}: {key}: required key is missing"
+    if e["type"] == "union_tag_invalid":
+        return f"{source}: data.source: unknown source {_describe(get_dotted(data, 'data.source'))}; accepted: {', '.join(SOURCES)}"
+    if e["type"] == "union_tag_not_found":
+        return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
+    got = e.get("input")
+    shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
+    if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
+        return f"{source}: {key}: {msg}"
+    return f"{source}: {key}: {msg}{shown}"
+
+
+def validate(data: dict, source: str = "config") -> Config:
+    """Validate a raw mapping into a Config, or raise one NnrunError line."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise NnrunError(format_validation_error(err, data, source)) from None
+
+
+def _absolute(data: dict, key: str, base: Path) -> None:
+    value = get_dotted(data, key)
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        set_dotted(data, key, str((base / value).resolve()))
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read, override and validate a config file. Relative paths become absolute."""
+    path = Path(path)
+    data = read_yaml(path)
+    data = copy.deepcopy(data)
+    for text in overrides:
+        key, value = parse_override(text)
+        set_dotted(data, key, value)
+    if isinstance(data.get("data"), dict) and data["data"].get("source") == "digits":
+        data["data"].setdefault("path", DigitsData.model_fields["path"].default)
+    for key in ("data.path", "model.init_from"):
+        _absolute(data, key, path.resolve().parent)
+    return validate(data, str(path))
+
+
+def dump_yaml(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)

@@ -1,0 +1,101 @@
+"""Diagnostics: what went wrong in a run, in words.
+
+:func:`diagnose` looks at the history and the trained network and returns a dict for
+``metrics.json`` with a list of ``hints``, each a sentence a student can act on:
+
+- divergence: a non-finite loss or gradient (learning rate too high for the activation,
+  loss and scale of the data);
+- loss growth: the final loss far above the best seen;
+- dead ReLU units (output 0 on every training point) and saturated sigmoid/tanh units
+  (|f'| tiny on every training point), per hidden layer, as fractions;
+- a classifier that puts every point in one class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnrun.activations import ACTIVATIONS
+
+GROWTH_FACTOR = 10.0
+SATURATION = 1e-3  # |f'(z)| below this (relative to its maximum) counts as saturated
+
+
+def unit_health(network, X_rows: np.ndarray) -> list[dict]:
+    """Per hidden layer: fraction of dead (rectifying) and saturated (squashing) units."""
+    Z, A = network.forward(X_rows.T)
+    layers = []
+    for l, name in enumerate(network.activations[:-1]):
+        act = ACTIVATIONS.get(name)
+        z, a = Z[l], A[l + 1]
+        entry = {"layer": l + 1, "activation": name, "units": int(z.shape[0])}
+        if act is not None and act.rectifying:
+            entry["dead_fraction"] = float(np.mean(np.all(a <= 0.0, axis=1)))
+        if act is not None and act.saturating:
+            peak = float(act.df(np.zeros(1), act.f(np.zeros(1)))[0])
+            slope = act.df(z, a) / peak
+            entry["saturated_fraction"] = float(np.mean(np.all(slope < SATURATION, axis=1)))
+        layers.append(entry)
+    return layers
+
+
+def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: int | None) -> dict:
+    """Findings and hints for metrics.json (``history`` columns as train.HISTORY_COLUMNS)."""
+    hints = []
+    t = cfg.train
+    act = cfg.model.activation if isinstance(cfg.model.activation, str) else ",".join(cfg.model.activation)
+    scale = float(np.abs(data.X_train).max()) if data.X_train.size else 0.0
+    out = {"hints": hints}
+    if status == "diverged":
+        out["diverged_at"] = diverged_at
+        hints.append(
+            f"training diverged at iteration {diverged_at}: the loss or gradient became non-finite. "
+            f"eta={t.eta:g} is too high for {act} units with the {t.loss} loss on inputs up to |x|={scale:.3g}; "
+            f"try eta={t.eta / 10:g}" + ("" if "standardize" in cfg.data.transform or scale <= 10
+                                         else " and data.transform: [standardize]")
+        )
+    losses = history[:, 1]
+    finite = losses[np.isfinite(losses)]
+    if finite.size >= 2:
+        best, final, first = float(finite.min()), float(finite[-1]), float(finite[0])
+        out.update(first_loss=first, best_loss=best, final_loss=final)
+        if best > 0 and final > GROWTH_FACTOR * best:
+            hints.append(
+                f"the loss grew: final {final:.3g} is {final / best:.0f}x the best seen ({best:.3g}); "
+                f"the learning rate eta={t.eta:g} is likely too high, or units died (see below)"
+            )
+        elif final >= first and status == "completed":
+            hints.append(f"the loss did not fall (first {first:.3g}, final {final:.3g}): "
+                         "check eta, the initialisation scale and the activation")
+    if np.isfinite(network.theta).all() and len(data.X_train):
+        layers = unit_health(network, data.X_train)
+        out["layers"] = layers
+        for entry in layers:
+            dead, sat = entry.get("dead_fraction", 0.0), entry.get("saturated_fraction", 0.0)
+            if dead >= 0.5:
+                hints.append(
+                    f"{dead:.0%} of the {entry['units']} {entry['activation']} units in hidden layer "
+                    f"{entry['layer']} are dead (output 0 on every training point, so no gradient flows "
+                    "through them); use leaky_relu/elu, a smaller eta, or init: he"
+                )
+            if sat >= 0.5:
+                hints.append(
+                    f"{sat:.0%} of the {entry['units']} {entry['activation']} units in hidden layer "
+                    f"{entry['layer']} are saturated on every training point (vanishing gradients); "
+                    "standardize the inputs or use a smaller init_scale / init: xavier"
+                )
+        if data.task == "classification":
+            P = network.predict(data.X_train)
+            if cfg.model.output == "relu" and P.shape[1] > 1 and np.all(P <= 0.0):
+                hints.append("every output unit is 0 on every training point: the relu output layer is dead")
+            predicted = (P[:, 0] >= 0.5).astype(int) if P.shape[1] == 1 else P.argmax(axis=1)
+            classes = np.unique(predicted)
+            out["predicted_classes"] = int(len(classes))
+            if len(classes) == 1 and data.n_classes > 1:
+                hints.append(
+                    f"the classifier puts every training point in class {data.class_names[int(classes[0])]}: "
+                    "it has learned nothing about the boundary"
+                    + (" (with a relu output layer, outputs stuck at 0 tie and argmax picks the first class)"
+                       if cfg.model.output == "relu" else "")
+                )
+    return out

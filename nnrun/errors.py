@@ -1,0 +1,24 @@
+"""The one exception type for bad input.
+
+Anything the user can fix (config, data, paths) raises :class:`NnrunError` with a
+single line naming the key or file, the bad value and what is accepted. The CLI turns
+it into that line on stderr and exit code 2; nothing else is ever shown as a traceback
+for bad input.
+"""
+
+from __future__ import annotations
+
+
+class NnrunError(Exception):
+    """A user-facing error: one line, exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+def where(path: str | None, key: str | None = None) -> str:
+    """Prefix for messages: ``file: key:`` with whatever is known."""
+    parts = [p for p in (path, key) if p]
+    return (": ".join(parts) + ": ") if parts else ""

@@ -1,0 +1,212 @@
+"""One experiment end to end: config -> data -> network -> train -> run folder -> plots.
+
+:func:`run_experiment` is what ``nnrun train`` calls. Everything that can be wrong
+with the input is checked before the run folder exists, so bad input leaves nothing
+behind. Once training starts, the folder always ends up complete: a run that
+diverges, is interrupted or fails still gets its history, model, metrics and plots
+(as far as they can be drawn), with ``status`` saying what happened.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from nnrun import __version__
+from nnrun.config import Config, dump_yaml, validate
+from nnrun.data import load_data, streams
+from nnrun.diagnostics import diagnose
+from nnrun.errors import NnrunError
+from nnrun.network import Network, parameter_count
+from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
+from nnrun.train import HISTORY_COLUMNS, build_network, evaluate, planned_iterations, resolve_log_every, train
+
+MAX_PARAMETERS = 50_000_000
+MAX_HISTORY_ROWS = 20_000_000
+
+
+def check_size(cfg: Config, n_train: int) -> None:
+    """Refuse, before any work, runs that cannot fit (parameters or history)."""
+    n_params = parameter_count(cfg.model.architecture)
+    if n_params > MAX_PARAMETERS:
+        raise NnrunError(
+            f"model.architecture: {'-'.join(map(str, cfg.model.architecture))} has {n_params:,} parameters "
+            f"({n_params * 8 * 4 / 2**30:.1f} GiB for weights, gradients and buffers); the limit is {MAX_PARAMETERS:,}"
+        )
+    total = planned_iterations(cfg, n_train)
+    rows = total // resolve_log_every(cfg, n_train)
+    if rows > MAX_HISTORY_ROWS:
+        raise NnrunError(
+            f"train.log_every: recording {rows:,} history rows (about {rows * 60 / 2**30:.1f} GiB of "
+            f"history.csv) is more than the limit of {MAX_HISTORY_ROWS:,}; raise train.log_every "
+            f"to at least {math.ceil(total / MAX_HISTORY_ROWS)}"
+        )
+
+
+def resolved_config(cfg: Config, n_train: int) -> dict:
+    """The config with every default spelled out (log_every resolved) and the nnrun version."""
+    data = cfg.to_dict()
+    data["train"]["log_every"] = resolve_log_every(cfg, n_train)
+    data["nnrun_version"] = __version__
+    return data
+
+
+def r2(network, X, y) -> float | None:
+    """Coefficient of determination 1 - SS_res / SS_tot of the single output."""
+    if len(X) < 2:
+        return None
+    pred = network.predict(X)[:, 0]
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    return None if ss_tot == 0 else 1.0 - float(((y - pred) ** 2).sum()) / ss_tot
+
+
+def final_metrics(cfg, result, data) -> dict:
+    net, t = result.network, cfg.train
+    classify = data.task == "classification"
+    finite = bool(np.isfinite(net.theta).all())
+    tr, tra = evaluate(net, data.X_train, data.Y_train, t.loss, classify) if finite else (math.nan, math.nan)
+    te, tea = evaluate(net, data.X_test, data.Y_test, t.loss, classify) if finite else (math.nan, math.nan)
+    penalty = 0.5 * t.lambda_ * sum(float((W * W).sum()) for W in net.W)
+    metrics = {
+        "status": result.status,
+        "iterations": result.iterations,
+        "planned_iterations": result.planned_iterations,
+        "train_loss": tr,
+        "test_loss": te if data.has_test else None,
+        "train_accuracy": tra if classify else None,
+        "test_accuracy": tea if (classify and data.has_test) else None,
+        "penalty": penalty,
+        "objective": tr + penalty,
+        "train_seconds": result.train_seconds,
+        "seconds_per_iteration": result.train_seconds / max(result.iterations, 1),
+        "engine": result.engine,
+        "log_every": result.log_every,
+        "seed": cfg.seed,
+        "nnrun_version": __version__,
+    }
+    if not classify:
+        metrics["train_r2"] = r2(net, data.X_train, data.Y_train[:, 0]) if finite else None
+        metrics["test_r2"] = r2(net, data.X_test, data.Y_test[:, 0]) if finite else None
+    if result.diverged_at is not None:
+        metrics["diverged_at"] = result.diverged_at
+    return metrics
+
+
+def prepare(cfg: Config):
+    """Everything checkable before a run folder exists: data, sizes, initial network."""
+    data = load_data(cfg)
+    check_size(cfg, len(data.X_train))
+    network = build_network(cfg, streams(cfg.seed)["init"])
+    if cfg.train.batch_size != "full" and cfg.train.batch_size > len(data.X_train):
+        raise NnrunError(
+            f"train.batch_size: {cfg.train.batch_size} is more than the {len(data.X_train)} training "
+            f"samples; use at most {len(data.X_train)} or 'full'"
+        )
+    return data, network
+
+
+def _progress_bar(total: int, quiet: bool, label: str):
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="it", unit_scale=True, disable=None, file=sys.stderr,
+               dynamic_ncols=True, leave=False)
+
+    def update(done, loss):
+        bar.update(done - bar.n)
+        if loss is not None:
+            bar.set_postfix_str(f"loss {loss:.4g}", refresh=False)
+
+    return bar, update
+
+
+def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
+                   quiet: bool = False, plots: bool = True, log=None) -> Path:
+    """Train ``cfg`` and write its run folder; returns the folder.
+
+    ``log(message)`` receives the end-of-run summary lines (default: stderr).
+    Raises NnrunError (before creating anything) for bad input.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    data, network = prepare(cfg)
+    run_dir = make_run_dir(runs_dir, name or cfg.name)
+    return record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log)
+
+
+def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=None) -> Path:
+    """Train into an existing empty run folder and write every artifact."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    atomic_write(run_dir / "config.yaml", dump_yaml(resolved_config(cfg, len(data.X_train))))
+    history_file = HistoryWriter(run_dir / "history.csv", HISTORY_COLUMNS)
+    bar, update = _progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
+    try:
+        result = train(cfg, data, network, progress=update, on_rows=history_file)
+    except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
+        history_file.close()
+        if bar:
+            bar.close()
+        write_json(run_dir / "metrics.json", {
+            "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(), "seed": cfg.seed, "nnrun_version": __version__,
+        })
+        raise
+    finally:
+        history_file.close()
+        if bar:
+            bar.close()
+    metrics = final_metrics(cfg, result, data)
+    history = pd.read_csv(run_dir / "history.csv")
+    metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,
+                                      result.status, result.diverged_at)
+    atomic_npz(run_dir / "model.npz", result.network.to_npz)
+    write_json(run_dir / "metrics.json", metrics)
+    if plots:
+        from nnrun.plots import draw_run
+
+        draw_run(run_dir, cfg, history, result.network, data, metrics)
+    summarize(metrics, run_dir, log)
+    return run_dir
+
+
+def summarize(metrics: dict, run_dir: Path, log) -> None:
+    """The end-of-run lines on stderr: status, metrics, and every diagnostic hint."""
+    status = metrics["status"]
+    if status == "diverged":
+        log(f"!!! DIVERGED at iteration {metrics.get('diverged_at')}: the loss became non-finite !!!")
+    elif status == "interrupted":
+        log(f"interrupted after {metrics['iterations']} iterations; everything so far is saved")
+    parts = [f"{status}: {metrics['iterations']} iterations in {metrics['train_seconds']:.3g} s"]
+    for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2"):
+        value = metrics.get(key)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            parts.append(f"{key} {value:.4g}")
+    log(", ".join(parts))
+    for hint in metrics.get("diagnostics", {}).get("hints", []):
+        log(f"hint: {hint}")
+
+
+# ------------------------------------------------------------------ reading back
+def load_run(run_dir: str | Path):
+    """(config, history DataFrame, network, metrics) of a run folder."""
+    import json
+
+    run_dir = Path(run_dir)
+    for needed in ("config.yaml", "history.csv", "model.npz"):
+        if not (run_dir / needed).exists():
+            raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
+    raw = yaml.safe_load((run_dir / "config.yaml").read_text())
+    raw.pop("nnrun_version", None)
+    cfg = validate(raw, str(run_dir / "config.yaml"))
+    history = pd.read_csv(run_dir / "history.csv")
+    network = Network.from_npz(run_dir / "model.npz", key=str(run_dir))
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return cfg, history, network, metrics

@@ -1,0 +1,80 @@
+"""Losses C(a_L, y) per sample and the output error delta_L, in a registry.
+
+Conventions: columns are samples, so ``Z`` and ``A`` of the output layer and the
+targets ``Y`` have shape (n_L, m). The training loss is the mean over samples of the
+per-sample loss; the L2 penalty is added by the trainer, not here.
+
+``quadratic``      C = 1/2 ||a - y||^2,     dC/da = a - y,
+                   delta_L = f'(z_L) o (a - y)     (softmax: J^T (a - y), J the softmax Jacobian).
+``cross_entropy``  softmax output:  C = -sum_k y_k log p_k,           delta_L = p - y;
+                   sigmoid output:  C = -sum_k [y log p + (1-y) log(1-p)], delta_L = p - y.
+
+Both logs are computed from z, never from p (log p = z - logsumexp(z),
+log sigmoid(z) = -softplus(-z)), so a saturated output gives a large finite loss
+instead of log(0). Adding a loss is one entry in :data:`LOSSES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nnrun.activations import ACTIVATIONS, SOFTMAX
+
+
+def softplus(x):
+    """softplus(x) = log(1 + e^x), without overflow."""
+    return np.logaddexp(0.0, x)
+
+
+def logsumexp(Z):
+    """log sum_k e^{z_k}, column-wise, shifted by the maximum."""
+    m = Z.max(axis=0, keepdims=True)
+    return (m + np.log(np.exp(Z - m).sum(axis=0, keepdims=True)))[0]
+
+
+def quadratic_value(Z, A, Y, output):
+    """Per-sample C = 1/2 ||a - y||^2, shape (m,)."""
+    return 0.5 * ((A - Y) ** 2).sum(axis=0)
+
+
+def quadratic_delta(Z, A, Y, output):
+    """delta_L = f'(z_L) o (a_L - y); for softmax J^T (a - y) = p o ((a - y) - p.(a - y))."""
+    G = A - Y
+    if output == SOFTMAX:
+        return A * (G - (A * G).sum(axis=0, keepdims=True))
+    return ACTIVATIONS[output].df(Z, A) * G
+
+
+def cross_entropy_value(Z, A, Y, output):
+    """Per-sample cross-entropy, from z: softmax -sum y (z - lse(z)); sigmoid sum of binary CEs."""
+    if output == SOFTMAX:
+        return logsumexp(Z) * Y.sum(axis=0) - (Y * Z).sum(axis=0)
+    return (Y * softplus(-Z) + (1.0 - Y) * softplus(Z)).sum(axis=0)
+
+
+def cross_entropy_delta(Z, A, Y, output):
+    """delta_L = dC/dz_L = p - y, for softmax and for sigmoid outputs alike."""
+    return A - Y
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss: per-sample ``value(Z, A, Y, output)`` and ``delta(Z, A, Y, output)`` = dC/dz_L."""
+
+    name: str
+    code: int
+    value: Callable
+    delta: Callable
+    #: output layers the loss is defined for (None: every output).
+    outputs: tuple[str, ...] | None = None
+
+
+LOSSES: dict[str, Loss] = {
+    "quadratic": Loss("quadratic", 0, quadratic_value, quadratic_delta),
+    "cross_entropy": Loss(
+        "cross_entropy", 1, cross_entropy_value, cross_entropy_delta, outputs=("sigmoid", SOFTMAX)
+    ),
+}

@@ -1,0 +1,179 @@
+"""The network: parameters, forward pass, backward pass (the readable reference).
+
+Layers l = 1..L with sizes n_0 (inputs) .. n_L (outputs). Columns are samples::
+
+    z_l = W_l a_{l-1} + b_l,        a_l = f_l(z_l),        a_0 = x
+
+with W_l of shape (n_l, n_{l-1}) and b_l of shape (n_l,). Backpropagation
+(Higham & Higham 2019, eq. 5.1-5.4; Nielsen ch. 2)::
+
+    delta_L   = dC/dz_L                       (f'(z_L) o (a_L - y) for the quadratic cost)
+    delta_l   = f'(z_l) o (W_{l+1}^T delta_{l+1})
+    dC/dW_l   = delta_l a_{l-1}^T,            dC/db_l = delta_l
+
+For a batch of m samples the gradient is the mean of the per-sample gradients, and
+the L2 penalty (lambda/2) sum_l ||W_l||_F^2 adds lambda W_l (weights only).
+
+All parameters live in one flat float64 vector ``theta``; ``W[l]`` and ``b[l]`` are
+views into it. The compiled engine works on the same vector, so both engines update
+the very same numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nnrun.activations import ACTIVATIONS, apply
+from nnrun.errors import NnrunError
+from nnrun.losses import LOSSES
+
+
+def layout(sizes: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Offsets of W_l and b_l in theta (index l-1 for layer l) and the parameter count."""
+    w_off, b_off, at = [], [], 0
+    for n_prev, n in zip(sizes[:-1], sizes[1:]):
+        w_off.append(at)
+        at += n * n_prev
+        b_off.append(at)
+        at += n
+    return np.array(w_off, dtype=np.int64), np.array(b_off, dtype=np.int64), at
+
+
+def parameter_count(sizes: list[int]) -> int:
+    return layout(sizes)[2]
+
+
+class Network:
+    """A fully connected network with one activation per layer (``activations[l-1]`` for layer l)."""
+
+    def __init__(self, sizes: list[int], activations: list[str], theta: np.ndarray | None = None):
+        if len(activations) != len(sizes) - 1:
+            raise ValueError("one activation per layer after the input")
+        self.sizes = [int(s) for s in sizes]
+        self.activations = list(activations)
+        self.w_off, self.b_off, n_params = layout(self.sizes)
+        self.theta = np.zeros(n_params) if theta is None else np.ascontiguousarray(theta, dtype=np.float64)
+        if self.theta.shape != (n_params,):
+            raise ValueError(f"theta has shape {self.theta.shape}, expected ({n_params},)")
+        self.W, self.b = [], []
+        for l, (n_prev, n) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            w0, b0 = self.w_off[l], self.b_off[l]
+            self.W.append(self.theta[w0:w0 + n * n_prev].reshape(n, n_prev))
+            self.b.append(self.theta[b0:b0 + n])
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of layers with weights."""
+        return len(self.sizes) - 1
+
+    def weight_mask(self) -> np.ndarray:
+        """1 where theta holds a weight, 0 where it holds a bias (the penalty acts on weights)."""
+        mask = np.zeros_like(self.theta)
+        for W_l, w0 in zip(self.W, self.w_off):
+            mask[w0:w0 + W_l.size] = 1.0
+        return mask
+
+    # ------------------------------------------------------------------ init
+    def initialize(self, rng: np.random.Generator, init: str = "normal", scale: float = 1.0,
+                   bias_init: str | float = "normal") -> "Network":
+        """Draw the weights: 'normal' scale*N(0,1); 'xavier' N(0, 2/(n_in+n_out)); 'he' N(0, 2/n_in).
+
+        Weights are drawn layer by layer (W_1, b_1, W_2, ...) from one generator, as netbp.m
+        does; biases are N(0,1)*scale ('normal'), zero, or a constant.
+        """
+        for W_l, b_l in zip(self.W, self.b):
+            n, n_prev = W_l.shape
+            std = {"normal": scale, "xavier": np.sqrt(2.0 / (n + n_prev)), "he": np.sqrt(2.0 / n_prev)}[init]
+            W_l[...] = std * rng.standard_normal((n, n_prev))
+            if bias_init == "normal":
+                b_l[...] = scale * rng.standard_normal(n)
+            elif bias_init == "zeros":
+                b_l[...] = 0.0
+            else:
+                b_l[...] = float(bias_init)
+        return self
+
+    # --------------------------------------------------------------- forward
+    def forward(self, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """z_l = W_l a_{l-1} + b_l, a_l = f_l(z_l) for a batch X of shape (n_0, m) (columns = samples).
+
+        Returns the lists Z = [z_1..z_L] and A = [a_0..a_L].
+        """
+        A, Z = [X], []
+        for W_l, b_l, f in zip(self.W, self.b, self.activations):
+            z = W_l @ A[-1] + b_l[:, None]
+            Z.append(z)
+            A.append(apply(f, z))
+        return Z, A
+
+    def predict(self, X_rows: np.ndarray) -> np.ndarray:
+        """Outputs a_L for samples in rows, shape (m, n_L)."""
+        return self.forward(np.asarray(X_rows, dtype=np.float64).T)[1][-1].T
+
+    # -------------------------------------------------------------- backward
+    def backward(self, Z, A, Y: np.ndarray, loss: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Mean gradients (dC/dW_l, dC/db_l) over the batch, by backpropagation.
+
+        delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o (W_{l+1}^T delta_{l+1});
+        dC/dW_l = delta_l a_{l-1}^T / m; dC/db_l = mean of delta_l over the batch.
+        """
+        m = Y.shape[1]
+        L = self.n_layers
+        delta = LOSSES[loss].delta(Z[-1], A[-1], Y, self.activations[-1])
+        dW, db = [None] * L, [None] * L
+        for l in range(L - 1, -1, -1):  # index l is layer l+1
+            dW[l] = delta @ A[l].T / m
+            db[l] = delta.sum(axis=1) / m
+            if l > 0:
+                delta = ACTIVATIONS[self.activations[l - 1]].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
+        return dW, db
+
+    def gradient(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0) -> np.ndarray:
+        """Gradient of mean-loss + (lambda/2) sum ||W_l||^2 as a flat vector shaped like theta."""
+        Z, A = self.forward(X_rows.T)
+        dW, db = self.backward(Z, A, Y_rows.T, loss)
+        g = np.empty_like(self.theta)
+        for l in range(self.n_layers):
+            w0, b0 = self.w_off[l], self.b_off[l]
+            g[w0:w0 + dW[l].size] = (dW[l] + lam * self.W[l]).ravel()
+            g[b0:b0 + db[l].size] = db[l]
+        return g
+
+    # ------------------------------------------------------------- the loss
+    def loss(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0) -> float:
+        """Mean over samples of the per-sample loss, plus (lambda/2) sum_l ||W_l||_F^2."""
+        Z, A = self.forward(X_rows.T)
+        value = float(LOSSES[loss].value(Z[-1], A[-1], Y_rows.T, self.activations[-1]).mean())
+        return value + 0.5 * lam * sum(float((W_l * W_l).sum()) for W_l in self.W)
+
+    # ------------------------------------------------------------------- I/O
+    def to_npz(self, path) -> None:
+        """Save W1..WL, b1..bL, architecture and activations (one per layer)."""
+        arrays = {f"W{l + 1}": W_l for l, W_l in enumerate(self.W)}
+        arrays.update({f"b{l + 1}": b_l for l, b_l in enumerate(self.b)})
+        arrays["architecture"] = np.array(self.sizes, dtype=np.int64)
+        arrays["activations"] = np.array(self.activations)
+        np.savez(path, **arrays)
+
+    @classmethod
+    def from_npz(cls, path, key: str = "model.init_from") -> "Network":
+        """Load a network saved by :meth:`to_npz`; errors name the file and what is wrong."""
+        try:
+            with np.load(Path(path), allow_pickle=False) as f:
+                sizes = [int(s) for s in f["architecture"]]
+                activations = [str(a) for a in f["activations"]]
+                net = cls(sizes, activations)
+                for l in range(net.n_layers):
+                    net.W[l][...] = f[f"W{l + 1}"]
+                    net.b[l][...] = f[f"b{l + 1}"]
+        except FileNotFoundError:
+            raise NnrunError(f"{key}: {path}: no such file") from None
+        except KeyError as e:
+            raise NnrunError(f"{key}: {path}: missing array {e.args[0]}; expected W1..WL, b1..bL, architecture, activations") from None
+        except ValueError as e:
+            raise NnrunError(f"{key}: {path}: not a model.npz of nnrun ({e})") from None
+        except OSError as e:
+            raise NnrunError(f"{key}: {path}: cannot read ({e})") from None
+        return net

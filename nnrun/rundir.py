@@ -1,0 +1,138 @@
+"""Run folders: unique names, atomic files, streamed history.
+
+A run folder is ``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>[-k]``. It is created with
+``os.mkdir``, which fails if the folder exists, so two processes started in the same
+second get ``...-name`` and ``...-name-2``, never the same folder. Names are reduced to
+``[A-Za-z0-9._-]``, so a name can never point outside ``runs_dir``.
+
+Every file is written to a temporary name in the same folder and renamed into place,
+so a reader (or a crash) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnrun.errors import NnrunError
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def sanitize_name(name: str) -> str:
+    """Keep letters, digits, '.', '_' and '-'; no leading dots; at most 60 characters."""
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip("._-")[:60]
+    return clean or "run"
+
+
+def make_run_dir(runs_dir: str | Path, name: str, suffix: str = "") -> Path:
+    """Create and return a new, empty, uniquely named run folder."""
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NnrunError(f"--runs-dir: {runs_dir} exists and is not a folder") from None
+    except OSError as e:
+        raise NnrunError(f"--runs-dir: cannot create {runs_dir} ({e.strerror})") from None
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{sanitize_name(name)}{suffix}"
+    for k in range(1, 10_000):
+        path = runs_dir / (stem if k == 1 else f"{stem}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise NnrunError(f"--runs-dir: cannot create a folder in {runs_dir} ({e.strerror})") from None
+    raise NnrunError(f"--runs-dir: {runs_dir} has 10000 runs named {stem}; choose another --name")
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    mode = "w" if isinstance(data, str) else "wb"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_savefig(fig, path: str | Path, **kwargs) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, **kwargs)
+    os.replace(tmp, path)
+
+
+def atomic_npz(path: str | Path, save) -> None:
+    """``save(file)`` writes an .npz to an open file; then it is renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    with open(tmp, "wb") as f:
+        save(f)
+    os.replace(tmp, path)
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def write_json(path: str | Path, data: dict) -> None:
+    """JSON with NaN/inf as null (strict JSON readers reject NaN)."""
+    atomic_write(path, json.dumps(_json_safe(data), indent=2) + "\n")
+
+
+def _cell(x: float) -> str:
+    if x != x:  # NaN: not applicable
+        return ""
+    return repr(float(x))
+
+
+class HistoryWriter:
+    """Streams history rows to ``history.csv`` as they come, so memory stays bounded.
+
+    Rows go to a hidden temporary file that :meth:`close` renames into place.
+    """
+
+    def __init__(self, path: str | Path, columns: list[str]):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        self.file = open(self.tmp, "w", buffering=1 << 20)
+        self.file.write(",".join(columns) + "\n")
+        self.rows = 0
+        self.last = None
+
+    def __call__(self, block: np.ndarray) -> None:
+        lines = []
+        for row in block.tolist():
+            lines.append(f"{int(row[0])}," + ",".join(_cell(x) for x in row[1:]))
+        self.file.write("\n".join(lines) + "\n")
+        self.rows += len(block)
+        self.last = block[-1].copy()
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+            os.replace(self.tmp, self.path)
