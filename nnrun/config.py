@@ -385,19 +385,19 @@ def _valid_keys(model: type[BaseModel]) -> list[str]:
     return keys
 
 
-def _model_at(loc: tuple, data: dict) -> type[BaseModel] | None:
-    """The pydantic model that owns the location ``loc`` (for suggesting keys)."""
-    sections = {"data": None, "model": ModelConfig, "train": TrainConfig, "sweep": SweepConfig}
-    if len(loc) == 1:
+def _model_at(section: tuple, data: dict) -> type[BaseModel] | None:
+    """The pydantic model of the section ``section`` (() is the top level), for suggestions."""
+    if len(section) == 0:
         return Config
-    head = loc[0]
-    if head == "data":
+    if len(section) > 1:
+        return None
+    if section[0] == "data":
         source = get_dotted(data, "data.source")
         for m in DATA_SOURCES:
             if m.model_fields["source"].annotation.__args__[0] == source:
                 return m
         return None
-    return sections.get(head)
+    return {"model": ModelConfig, "train": TrainConfig, "sweep": SweepConfig}.get(section[0])
 
 
 def _describe(value: Any) -> str:
@@ -416,7 +416,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if e["type"] == "extra_forbidden":
-        owner = _model_at(loc[:-1] or loc, data) if len(loc) > 1 else Config
+        owner = _model_at(loc[:-1], data)
         valid = _valid_keys(owner) if owner else []
         close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
         hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
@@ -428,6 +428,12 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
         return f"{source}: data.source: unknown source {_describe(get_dotted(data, 'data.source'))}; accepted: {', '.join(SOURCES)}"
     if e["type"] == "union_tag_not_found":
         return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
+    named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg)
+    if named and e["type"] == "value_error" and not isinstance(e.get("input"), (str, int, float, list)):
+        # a whole-section check whose message names its key: 'model' + 'output: ...'
+        inner = named.group(1)
+        key = inner if "." in inner or not loc else f"{key}.{inner}"
+        return f"{source}: {key}: {named.group(2)}"
     got = e.get("input")
     shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
     if not loc or loc == ("data",) or key in ("model", "train", "sweep"):

@@ -96,6 +96,8 @@ def final_metrics(cfg, result, data) -> dict:
         metrics["test_r2"] = r2(net, data.X_test, data.Y_test[:, 0]) if finite else None
     if result.diverged_at is not None:
         metrics["diverged_at"] = result.diverged_at
+    if result.signal is not None:
+        metrics["signal"] = int(result.signal)
     return metrics
 
 
@@ -162,6 +164,11 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
         history_file.close()
         if bar:
             bar.close()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+        return _finish(cfg, data, result, run_dir, plots, log)
+
+
+def _finish(cfg, data, result, run_dir, plots, log):
     metrics = final_metrics(cfg, result, data)
     history = pd.read_csv(run_dir / "history.csv")
     metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,

@@ -238,7 +238,9 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     chunk = chunk_iterations(len(net.theta), batch, n_train, len(data.X_test), log_every, total)
 
     collected = []
-    with stop_on_signals() as flag:
+    # Overflow is how divergence starts; it is detected and reported as status
+    # 'diverged' with a hint, so NumPy's floating-point warnings would only repeat it.
+    with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if name == "numba":
             from nnrun.engine_numba import NumbaEngine
 

@@ -1,0 +1,120 @@
+"""nnrun train through the command line: artifacts, overrides, reproducibility, exit codes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
+
+ARTIFACTS_2D = {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png", "data.png", "regions.png"}
+
+
+def test_relu_ellipse_writes_every_artifact(runs_dir):
+    result = cli("train", CONFIGS / "relu_ellipse.yaml", "train.iterations=3000", "--runs-dir", runs_dir, "--quiet")
+    assert result.exit_code == 0, result.output
+    run_dir = run_dir_from(result)
+    assert run_dir.parent == runs_dir and run_dir.name.endswith("-relu_ellipse")
+    assert {p.name for p in run_dir.iterdir()} == ARTIFACTS_2D
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["train"]["iterations"] == 3000  # the override is recorded
+    assert config["train"]["log_every"] == 100 and config["model"]["bias_init"] == "zeros"  # defaults spelled out
+    assert "nnrun_version" in config
+
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history.columns) == ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
+    assert history["iteration"].tolist() == list(range(0, 3001, 100))
+
+    metrics = read_metrics(run_dir)
+    for key in ("status", "iterations", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
+                "train_seconds", "seed", "nnrun_version"):
+        assert key in metrics
+    assert metrics["status"] == "completed" and metrics["iterations"] == 3000
+    assert metrics["test_accuracy"] >= 0.95
+
+    model = np.load(run_dir / "model.npz")
+    assert model["architecture"].tolist() == [2, 16, 16, 2]
+    assert model["activations"].tolist() == ["relu", "relu", "softmax"]
+    assert model["W1"].shape == (16, 2) and model["b1"].shape == (16,) and model["W3"].shape == (2, 16)
+
+
+def test_same_seed_gives_identical_model_and_history(runs_dir, write_config):
+    path = write_config(small_config())
+    dirs = [run_dir_from(cli("train", path, "--runs-dir", runs_dir, "-q")) for _ in range(2)]
+    assert dirs[0] != dirs[1]
+    a, b = (np.load(d / "model.npz") for d in dirs)
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    ha, hb = (pd.read_csv(d / "history.csv").drop(columns="seconds") for d in dirs)
+    pd.testing.assert_frame_equal(ha, hb)
+    other = run_dir_from(cli("train", path, "seed=4", "--runs-dir", runs_dir, "-q"))
+    assert not np.array_equal(np.load(other / "model.npz")["W1"], a["W1"])
+
+
+def test_overrides_reach_every_section(runs_dir, write_config):
+    path = write_config(small_config())
+    result = cli("train", path, "model.architecture=2-3-3-2", "model.activation=[relu, elu]",
+                 "train.eta=0.01", "data.transform=[standardize]", "--name", "custom", "--runs-dir", runs_dir, "-q")
+    run_dir = run_dir_from(result)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["model"]["architecture"] == [2, 3, 3, 2]
+    assert config["model"]["activation"] == ["relu", "elu"]
+    assert config["train"]["eta"] == 0.01 and config["data"]["transform"] == ["standardize"]
+    assert run_dir.name.endswith("-custom")
+
+
+def test_one_sigmoid_unit_gets_a_probability_map(runs_dir, write_config):
+    cfg = small_config(model={"architecture": "2-5-1", "activation": "tanh", "output": "sigmoid"})
+    result = cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    metrics = read_metrics(run_dir_from(result))
+    assert metrics["status"] == "completed" and 0 <= metrics["test_accuracy"] <= 1
+    assert (run_dir_from(result) / "regions.png").stat().st_size > 10_000
+
+
+def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
+    cfg = small_config(
+        data={"source": "csv", "path": str(CONFIGS.parent / "datasets" / "ps5_data.csv"), "label": "x_1",
+              "features": ["x_2"], "task": "regression", "test_fraction": 0.2, "transform": ["standardize"]},
+        model={"architecture": "1-8-1", "activation": "tanh", "output": "identity"},
+        train={"loss": "quadratic", "eta": 0.02, "iterations": 2000, "batch_size": 8, "log_every": 100},
+    )
+    run_dir = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
+    metrics = read_metrics(run_dir)
+    assert metrics["train_accuracy"] is None and metrics["train_r2"] is not None
+    assert pd.read_csv(run_dir / "history.csv")["train_accuracy"].isna().all()
+    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png"}
+
+
+def test_epochs_and_full_batch(runs_dir, write_config):
+    cfg = small_config(train={"iterations": None, "epochs": 5, "batch_size": 7, "sampling": "epoch", "log_every": None})
+    run_dir = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
+    metrics = read_metrics(run_dir)
+    assert metrics["iterations"] == 5 * 7  # 45 training samples in batches of 7
+    history = pd.read_csv(run_dir / "history.csv")
+    assert history["iteration"].tolist() == [0, 7, 14, 21, 28, 35]  # once per epoch by default
+
+
+def test_init_from_restarts_from_saved_weights(runs_dir, write_config):
+    first = run_dir_from(cli("train", write_config(small_config()), "--runs-dir", runs_dir, "-q"))
+    cfg = small_config(model={"init_from": str(first / "model.npz")}, train={"iterations": 1, "eta": 1e-12})
+    second = run_dir_from(cli("train", write_config(cfg, "again.yaml"), "--runs-dir", runs_dir, "-q"))
+    np.testing.assert_allclose(np.load(second / "model.npz")["W1"], np.load(first / "model.npz")["W1"], rtol=1e-9)
+
+
+def test_bad_config_exits_2_with_one_line_and_no_folder(runs_dir, write_config):
+    path = write_config(small_config(train={"eta": -1}))
+    result = nnrun_process("train", path, "--runs-dir", runs_dir)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "train.eta" in result.stderr and "-1" in result.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_python_dash_m_and_console_script_agree(runs_dir, write_config):
+    result = nnrun_process("train", write_config(small_config()), "--runs-dir", runs_dir, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert json.loads((runs_dir / last.split("/")[-1] / "metrics.json").read_text())["status"] == "completed"
