@@ -30,14 +30,16 @@ LEAKY_SLOPE = 0.01
 COMPILED_CODES = {IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTMAX}
 COMPILED_LOSSES = {QUADRATIC, CROSS_ENTROPY}
 
+EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data set
+
 # status of a chunk
 RUNNING, DIVERGED = 0, 1
 
-jit = njit(cache=True, error_model="numpy", nogil=True)
-inline = njit(cache=True, error_model="numpy", nogil=True, inline="always")
+jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False)
+inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always")
 
 
-@jit
+@inline
 def act(code, z):
     """a = f(z), the scalar twin of nnrun.activations."""
     if code == SIGMOID:
@@ -54,7 +56,7 @@ def act(code, z):
     return z + 0.0
 
 
-@jit
+@inline
 def dact(code, z, a):
     """f'(z) given z and a = f(z)."""
     if code == SIGMOID:
@@ -70,7 +72,7 @@ def dact(code, z, a):
     return 1.0
 
 
-@jit
+@inline
 def softplus(x):
     """log(1 + e^x) as numpy.logaddexp(0, x) computes it."""
     if x == 0.0:
@@ -80,7 +82,7 @@ def softplus(x):
     return math.log1p(math.exp(x))
 
 
-@jit
+@inline
 def forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A):
     """z_l = W_l a_{l-1} + b_l, a_l = f_l(z_l) for the sample x = X[s]; fills Z and A."""
     L = sizes.shape[0] - 1
@@ -110,7 +112,7 @@ def forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A):
                 A[o + i] = act(codes[l], Z[o + i])
 
 
-@jit
+@inline
 def sample_loss(loss, out_code, Z, A, o, n, Y, s):
     """Per-sample loss C(a_L, y) from z_L (see nnrun.losses)."""
     c = 0.0
@@ -138,7 +140,7 @@ def sample_loss(loss, out_code, Z, A, o, n, Y, s):
     return 0.5 * c
 
 
-@jit
+@inline
 def sample_correct(A, o, n, Y, s):
     """1 if the predicted class matches: argmax for several units, a >= 0.5 for one."""
     if n == 1:
@@ -153,23 +155,64 @@ def sample_correct(A, o, n, Y, s):
 
 
 @jit
-def evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, Z, A):
-    """(mean loss, accuracy) over the rows of X; accuracy is NaN for regression or no data."""
+def evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, AB, Z, A):
+    """(mean loss, accuracy) over the rows of X; accuracy is NaN for regression or no data.
+
+    Samples go through the network in blocks of ZB.shape[1] columns, layer by layer
+    (z_l = W_l a_{l-1} + b_l for the whole block), so the loop overhead is paid per
+    unit, not per unit and sample: recording the loss every iteration stays cheap.
+    """
     m = X.shape[0]
     if m == 0:
         return np.nan, np.nan
     L = sizes.shape[0] - 1
-    n, o = sizes[L], off[L]
+    n_out, o_out = sizes[L], off[L]
+    block = ZB.shape[1]
     total, correct = 0.0, 0.0
-    for s in range(m):
-        forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A)
-        total += sample_loss(loss, codes[L - 1], Z, A, o, n, Y, s)
-        if classify:
-            correct += sample_correct(A, o, n, Y, s)
+    for start in range(0, m, block):
+        cnt = min(block, m - start)
+        for j in range(sizes[0]):
+            for c in range(cnt):
+                AB[j, c] = X[start + c, j]
+        for l in range(L):
+            n_prev, n = sizes[l], sizes[l + 1]
+            a0, o = off[l], off[l + 1]
+            for i in range(n):
+                bi = theta[b_off[l] + i]
+                for c in range(cnt):
+                    ZB[o + i, c] = bi
+                row = w_off[l] + i * n_prev
+                for j in range(n_prev):
+                    w = theta[row + j]
+                    for c in range(cnt):
+                        ZB[o + i, c] += w * AB[a0 + j, c]
+            code = codes[l]
+            if code == SOFTMAX:
+                for c in range(cnt):
+                    zmax = ZB[o, c]
+                    for i in range(1, n):
+                        zmax = max(zmax, ZB[o + i, c])
+                    norm = 0.0
+                    for i in range(n):
+                        AB[o + i, c] = math.exp(ZB[o + i, c] - zmax)
+                        norm += AB[o + i, c]
+                    for i in range(n):
+                        AB[o + i, c] /= norm
+            else:
+                for i in range(n):
+                    for c in range(cnt):
+                        AB[o + i, c] = act(code, ZB[o + i, c])
+        for c in range(cnt):
+            for i in range(n_out):
+                Z[i] = ZB[o_out + i, c]
+                A[i] = AB[o_out + i, c]
+            total += sample_loss(loss, codes[L - 1], Z, A, 0, n_out, Y, start + c)
+            if classify:
+                correct += sample_correct(A, 0, n_out, Y, start + c)
     return total / m, (correct / m if classify else np.nan)
 
 
-@jit
+@inline
 def backward(theta, sizes, w_off, b_off, codes, off, loss, Y, s, Z, A, D, G):
     """Add this sample's dC/dW_l = delta_l a_{l-1}^T and dC/db_l = delta_l to G.
 
@@ -210,7 +253,7 @@ def backward(theta, sizes, w_off, b_off, codes, off, loss, Y, s, Z, A, D, G):
 
 @jit
 def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam,
-                X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, Z, A, D, G):
+                X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, Z, A, D, G, ZB, AB):
     """Run len(ptr)-1 iterations of (minibatch) SGD; record every log_every-th.
 
     Iteration k uses the samples idx[ptr[k]:ptr[k+1]]; the step is
@@ -224,6 +267,7 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam
     P = theta.shape[0]
     rows = 0
     k_max = ptr.shape[0] - 1
+    until_record = log_every - it0 % log_every  # a countdown: no division per iteration
     for k in range(k_max):
         for p in range(P):
             G[p] = 0.0
@@ -232,7 +276,6 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam
             s = idx[q]
             forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A)
             backward(theta, sizes, w_off, b_off, codes, off, loss, Y, s, Z, A, D, G)
-        m = stop - start
         finite = True
         for p in range(P):
             if not math.isfinite(G[p]):
@@ -240,15 +283,19 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam
                 break
         it = it0 + k + 1
         if finite:
+            inv_m = 1.0 / (stop - start)  # the mean over the batch
             for l in range(L):
                 w0, b0 = w_off[l], b_off[l]
                 for p in range(w0, b0):
-                    theta[p] -= eta * (G[p] / m + lam * theta[p])
+                    theta[p] -= eta * (G[p] * inv_m + lam * theta[p])
                 for p in range(b0, b0 + sizes[l + 1]):
-                    theta[p] -= eta * (G[p] / m)
-        if (not finite) or it % log_every == 0 or it == total:
-            tr, tra = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, Z, A)
-            te, tea = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xt, Yt, Z, A)
+                    theta[p] -= eta * (G[p] * inv_m)
+        until_record -= 1
+        if until_record == 0 or (not finite) or it == total:
+            if until_record == 0:
+                until_record = log_every
+            tr, tra = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, AB, Z, A)
+            te, tea = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xt, Yt, ZB, AB, Z, A)
             history[rows, 0] = it
             history[rows, 1] = tr
             history[rows, 2] = te
@@ -275,6 +322,8 @@ class NumbaEngine:
         width = int(self.sizes.sum())
         self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
         self.G = np.zeros_like(network.theta)
+        block = max(1, min(EVAL_BLOCK, max(len(data.X_train), len(data.X_test))))
+        self.ZB, self.AB = np.zeros((width, block)), np.zeros((width, block))
         self.loss, self.classify = loss_code, data.task == "classification"
         self.eta, self.lam = float(eta), float(lam)
         self.X, self.Y = data.X_train, data.Y_train
@@ -286,4 +335,5 @@ class NumbaEngine:
             self.net.theta, self.sizes, self.net.w_off, self.net.b_off, self.codes, self.off,
             self.loss, self.classify, self.eta, self.lam, self.X, self.Y, self.Xt, self.Yt,
             idx, ptr, it0, self.total, self.log_every, history, self.Z, self.A, self.D, self.G,
+            self.ZB, self.AB,
         )

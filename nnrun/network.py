@@ -119,13 +119,13 @@ class Network:
         delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o (W_{l+1}^T delta_{l+1});
         dC/dW_l = delta_l a_{l-1}^T / m; dC/db_l = mean of delta_l over the batch.
         """
-        m = Y.shape[1]
+        inv_m = 1.0 / Y.shape[1]  # the mean over the batch (a multiply, as the compiled engine)
         L = self.n_layers
         delta = LOSSES[loss].delta(Z[-1], A[-1], Y, self.activations[-1])
         dW, db = [None] * L, [None] * L
         for l in range(L - 1, -1, -1):  # index l is layer l+1
-            dW[l] = delta @ A[l].T / m
-            db[l] = delta.sum(axis=1) / m
+            dW[l] = (delta @ A[l].T) * inv_m
+            db[l] = delta.sum(axis=1) * inv_m
             if l > 0:
                 delta = ACTIVATIONS[self.activations[l - 1]].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
         return dW, db
