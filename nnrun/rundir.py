@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from nnrun.csvformat import format_rows
 from nnrun.errors import NnrunError
 
 
@@ -104,35 +107,43 @@ def write_json(path: str | Path, data: dict) -> None:
     atomic_write(path, json.dumps(_json_safe(data), indent=2) + "\n")
 
 
-def _cell(x: float) -> str:
-    if x != x:  # NaN: not applicable
-        return ""
-    return repr(float(x))
-
-
 class HistoryWriter:
     """Streams history rows to ``history.csv`` as they come, so memory stays bounded.
 
-    Rows go to a hidden temporary file that :meth:`close` renames into place.
+    Rows are formatted and written by a background thread while the next chunk trains
+    (both release the GIL), into a hidden file that :meth:`close` renames into place.
     """
 
     def __init__(self, path: str | Path, columns: list[str]):
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.partial")
-        self.file = open(self.tmp, "w", buffering=1 << 20)
-        self.file.write(",".join(columns) + "\n")
+        self.file = open(self.tmp, "wb", buffering=1 << 20)
+        self.file.write((",".join(columns) + "\n").encode())
         self.rows = 0
-        self.last = None
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=64)
+        self.thread = threading.Thread(target=self._drain, name="history-writer", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.file.write(format_rows(block))
+                except BaseException as e:  # reported by close()
+                    self.error = e
 
     def __call__(self, block: np.ndarray) -> None:
-        lines = []
-        for row in block.tolist():
-            lines.append(f"{int(row[0])}," + ",".join(_cell(x) for x in row[1:]))
-        self.file.write("\n".join(lines) + "\n")
+        self.queue.put(np.array(block, dtype=np.float64))
         self.rows += len(block)
-        self.last = block[-1].copy()
 
     def close(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-            os.replace(self.tmp, self.path)
+        """Finish writing and rename into place (a second call does nothing)."""
+        if self.file.closed:
+            return
+        self.queue.put(None)
+        self.thread.join()
+        self.file.close()
+        if self.error is not None:
+            raise self.error
+        os.replace(self.tmp, self.path)

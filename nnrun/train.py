@@ -256,19 +256,20 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         (on_rows or collected.append)(first)
         last_recorded = 0
 
+        # train_seconds and the 'seconds' column count time inside the engine only, not
+        # sampling or history writing (which a background thread overlaps anyway).
         done, status, diverged_at, seconds = 0, "completed", None, 0.0
-        start = time.perf_counter()
         while done < total:
             k = min(chunk, total - done)
             idx, ptr = sampler.chunk(k)
-            t0 = seconds
+            t0 = time.perf_counter()
             n, rows, code = engine.run_chunk(idx, ptr, done, buffer)
-            seconds = time.perf_counter() - start
+            before, seconds = seconds, seconds + (time.perf_counter() - t0)
             done += n
             if rows:
                 block = buffer[:rows].copy()
                 # rows inside a compiled chunk are timed by interpolation
-                block[:, -1] = t0 + (seconds - t0) * (block[:, 0] - (done - n)) / max(n, 1)
+                block[:, -1] = before + (seconds - before) * (block[:, 0] - (done - n)) / max(n, 1)
                 (on_rows or collected.append)(block)
                 last_recorded = int(block[-1, 0])
                 if progress:
