@@ -103,14 +103,16 @@ class Activation:
     saturating: bool = False
     #: "rectifying" units are flagged as dead when f(z) = 0 on every point.
     rectifying: bool = False
+    #: f' jumps at z = 0: finite differences across the kink are not derivatives.
+    kink: bool = False
 
 
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", 0, identity, d_identity),
     "sigmoid": Activation("sigmoid", 1, sigmoid, d_sigmoid, saturating=True),
     "tanh": Activation("tanh", 2, tanh, d_tanh, saturating=True),
-    "relu": Activation("relu", 3, relu, d_relu, rectifying=True),
-    "leaky_relu": Activation("leaky_relu", 4, leaky_relu, d_leaky_relu),
+    "relu": Activation("relu", 3, relu, d_relu, rectifying=True, kink=True),
+    "leaky_relu": Activation("leaky_relu", 4, leaky_relu, d_leaky_relu, kink=True),
     "elu": Activation("elu", 5, elu, d_elu),
 }
 

@@ -70,6 +70,42 @@ def train(config, overrides, runs_dir, name, quiet):
     exit_for_status(run_dir)
 
 
+@main.command()
+@config_argument
+@overrides_argument
+@click.option("--points", default=3, show_default=True, help="Parameter vectors to check at.")
+@user_errors
+def gradcheck(config, overrides, points):
+    """Check every backpropagated gradient of CONFIG's network against finite differences.
+
+    Prints max relative and absolute error per parameter array; exit 0 when every
+    array is below 1e-7, 1 otherwise.
+    """
+    from nnrun.config import load_config
+    from nnrun.gradcheck import TOLERANCE, gradcheck as run_check, table
+
+    cfg = load_config(config, overrides)
+    results = run_check(cfg, points=points)
+    click.echo(table(results))
+    bad = [r.name for r in results if not r.ok]
+    if bad:
+        click.echo(f"FAILED: {', '.join(bad)} above {TOLERANCE:g}", err=True)
+        sys.exit(1)
+    click.echo(f"all {len(results)} gradient arrays agree with finite differences (< {TOLERANCE:g})")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True)
+@user_errors
+def plot(run_dir, fmt):
+    """Redraw every plot of RUN_DIR (a run or a sweep folder) without retraining."""
+    from nnrun.replot import redraw
+
+    for path in redraw(run_dir, fmt):
+        click.echo(str(path))
+
+
 def exit_for_status(run_dir: Path) -> None:
     """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
     import json
