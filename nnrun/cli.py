@@ -106,6 +106,34 @@ def plot(run_dir, fmt):
         click.echo(str(path))
 
 
+@main.command()
+@config_argument
+@overrides_argument
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: all cores).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Send cells to a Dask distributed scheduler, e.g. tcp://host:8786.")
+@click.option("--resume", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Finish the missing cells of an interrupted sweep folder.")
+@run_options
+@user_errors
+def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
+    """Run a grid of CONFIG's experiments in parallel and draw heatmaps.
+
+    Axes come from the config's sweep.grid and from overrides with a comma list,
+    e.g. train.eta=0.1,0.01 or train.lambda=logspace(-5,1,7). The last line printed
+    is the sweep folder.
+    """
+    from nnrun.sweep import run_sweep
+
+    try:
+        sweep_dir = run_sweep(config, overrides, runs_dir=runs_dir, jobs=jobs, scheduler=scheduler,
+                              resume=resume, name=name, quiet=quiet)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo(str(sweep_dir))
+
+
 def exit_for_status(run_dir: Path) -> None:
     """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
     import json

@@ -33,7 +33,7 @@ os.umask(_UMASK)
 
 def sanitize_name(name: str) -> str:
     """Keep letters, digits, '.', '_' and '-'; no leading dots; at most 60 characters."""
-    clean = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip("._-")[:60]
+    clean = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(name)).lstrip("._=-")[:80]
     return clean or "run"
 
 

@@ -1,0 +1,166 @@
+"""Pictures of a sweep: annotated heatmaps (two axes), curves (one axis).
+
+Two axes: one heatmap per metric (test accuracy, train accuracy, final training
+loss), first axis down, second across, each cell annotated; cells that diverged or
+failed are grey and marked. More axes: the same heatmaps over the first two axes,
+each cell the best over the others. One axis: metric against value, on a log x axis
+when the values are positive and span more than a decade.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from nnrun.plots import STYLE  # noqa: E402
+from nnrun.rundir import atomic_savefig  # noqa: E402
+
+PANELS = [("test_accuracy", "test accuracy", True), ("train_accuracy", "train accuracy", True),
+          ("train_loss", "final training loss", False)]
+
+
+def label(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.0e}" if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e3) else f"{value:g}"
+    return str(value)
+
+
+def _numeric_log(values) -> bool:
+    try:
+        v = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.all(v > 0) and v.max() / v.min() > 10)
+
+
+def _panels(results: pd.DataFrame):
+    out = []
+    for metric, title, higher in PANELS:
+        if pd.to_numeric(results[metric], errors="coerce").notna().any():
+            out.append((metric, title, higher))
+    return out
+
+
+def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
+    """Annotated heatmaps over the first two axes (best over any others and seeds' mean)."""
+    rows_key, cols_key = list(axes)[:2]
+    row_values = [label(v) for v in axes[rows_key]]
+    col_values = [label(v) for v in axes[cols_key]]
+    frame = results.copy()
+    frame["_r"] = frame[rows_key].map(lambda v: label(_parse(v)))
+    frame["_c"] = frame[cols_key].map(lambda v: label(_parse(v)))
+    panels = _panels(frame)
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        fig, axs = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 0.45 * len(row_values) + 2.6),
+                                squeeze=False)
+        for ax, (metric, title, higher) in zip(axs[0], panels):
+            grid = np.full((len(row_values), len(col_values)), np.nan)
+            bad = np.zeros_like(grid, dtype=bool)
+            for (r, c), group in frame.groupby(["_r", "_c"]):
+                if r not in row_values or c not in col_values:
+                    continue
+                i, j = row_values.index(r), col_values.index(c)
+                finished = group[group["status"] == "completed"]
+                values = pd.to_numeric(finished[metric], errors="coerce")
+                if len(axes) > 2:
+                    per_rest = finished.assign(_v=values).groupby(list(axes)[2:], dropna=False)["_v"].mean()
+                    value = per_rest.max() if higher else per_rest.min()
+                else:
+                    value = values.mean()
+                grid[i, j] = value if np.isfinite(value) else np.nan
+                bad[i, j] = finished.empty
+            shown = np.where(np.isfinite(grid), grid, np.nan)
+            log_scale = metric.endswith("loss") and np.nanmin(shown, initial=np.inf) > 0
+            data = np.log10(shown) if log_scale else shown
+            cmap = plt.get_cmap("viridis" if higher else "viridis_r").copy()
+            cmap.set_bad("#d0d0d0")
+            im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto",
+                           vmin=0 if (higher and not log_scale) else None, vmax=1 if (higher and not log_scale) else None)
+            for i in range(grid.shape[0]):
+                for j in range(grid.shape[1]):
+                    if bad[i, j]:
+                        status = frame[(frame["_r"] == row_values[i]) & (frame["_c"] == col_values[j])]["status"]
+                        text = "div" if (status == "diverged").any() else ("fail" if len(status) else "")
+                        ax.text(j, i, text, ha="center", va="center", fontsize=8, color="#a00000", weight="bold")
+                    elif np.isfinite(grid[i, j]):
+                        v = grid[i, j]
+                        txt = f"{v:.2f}" if higher else f"{v:.2g}"
+                        r, g, b, _ = cmap(im.norm(data[i, j]))
+                        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                        ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                                color="white" if dark else "black")
+            ax.set_xticks(range(len(col_values)), col_values, rotation=45, ha="right")
+            ax.set_yticks(range(len(row_values)), row_values)
+            ax.set_xlabel(cols_key)
+            ax.set_ylabel(rows_key)
+            best = "best over " + ", ".join(list(axes)[2:]) if len(axes) > 2 else ""
+            ax.set_title(f"{title}{' (log10)' if log_scale else ''}" + (f"\n{best}" if best else ""), fontsize=10)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.suptitle(f"{name}: grey = diverged (div) or failed", fontsize=10)
+        fig.tight_layout()
+        atomic_savefig(fig, path)
+        plt.close(fig)
+
+
+def _parse(value):
+    try:
+        return float(value) if not isinstance(value, (int, float)) else value
+    except (TypeError, ValueError):
+        return value
+
+
+def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
+    """Each metric against the single axis' value (mean over seeds, std as error bars)."""
+    key = list(axes)[0]
+    values = axes[key]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    xs = np.array(values, dtype=float) if numeric else np.arange(len(values))
+    panels = _panels(results)
+    with plt.rc_context(STYLE):
+        fig, axs = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+        for ax, (metric, title, higher) in zip(axs[0], panels):
+            means, stds, marks = [], [], []
+            for v in values:
+                group = results[results[key].map(lambda x: label(_parse(x))) == label(v)]
+                ok = pd.to_numeric(group[group["status"] == "completed"][metric], errors="coerce")
+                means.append(ok.mean() if len(ok) else np.nan)
+                stds.append(ok.std() if len(ok) > 1 else 0.0)
+                marks.append(len(ok) == 0 and len(group) > 0)
+            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3)
+            for x, m in zip(xs, marks):
+                if m:
+                    ax.axvline(x, color="#a00000", ls=":", lw=1)
+                    ax.text(x, ax.get_ylim()[1], "div/fail", color="#a00000", fontsize=7, ha="center", va="top")
+            if numeric and _numeric_log(values):
+                ax.set_xscale("log")
+            if not numeric:
+                ax.set_xticks(xs, [label(v) for v in values], rotation=30, ha="right")
+            if metric.endswith("loss"):
+                ax.set_yscale("log")
+            ax.set_xlabel(key)
+            ax.set_title(title, fontsize=10)
+        fig.suptitle(name, fontsize=10)
+        fig.tight_layout()
+        atomic_savefig(fig, path)
+        plt.close(fig)
+
+
+def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png") -> list[Path]:
+    """heatmaps.<fmt> for two or more axes, metrics.<fmt> for one; returns the files."""
+    sweep_dir = Path(sweep_dir)
+    name = sweep_dir.name
+    if not axes or results.empty:
+        return []
+    if len(axes) >= 2:
+        path = sweep_dir / f"heatmaps.{fmt}"
+        heatmaps(results, axes, path, name)
+    else:
+        path = sweep_dir / f"metrics.{fmt}"
+        curves(results, axes, path, name)
+    return [path]

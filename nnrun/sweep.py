@@ -1,0 +1,428 @@
+"""Sweeps: a grid of experiments, run in parallel, summarised in tables and heatmaps.
+
+``run_sweep(path, overrides, ...)`` expands the axes (the config's ``sweep.grid`` plus
+command-line overrides whose value is a comma list, as Hydra's multirun) into cells,
+one per combination of axis values and seed. Each cell is an ordinary experiment.
+
+Workers only compute: :func:`compute_cell` trains a cell in a private temporary
+folder and returns every artifact as bytes. The client writes each cell folder
+(atomically: a hidden folder renamed into place), ``results.csv`` and the plots, so a
+Dask cluster needs no shared filesystem, and a cell folder is either complete or
+absent. ``--resume`` re-runs only the cells without a finished folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from nnrun.config import DigitsData, _absolute, dump_yaml, parse_override, read_yaml, set_dotted, validate
+from nnrun.errors import NnrunError
+from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
+
+METRICS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy"]
+FINISHED = ("completed", "diverged")
+
+
+# ------------------------------------------------------------------------- axes
+def split_top_level(text: str) -> list[str]:
+    """'0.1,0.01' -> ['0.1', '0.01']; commas inside [], {} or () do not split."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def expand_values(key: str, spec) -> list:
+    """A list, 'logspace(a, b, n)' (10^a .. 10^b) or 'linspace(a, b, n)' -> values."""
+    if isinstance(spec, list):
+        if not spec:
+            raise NnrunError(f"sweep.grid.{key}: empty list; give at least one value")
+        return spec
+    if isinstance(spec, str):
+        m = re.fullmatch(r"\s*(logspace|linspace)\s*\(\s*([^,]+),\s*([^,]+),\s*(\d+)\s*\)\s*", spec)
+        if m:
+            kind, a, b, n = m.group(1), float(m.group(2)), float(m.group(3)), int(m.group(4))
+            if n < 1:
+                raise NnrunError(f"sweep.grid.{key}: {spec} has no values; n must be >= 1")
+            values = np.logspace(a, b, n) if kind == "logspace" else np.linspace(a, b, n)
+            return [float(f"{v:.12g}") for v in values]
+    raise NnrunError(
+        f"sweep.grid.{key}: {spec!r} is not a list of values, 'logspace(a, b, n)' or 'linspace(a, b, n)'"
+    )
+
+
+def axes_from(raw: dict, overrides) -> tuple[dict, dict, list[str]]:
+    """(axes {key: values}, base raw config, plain overrides) from the config and the CLI."""
+    base = copy.deepcopy(raw)
+    sweep = base.pop("sweep", None) or {}
+    if not isinstance(sweep, dict):
+        raise NnrunError("sweep: expected a mapping with grid and seeds")
+    grid = sweep.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise NnrunError("sweep.grid: expected a mapping of config keys to value lists")
+    axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
+    plain = []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        pieces = split_top_level(value)
+        if len(pieces) > 1 or re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
+            values = [parse_override(f"{key}={p}")[1] for p in pieces] if len(pieces) > 1 else \
+                expand_values(key.strip(), value)
+            axes[key.strip()] = values
+        else:
+            plain.append(text)
+    extra = set(sweep) - {"grid", "seeds"}
+    if extra:
+        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds)")
+    return axes, base, plain, sweep.get("seeds", 1)
+
+
+@dataclass
+class Cell:
+    index: int
+    values: dict  # axis key -> value
+    seed: int
+    config: dict  # the cell's raw config
+
+    @property
+    def folder_name(self) -> str:
+        parts = [f"{k.split('.')[-1]}={_short(v)}" for k, v in self.values.items()]
+        return sanitize_name(f"c{self.index:03d}_" + "_".join(parts + [f"seed={self.seed}"]))
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)
+
+
+def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
+    """The cartesian product of the axes, times the seeds; each cell validated."""
+    base_seed = int(base.get("seed", 0) or 0)
+    cells = []
+    keys = list(axes)
+    for combo in itertools.product(*(axes[k] for k in keys)):
+        for s in range(seeds):
+            cfg = copy.deepcopy(base)
+            for key, value in zip(keys, combo):
+                set_dotted(cfg, key, value)
+            cfg["seed"] = base_seed + s
+            cells.append(Cell(len(cells), dict(zip(keys, combo)), base_seed + s, cfg))
+    return cells
+
+
+# -------------------------------------------------------------------- computing
+def compute_cell(raw: dict) -> dict:
+    """Train one cell in a private temporary folder; return its artifacts as bytes.
+
+    Runs in a worker (a local process or a Dask worker): it writes nothing the
+    client sees. Bad input or a crash becomes a 'failed' result, never an exception.
+    """
+    import warnings
+
+    from nnrun.experiment import prepare, record_run
+
+    warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
+    start = time.perf_counter()
+    try:
+        cfg = validate(raw, "cell")
+        data, network = prepare(cfg)
+        with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
+            run_dir = Path(tmp) / "run"
+            run_dir.mkdir()
+            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None)
+            files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
+        metrics = json.loads(files["metrics.json"])
+    except NnrunError as e:
+        metrics, files = {"status": "failed", "error": str(e)}, {}
+    except Exception as e:  # noqa: BLE001 - one bad cell must not stop the sweep
+        metrics, files = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}
+    if "metrics.json" not in files:
+        files["metrics.json"] = json.dumps(metrics, indent=2).encode()
+    return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
+
+
+def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
+    """Write a cell's files into a hidden folder, then rename it into place."""
+    final = sweep_dir / cell.folder_name
+    tmp = sweep_dir / f".{cell.folder_name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for name, content in result["files"].items():
+        (tmp / name).write_bytes(content)
+    if final.exists():  # an unfinished cell from an interrupted sweep (resume)
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+def cell_done(sweep_dir: Path, cell: Cell) -> bool:
+    path = sweep_dir / cell.folder_name / "metrics.json"
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("status") in FINISHED
+    except (OSError, ValueError):
+        return False
+
+
+class LocalPool:
+    """Worker processes on this machine."""
+
+    def __init__(self, jobs: int):
+        import multiprocessing as mp
+
+        # 'spawn' workers start clean (no forked locks or threads); numba's on-disk
+        # cache means they do not recompile. One BLAS thread per worker: the workers
+        # already use every core, and threads fighting over them made cells 4x slower.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                            initializer=_ignore_sigint)
+
+    def submit(self, raw):
+        return self.executor.submit(compute_cell, raw)
+
+    def wait(self, futures):
+        done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+        return done
+
+    def cancel(self):
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self):
+        self.executor.shutdown(wait=True)
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the client, which stops the sweep cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class DaskPool:
+    """Cells sent to a running Dask distributed scheduler."""
+
+    def __init__(self, address: str):
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise NnrunError("--scheduler needs Dask: pip install 'nnrun[dask]'") from None
+        try:
+            self.client = Client(address, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise NnrunError(f"--scheduler: cannot connect to {address} ({e})") from None
+
+    def submit(self, raw):
+        return self.client.submit(compute_cell, raw, pure=False)
+
+    def wait(self, futures):
+        from dask.distributed import wait as dask_wait
+
+        try:
+            done, _ = dask_wait(list(futures), timeout=0.2, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # dask raises where concurrent.futures returns nothing done
+            return set()
+        return done
+
+    def cancel(self):
+        self.client.close()
+
+    def close(self):
+        self.client.close()
+
+
+# --------------------------------------------------------------------- the sweep
+def prepare_sweep(config_path, overrides):
+    """Read the config, build and validate every cell: errors exit 2 before any folder."""
+    config_path = Path(config_path)
+    raw = read_yaml(config_path)
+    axes, base, plain, seeds = axes_from(raw, overrides)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
+        raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
+    for text in plain:
+        key, value = parse_override(text)
+        set_dotted(base, key, value)
+    if isinstance(base.get("data"), dict) and base["data"].get("source") == "digits":
+        base["data"].setdefault("path", DigitsData.model_fields["path"].default)
+    for key in ("data.path", "model.init_from"):
+        _absolute(base, key, config_path.resolve().parent)
+    cells = make_cells(base, axes, seeds)
+    for cell in cells:
+        try:
+            validate(cell.config, str(config_path))
+        except NnrunError as e:
+            where = ", ".join(f"{k}={_short(v)}" for k, v in cell.values.items())
+            raise NnrunError(f"{e} (in the sweep cell {where})" if where else str(e)) from None
+    # catch data problems (missing file, wrong sizes) once, not in every cell
+    from nnrun.experiment import prepare
+
+    prepare(validate(cells[0].config))
+    return base, axes, seeds, cells
+
+
+def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = None,
+              scheduler: str | None = None, resume: str | Path | None = None,
+              name: str | None = None, quiet: bool = False, log=None) -> Path:
+    """Run (or finish) a sweep; returns the sweep folder."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    if resume:
+        sweep_dir = Path(resume)
+        if not (sweep_dir / "sweep.yaml").exists():
+            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
+        spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+        base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
+        cells = make_cells(base, axes, seeds)
+    else:
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides)
+        label = name or base.get("name", "sweep")
+        sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
+        from nnrun import __version__
+
+        atomic_write(sweep_dir / "sweep.yaml", dump_yaml(
+            {"name": label, "axes": axes, "seeds": seeds, "cells": len(cells),
+             "base": _resolved_base(base),
+             "nnrun_version": __version__}))
+    todo = [c for c in cells if not cell_done(sweep_dir, c)]
+    if resume:
+        log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
+    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+    interrupted = _run_cells(pool, todo, sweep_dir, quiet)
+    results = collect_results(sweep_dir, cells, axes)
+    if len(results):
+        from nnrun.plots_sweep import draw_sweep
+
+        draw_sweep(sweep_dir, results, axes)
+    report(results, axes, sweep_dir, log)
+    if interrupted:
+        log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
+            f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")
+        raise KeyboardInterrupt
+    return sweep_dir
+
+
+def _resolved_base(base: dict) -> dict:
+    """The base config with every default spelled out (the sweep section dropped)."""
+    cfg = validate(base).to_dict()
+    cfg.pop("sweep", None)
+    return cfg
+
+
+def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
+    """Submit every cell, write each as it finishes; True if Ctrl-C/SIGTERM stopped it."""
+    from tqdm import tqdm
+
+    stop = {"signal": None}
+
+    def handler(signum, frame):
+        stop["signal"] = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
+    try:
+        pending = {pool.submit(cell.config): cell for cell in todo}
+        while pending and stop["signal"] is None:
+            for future in pool.wait(list(pending)):
+                cell = pending.pop(future)
+                write_cell(sweep_dir, cell, future.result())
+                bar.update(1)
+        if stop["signal"] is not None:
+            pool.cancel()
+            return True
+        pool.close()
+        return False
+    finally:
+        bar.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+# ------------------------------------------------------------------- results
+def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFrame:
+    """results.csv (a row per cell and seed) and summary.csv (mean and std over seeds)."""
+    rows = []
+    for cell in cells:
+        path = sweep_dir / cell.folder_name / "metrics.json"
+        if not path.exists():
+            continue
+        metrics = json.loads(path.read_text())
+        row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
+        row.update(seed=cell.seed, status=metrics.get("status"))
+        row.update({m: metrics.get(m) for m in METRICS})
+        row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
+                   error=metrics.get("error"), folder=cell.folder_name)
+        rows.append(row)
+    results = pd.DataFrame(rows, columns=[*axes, "seed", "status", *METRICS, "train_seconds", "iterations",
+                                          "error", "folder"])
+    atomic_write(sweep_dir / "results.csv", results.to_csv(index=False))
+    if len(results) and axes:
+        numeric = results.copy()
+        for m in METRICS:
+            numeric[m] = pd.to_numeric(numeric[m], errors="coerce")
+        summary = numeric.groupby(list(axes), sort=False, dropna=False)[METRICS].agg(["mean", "std"])
+        summary.columns = [f"{m}_{stat}" for m, stat in summary.columns]
+        summary["seeds"] = numeric.groupby(list(axes), sort=False, dropna=False).size()
+        atomic_write(sweep_dir / "summary.csv", summary.reset_index().to_csv(index=False))
+    return results
+
+
+def best_row(results: pd.DataFrame):
+    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss."""
+    ok = results[results["status"] == "completed"]
+    for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
+                            ("train_loss", False)):
+        values = pd.to_numeric(ok[metric], errors="coerce")
+        if values.notna().any():
+            return ok.loc[values.idxmax() if largest else values.idxmin()], metric
+    return None, None
+
+
+def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
+    counts = results["status"].value_counts().to_dict() if len(results) else {}
+    log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    row, metric = best_row(results)
+    if row is not None:
+        where = ", ".join(f"{k}={row[k]}" for k in axes)
+        log(f"best cell ({metric} {row[metric]:.4g}): {where}, seed {row['seed']}: {sweep_dir / row['folder']}")
+
+
+def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
+    """Redraw a sweep's heatmaps and every cell's plots."""
+    from nnrun.plots_sweep import draw_sweep
+    from nnrun.replot import redraw
+
+    spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
+    written = []
+    for cell in cells:
+        if (sweep_dir / cell.folder_name / "model.npz").exists():
+            written += redraw(sweep_dir / cell.folder_name, fmt)
+    results = collect_results(sweep_dir, cells, spec["axes"])
+    written += draw_sweep(sweep_dir, results, spec["axes"], fmt)
+    return written

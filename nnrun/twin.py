@@ -1,0 +1,512 @@
+"""The PyTorch twin: the same experiment, re-implemented independently, number for number.
+
+``nnrun compare CONFIG --with torch`` trains CONFIG twice from the same initial weights
+and the same sequence of samples:
+
+1. with nnrun itself, exactly as ``nnrun train`` does (same engine choice, same run
+   folder artifacts), and
+2. with :func:`torch_twin`, a separate implementation in PyTorch (float64), whose
+   gradients come from autograd instead of nnrun's hand-written backpropagation,
+
+and reports how far apart the two are (``compare.json``, ``compare.png``,
+``history_torch.csv`` in the run folder).
+
+The maths both sides implement, for layers l = 1..L and a batch B_k of m samples::
+
+    z_l = W_l a_{l-1} + b_l,    a_l = f_l(z_l),    a_0 = x
+    C(theta; B_k) = (1/m) sum_{i in B_k} C_i  +  (lambda/2) sum_l ||W_l||_F^2
+    theta <- theta - eta * grad C(theta; B_k)          (plain SGD, no momentum)
+
+with the per-sample losses
+
+    quadratic                  C_i = 1/2 ||a_L - y||^2
+    cross_entropy, softmax     C_i = -sum_k y_k log softmax(z_L)_k        (torch.log_softmax)
+    cross_entropy, sigmoid     C_i = sum_k BCE(z_L,k, y_k) from logits    (binary_cross_entropy_with_logits)
+
+Recorded rows (iteration 0, every ``log_every``-th iteration and the last) hold the
+mean *data* loss over the whole training and test sets (no penalty, as nnrun records
+it) and the accuracy (argmax of a_L against argmax of y; a_L >= 0.5 for one unit).
+
+Why this is an independent check
+--------------------------------
+The twin shares with nnrun only its *inputs*: the data set, the initial weights, the
+sample indices of every iteration (nnrun's :class:`~nnrun.sampling.Sampler`, replayed
+from the same seed) and the recording schedule. It uses none of nnrun's forward pass,
+backward pass, activations, losses, penalty gradient or update: those are PyTorch's
+(``torch.nn.Linear``, ``torch.sigmoid``/``tanh``/``relu``/``F.leaky_relu``/``F.elu``,
+``torch.log_softmax``, ``F.binary_cross_entropy_with_logits``, autograd,
+``torch.optim.SGD``). A wrong derivative, a missing output activation, a sum where a
+mean belongs or a penalty on the biases in either implementation moves the weights
+by far more than rounding does, so agreement to a relative 1e-8 after thousands of
+steps means both compute the same thing. The remaining differences are rounding
+(about 1e-16 per operation, amplified by the training dynamics).
+
+The L2 penalty is added to the twin's objective, ``(lambda/2) sum_l ||W_l||^2`` over
+the weights only, and autograd differentiates it (rather than SGD's ``weight_decay``,
+which would give the same update ``W <- W - eta (grad + lambda W)``): the twin then
+minimises exactly the objective written above.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nnrun.errors import NnrunError
+
+#: Relative difference above which the two implementations are said to differ.
+TOLERANCE = 1e-8
+TINY = np.finfo(np.float64).tiny
+
+HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
+
+
+def import_torch():
+    """PyTorch, or a one-line NnrunError saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise NnrunError(
+            "nnrun compare --with torch needs PyTorch: pip install 'nnrun[torch]' (or pip install torch)"
+        ) from None
+    return torch
+
+
+# ------------------------------------------------------------------ the twin's maths
+def torch_activations() -> dict:
+    """PyTorch's own activation functions by nnrun's names (softmax over the units, dim 1)."""
+    torch = import_torch()
+    F = torch.nn.functional
+    return {
+        "identity": lambda z: z,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, negative_slope=0.01),
+        "elu": F.elu,
+        "softmax": lambda z: torch.softmax(z, dim=1),
+    }
+
+
+def layer_functions(names: list[str]) -> list:
+    """The activation of each layer after the input (hidden layers, then the output)."""
+    table = torch_activations()
+    return [table[name] for name in names]
+
+
+def per_sample_loss(loss: str, output: str, z, a, y):
+    """Per-sample data loss, shape (m,), from the output pre-activation z and activation a.
+
+    Samples are rows here (PyTorch's convention); units are dim 1.
+    """
+    torch = import_torch()
+    F = torch.nn.functional
+    if loss == "quadratic":
+        return 0.5 * ((a - y) ** 2).sum(dim=1)
+    if loss == "cross_entropy" and output == "softmax":
+        return -(y * torch.log_softmax(z, dim=1)).sum(dim=1)
+    if loss == "cross_entropy" and output == "sigmoid":
+        return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
+    raise NnrunError(f"nnrun compare --with torch: no PyTorch twin for loss {loss} with output {output}")
+
+
+class _Twin:
+    """The network as ``torch.nn.Linear`` layers in float64, started from given weights."""
+
+    def __init__(self, initial_network, activations: list[str], loss: str):
+        torch = import_torch()
+        self.torch = torch
+        self.layers = []
+        with torch.no_grad():
+            for W, b in zip(initial_network.W, initial_network.b):
+                n, n_prev = W.shape
+                layer = torch.nn.Linear(n_prev, n, bias=True, dtype=torch.float64)
+                layer.weight.copy_(torch.from_numpy(np.array(W, dtype=np.float64)))
+                layer.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float64)))
+                self.layers.append(layer)
+        self.functions = layer_functions(activations)
+        self.output = activations[-1]
+        self.loss = loss
+
+    def parameters(self) -> list:
+        return [p for layer in self.layers for p in (layer.weight, layer.bias)]
+
+    def weights(self) -> list:
+        return [layer.weight for layer in self.layers]
+
+    def forward(self, x):
+        """(z_L, a_L) for samples in rows."""
+        a = x
+        for layer, f in zip(self.layers, self.functions):
+            z = layer(a)  # x W^T + b: the row form of z_l = W_l a_{l-1} + b_l
+            a = f(z)
+        return z, a
+
+    def data_loss(self, x, y):
+        """Mean over the samples of the per-sample loss (no penalty)."""
+        z, a = self.forward(x)
+        return per_sample_loss(self.loss, self.output, z, a, y).mean(), a
+
+    def evaluate(self, x, y, classify: bool) -> tuple[float, float]:
+        """(mean data loss, accuracy) over a whole set; NaN for an empty set or regression."""
+        if x.shape[0] == 0:
+            return np.nan, np.nan
+        with self.torch.no_grad():
+            value, a = self.data_loss(x, y)
+        if not classify:
+            return float(value), np.nan
+        if a.shape[1] == 1:
+            correct = (a[:, 0] >= 0.5) == (y[:, 0] >= 0.5)
+        else:
+            correct = a.argmax(dim=1) == y.argmax(dim=1)
+        return float(value), float(correct.double().mean())
+
+    def theta(self) -> np.ndarray:
+        """W_1, b_1, W_2, ... flattened row-major: nnrun's layout of theta."""
+        with self.torch.no_grad():
+            return np.concatenate([p.detach().numpy().ravel() for p in self.parameters()])
+
+
+@contextmanager
+def one_thread(torch):
+    """Run torch on one intra-op thread, restoring the setting afterwards.
+
+    The twin's tensors are tiny: with several threads every softmax or reduction pays
+    an OpenMP fork/join (milliseconds on a busy machine, 1000x the work), and one
+    thread also makes the twin's own rounding independent of the machine.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def torch_twin(cfg, data, initial_network, iterations: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Train ``cfg`` in PyTorch from ``initial_network``'s weights; returns (history, final theta).
+
+    ``history`` has the columns of nnrun's history.csv (iteration, train_loss, test_loss,
+    train_accuracy, test_accuracy, seconds) and one row per recorded iteration: 0, every
+    ``log_every``, and the last. ``theta`` is flattened in nnrun's layout (W_1, b_1, ...).
+    ``iterations`` (default: the planned number) lets the twin stop where nnrun stopped.
+    ``initial_network`` is only read.
+
+    The sample sequence is nnrun's: a :class:`~nnrun.sampling.Sampler` seeded from
+    ``streams(cfg.seed)["sampling"]`` and drawn in the same chunks as
+    :func:`nnrun.train.train` draws them (the sampler also gives the same indices for
+    any other chunking; the tests check that).
+    """
+    torch = import_torch()
+    with one_thread(torch):
+        return _train_twin(torch, cfg, data, initial_network, iterations)
+
+
+def _train_twin(torch, cfg, data, initial_network, iterations):
+    from nnrun.data import streams
+    from nnrun.sampling import Sampler, chunk_iterations
+    from nnrun.train import planned_iterations, resolve_log_every
+
+    t = cfg.train
+    n_train = len(data.X_train)
+    batch = n_train if t.batch_size == "full" else int(t.batch_size)
+    planned = planned_iterations(cfg, n_train)
+    total = planned if iterations is None else int(iterations)
+    log_every = resolve_log_every(cfg, n_train)
+    classify = data.task == "classification"
+
+    net = _Twin(initial_network, cfg.model.activations, t.loss)
+    X_train = torch.from_numpy(np.ascontiguousarray(data.X_train, dtype=np.float64))
+    Y_train = torch.from_numpy(np.ascontiguousarray(data.Y_train, dtype=np.float64))
+    X_test = torch.from_numpy(np.ascontiguousarray(data.X_test, dtype=np.float64))
+    Y_test = torch.from_numpy(np.ascontiguousarray(data.Y_test, dtype=np.float64))
+    eta, lam = float(t.eta), float(t.lambda_)
+    params = net.parameters()
+    optimizer = torch.optim.SGD(params, lr=eta, momentum=0.0, weight_decay=0.0)
+
+    rows = []
+    seconds = 0.0
+
+    def record(it):
+        tr, tra = net.evaluate(X_train, Y_train, classify)
+        te, tea = net.evaluate(X_test, Y_test, classify)
+        rows.append((it, tr, te, tra, tea, seconds))
+        return tr
+
+    record(0)
+    sampler = Sampler(n_train, t.batch_size, t.sampling, streams(cfg.seed)["sampling"])
+    chunk = chunk_iterations(len(initial_network.theta), batch, n_train, len(data.X_test), log_every, planned)
+    done = 0
+    while done < total:
+        idx, ptr = sampler.chunk(min(chunk, planned - done))
+        idx = torch.from_numpy(idx)
+        for k in range(min(len(ptr) - 1, total - done)):
+            it = done + 1
+            t0 = time.perf_counter()
+            batch_idx = idx[ptr[k]:ptr[k + 1]]
+            optimizer.zero_grad(set_to_none=True)
+            objective, _ = net.data_loss(X_train[batch_idx], Y_train[batch_idx])
+            if lam:
+                objective = objective + 0.5 * lam * sum((W * W).sum() for W in net.weights())
+            objective.backward()
+            finite = bool(torch.isfinite(torch.cat([p.grad.reshape(-1) for p in params])).all())
+            if finite:  # as nnrun: a non-finite gradient is not applied; training stops
+                optimizer.step()
+            seconds += time.perf_counter() - t0
+            done = it
+            if not finite or it % log_every == 0 or it == total:
+                train_loss = record(it)
+                if not finite or not np.isfinite(train_loss):
+                    total = done
+                    break
+    history = np.array(rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS))
+    return history, net.theta()
+
+
+# ------------------------------------------------------------------ differences
+def relative_difference(a, b) -> float:
+    """max|a - b| / max(max|a|, tiny) over the entries; a is the reference (nnrun).
+
+    Entries non-finite in both (a diverged run) are skipped; an entry finite in one and
+    not the other is an infinite difference. NaN when there is nothing to compare.
+    """
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        return np.inf
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if (fa != fb).any() or (~fa & (a != b) & ~(np.isnan(a) & np.isnan(b))).any():
+        return np.inf
+    if not fa.any():
+        return np.nan
+    return float(np.abs(a[fa] - b[fa]).max() / max(np.abs(a[fa]).max(), TINY))
+
+
+def pointwise_relative(a, b) -> np.ndarray:
+    """|a - b| / max(|a|, tiny) entry by entry (NaN where either is NaN, 0 where both are equal)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(a == b, 0.0, np.abs(a - b))
+        return diff / np.maximum(np.abs(a), TINY)
+
+
+def max_pointwise_relative(a, b) -> float | None:
+    """Largest entry of :func:`pointwise_relative`; None when neither has a finite entry.
+
+    Entries NaN in both (no test set, or regression accuracy) are skipped; NaN in one
+    only is an infinite difference.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na, nb = np.isnan(a), np.isnan(b)
+    if (na != nb).any():
+        return np.inf
+    keep = ~na
+    if not keep.any():
+        return None
+    rel = pointwise_relative(a[keep], b[keep])
+    return float(np.nan_to_num(rel, nan=np.inf).max())
+
+
+def _weight_arrays(theta: np.ndarray, sizes: list[int]) -> dict[str, np.ndarray]:
+    """W1..WL, b1..bL as views of a flat theta in nnrun's layout."""
+    arrays, at = {}, 0
+    for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        arrays[f"W{l}"] = theta[at:at + n * n_prev].reshape(n, n_prev)
+        at += n * n_prev
+        arrays[f"b{l}"] = theta[at:at + n]
+        at += n
+    return arrays
+
+
+def differences(nnrun_history: np.ndarray, torch_history: np.ndarray, nnrun_theta: np.ndarray,
+                torch_theta: np.ndarray, sizes: list[int], tolerance: float = TOLERANCE) -> dict:
+    """The comparison: max relative differences and whether everything is within tolerance.
+
+    Losses: the largest |nnrun - torch| / |nnrun| over the recorded rows (the relative
+    error of each point of the loss curve). Weights: max|a - b| / max|a| per array and
+    for the whole theta. Accuracy: rows where the recorded accuracies differ by a
+    classified point or more (reported, not judged: a point on the boundary may flip).
+    """
+    problems = []
+    n = min(len(nnrun_history), len(torch_history))
+    if len(nnrun_history) != len(torch_history):
+        problems.append(f"nnrun recorded {len(nnrun_history)} rows, the torch twin {len(torch_history)}")
+    a, b = nnrun_history[:n], torch_history[:n]
+    if not np.array_equal(a[:, 0], b[:, 0]):
+        problems.append("the recorded iterations differ")
+    losses = {name: max_pointwise_relative(a[:, col], b[:, col]) for name, col in (("train_loss", 1), ("test_loss", 2))}
+    nnrun_arrays, torch_arrays = _weight_arrays(nnrun_theta, sizes), _weight_arrays(torch_theta, sizes)
+    L = len(sizes) - 1
+    names = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
+    weights = {name: relative_difference(nnrun_arrays[name], torch_arrays[name]) for name in names}
+    weights["overall"] = relative_difference(nnrun_theta, torch_theta)
+    accuracy = {}
+    for name, col in (("train", 3), ("test", 4)):
+        # 1e-9 is far below one sample in 10^8 and far above the rounding of the means
+        with np.errstate(invalid="ignore"):
+            apart = ~(np.abs(a[:, col] - b[:, col]) <= 1e-9)
+        both_nan = np.isnan(a[:, col]) & np.isnan(b[:, col])
+        accuracy[name] = int((apart & ~both_nan).sum())
+
+    def over(value):
+        return value is not None and not (value <= tolerance)  # NaN and inf count as over
+
+    for name, value in losses.items():
+        if over(value):
+            problems.append(f"{name} differs by a relative {value:.3g}")
+    worst = max(names, key=lambda k: -np.inf if np.isnan(weights[k]) else weights[k])
+    if any(over(weights[k]) for k in [*names, "overall"]):
+        problems.append(f"final weights differ by a relative {weights['overall']:.3g} "
+                        f"(largest in {worst}: {weights[worst]:.3g})")
+    return {
+        "tolerance": tolerance,
+        "max_rel_diff": {**losses, "weights": weights},
+        "accuracy_rows_differing": accuracy,
+        "rows": {"nnrun": int(len(nnrun_history)), "torch": int(len(torch_history))},
+        "problems": problems,
+        "agree": not problems,
+    }
+
+
+# ------------------------------------------------------------------ the picture
+def _thin(x: np.ndarray, y: np.ndarray, points: int = 4000, how=np.nanmax):
+    """At most ~points points: each bin of a long series reduced to one value (its max)."""
+    if len(x) <= points:
+        return x, y
+    bins = int(np.ceil(len(x) / points))
+    n = (len(x) // bins) * bins
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bin stays NaN
+        yb = how(y[:n].reshape(-1, bins), axis=1)
+    return np.concatenate([x[:n:bins], x[n:]]), np.concatenate([yb, y[n:]])
+
+
+def _plottable(y: np.ndarray) -> np.ndarray:
+    """y where a log axis can show it (0 < y <= 1e200; a diverged run's 1e308 would push
+    the axis limits to infinity), else NaN (a gap)."""
+    with np.errstate(invalid="ignore"):
+        return np.where((y > 0) & (y <= 1e200), y, np.nan)
+
+
+def plot_compare(cfg, nnrun_history: np.ndarray, torch_history: np.ndarray, report: dict, path) -> None:
+    """Two panels: both training-loss curves (log y), and their pointwise relative difference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots import STYLE, describe
+    from nnrun.rundir import atomic_savefig
+
+    n = min(len(nnrun_history), len(torch_history))
+    it = nnrun_history[:n, 0]
+    with plt.rc_context(STYLE), np.errstate(all="ignore"):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for hist, label, style in ((nnrun_history, "nnrun", dict(color="C0", lw=2.2, alpha=0.6)),
+                                   (torch_history, "PyTorch twin", dict(color="C3", lw=0.9, ls="--"))):
+            xs, ys = _thin(hist[:, 0], _plottable(hist[:, 1]), how=np.nanmean)
+            left.plot(xs, ys, label=label, **style)
+        left.set_yscale("log")
+        left.set_xlabel("iteration")
+        left.set_ylabel(f"training {cfg.train.loss.replace('_', ' ')} loss")
+        left.set_title("training loss: nnrun and PyTorch")
+        left.legend()
+
+        floor = 1e-18
+        for col, label, colour in ((1, "training loss", "C0"), (2, "test loss", "C1")):
+            rel = pointwise_relative(nnrun_history[:n, col], torch_history[:n, col])
+            if np.isfinite(rel).any():
+                xs, ys = _thin(it, _plottable(np.maximum(rel, floor)))
+                right.plot(xs, ys, ls="none", marker=".", ms=2.5, color=colour, label=label)
+        right.axhline(report["tolerance"], color="k", ls=":", lw=1, label=f"tolerance {report['tolerance']:g}")
+        right.set_yscale("log")
+        right.set_xlabel("iteration")
+        right.set_ylabel("|nnrun − torch| / |nnrun|")
+        right.set_title(f"relative difference (exact agreement drawn at {floor:g})", fontsize=9)
+        right.legend(markerscale=3)
+        verdict = "agree to" if report["agree"] else "DIFFER by more than"
+        weights = report["max_rel_diff"]["weights"]["overall"]
+        fig.suptitle(f"nnrun vs PyTorch twin ({verdict} {report['tolerance']:g}; final weights "
+                     f"rel. diff {weights:.2g})\n{describe(cfg)}", fontsize=10)
+        fig.tight_layout()
+        atomic_savefig(fig, path)
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------ the command
+def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: bool = True,
+            log=None) -> tuple[Path, dict]:
+    """Train ``cfg`` with nnrun and with its PyTorch twin; write and return the comparison.
+
+    The run folder ``<runs_dir>/<time>-<name>-compare`` holds everything ``nnrun train``
+    writes, plus ``history_torch.csv`` (the twin's history, same columns),
+    ``compare.png`` and ``compare.json`` (the report: max relative differences of the
+    recorded losses and final weights, the torch version, the tolerance and ``agree``).
+    If nnrun's training is interrupted (Ctrl-C), the twin is not run and ``agree`` is None.
+    ``plots=False`` skips nnrun's usual pictures (loss, data, regions), not compare.png.
+    ``log(message)`` receives the summary lines (default: stderr).
+    Raises NnrunError before creating anything when PyTorch is missing or input is bad.
+    """
+    torch = import_torch()
+    from nnrun import __version__
+    from nnrun.experiment import prepare, record_run
+    from nnrun.network import Network
+    from nnrun.rundir import atomic_write, make_run_dir, write_json
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    data, network = prepare(cfg)
+    initial = Network(network.sizes, network.activations, network.theta.copy())  # before nnrun trains it
+    run_dir = make_run_dir(runs_dir, name or cfg.name, suffix="-compare")
+    record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log)
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics.get("status") == "interrupted":  # Ctrl-C means stop: no twin run
+        report = {"config": cfg.name, "run_dir": str(run_dir), "status": "interrupted",
+                  "iterations": metrics.get("iterations"), "torch_version": torch.__version__,
+                  "tolerance": TOLERANCE, "problems": ["nnrun was interrupted; nothing compared"],
+                  "agree": None}
+        write_json(run_dir / "compare.json", report)
+        log("interrupted: the PyTorch twin was not run")
+        return run_dir, report
+    nnrun_history = pd.read_csv(run_dir / "history.csv").to_numpy(dtype=np.float64)
+    nnrun_theta = Network.from_npz(run_dir / "model.npz", key=str(run_dir)).theta
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        torch_history, torch_theta = torch_twin(cfg, data, initial, iterations=metrics["iterations"])
+    frame = pd.DataFrame(torch_history, columns=HISTORY_COLUMNS).astype({"iteration": np.int64})
+    atomic_write(run_dir / "history_torch.csv", frame.to_csv(index=False, float_format="%.17g"))
+
+    report = {
+        "config": cfg.name,
+        "run_dir": str(run_dir),
+        "status": metrics.get("status"),
+        "iterations": metrics.get("iterations"),
+        "engine": metrics.get("engine"),
+        "nnrun_version": __version__,
+        "torch_version": torch.__version__,
+        "twin": ("PyTorch float64: torch.nn.Linear layers, torch activations and losses, autograd, "
+                 "torch.optim.SGD(lr=eta, momentum=0); L2 penalty (lambda/2) sum ||W_l||^2 in the objective"),
+        **differences(nnrun_history, torch_history, nnrun_theta, torch_theta, network.sizes),
+    }
+    write_json(run_dir / "compare.json", report)
+    plot_compare(cfg, nnrun_history, torch_history, report, run_dir / "compare.png")
+    d = report["max_rel_diff"]
+    summary = (f"torch twin ({torch.__version__}): max relative difference train loss "
+               f"{_fmt(d['train_loss'])}, test loss {_fmt(d['test_loss'])}, final weights "
+               f"{_fmt(d['weights']['overall'])}")
+    log(summary)
+    if report["agree"]:
+        log(f"nnrun and PyTorch agree to {TOLERANCE:g}")
+    else:
+        log(f"!!! nnrun and PyTorch DIFFER by more than {TOLERANCE:g}: " + "; ".join(report["problems"]))
+    return run_dir, report
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"

@@ -1,0 +1,130 @@
+"""nnrun sweep and nnrun plot: grids, results, heatmaps, divergence, resume, Dask."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import cli, nnrun_process, run_dir_from, small_config
+
+FAST = {"train": {"iterations": 60, "batch_size": 4, "log_every": 20}}
+
+
+def sweep_config(**grid):
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"grid": grid or {"train.eta": [0.05, 0.5], "train.lambda": "logspace(-3, -1, 3)"}, "seeds": 1}
+    return cfg
+
+
+def test_two_axes_give_cells_results_and_heatmaps(write_config, runs_dir):
+    result = cli("sweep", write_config(sweep_config()), "--jobs", "2", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    assert sweep_dir.name.endswith("-tiny-sweep")
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 6 and set(results["status"]) == {"completed"}
+    assert sorted(results["train.lambda"].unique()) == [0.001, 0.01, 0.1]
+    for folder in results["folder"]:
+        assert {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png", "regions.png"} <= \
+            {p.name for p in (sweep_dir / folder).iterdir()}
+    assert (sweep_dir / "heatmaps.png").exists() and (sweep_dir / "summary.csv").exists()
+    spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    assert spec["axes"]["train.lambda"] == [0.001, 0.01, 0.1] and spec["base"]["train"]["log_every"] == 20
+    assert "best cell" in result.stderr
+
+
+def test_comma_overrides_are_axes_and_seeds_repeat_cells(write_config, runs_dir):
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"seeds": 2}
+    result = cli("sweep", write_config(cfg), "model.architecture=2-3-2,2-6-2", "model.activation=[relu]",
+                 "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    sweep_dir = run_dir_from(result)
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 4 and sorted(results["seed"].unique()) == [3, 4]
+    assert set(results["model.architecture"]) == {"2-3-2", "2-6-2"}
+    summary = pd.read_csv(sweep_dir / "summary.csv")
+    assert len(summary) == 2 and (summary["seeds"] == 2).all() and "test_accuracy_std" in summary
+    assert (sweep_dir / "metrics.png").exists()
+
+
+def test_a_diverging_cell_is_marked_and_the_rest_go_on(write_config, runs_dir):
+    cfg = sweep_config(**{"train.eta": [0.1, 100.0]})
+    cfg["model"].update(activation="relu", output="identity", init="he")
+    cfg["train"]["loss"] = "quadratic"
+    result = cli("sweep", write_config(cfg), "--jobs", "2", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    results = pd.read_csv(run_dir_from(result) / "results.csv")
+    assert results.set_index("train.eta")["status"].to_dict() == {0.1: "completed", 100.0: "diverged"}
+    assert (run_dir_from(result) / "metrics.png").exists()
+
+
+def test_bad_axis_value_exits_2_before_any_folder(write_config, runs_dir):
+    result = nnrun_process("sweep", write_config(sweep_config()), "train.eta=0.1,-1", "--runs-dir", runs_dir)
+    assert result.returncode == 2 and "train.eta" in result.stderr and "-1" in result.stderr
+    assert "Traceback" not in result.stderr and not runs_dir.exists()
+
+
+def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir):
+    cfg = sweep_config(**{"train.eta": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]})
+    cfg["train"].update(iterations=20000, log_every=1000)
+    cfg["data"]["n_samples"] = 400
+    path = write_config(cfg)
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir",
+                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for the first finished cell, then interrupt
+        done = list(runs_dir.glob("*-sweep/c*/metrics.json"))
+        if done:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    sweep_dir = next(runs_dir.glob("*-sweep"))
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("c*/metrics.json")}
+    assert 1 <= len(finished) < 6 and not list(sweep_dir.glob(".*partial"))
+    assert "--resume" in err
+
+    result = cli("sweep", path, "--resume", sweep_dir, "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 6 and set(results["status"]) == {"completed"}
+    for name, mtime in finished.items():  # finished cells were not redone
+        assert (sweep_dir / name / "metrics.json").stat().st_mtime_ns == mtime
+
+
+def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir):
+    run_dir = run_dir_from(cli("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q"))
+    for png in run_dir.glob("*.png"):
+        png.unlink()
+    result = cli("plot", run_dir)
+    assert result.exit_code == 0
+    assert {p.name for p in run_dir.glob("*.png")} == {"loss.png", "data.png", "regions.png"}
+    assert cli("plot", run_dir, "--format", "pdf").exit_code == 0 and (run_dir / "regions.pdf").exists()
+
+    sweep_dir = run_dir_from(cli("sweep", write_config(sweep_config(), "s.yaml"), "--runs-dir", runs_dir, "-q"))
+    for png in sweep_dir.rglob("*.png"):
+        png.unlink()
+    assert cli("plot", sweep_dir).exit_code == 0
+    assert (sweep_dir / "heatmaps.png").exists() and len(list(sweep_dir.glob("c*/regions.png"))) == 6
+
+
+def test_plot_of_a_missing_folder_exits_2(tmp_path):
+    result = nnrun_process("plot", tmp_path / "nope")
+    assert result.returncode == 2 and "no such run folder" in result.stderr
+
+
+def test_dask_scheduler_runs_every_cell(write_config, runs_dir):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = cli("sweep", write_config(sweep_config()), "--scheduler", cluster.scheduler_address,
+                     "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(run_dir_from(result) / "results.csv")
+    assert len(results) == 6 and set(results["status"]) == {"completed"}
