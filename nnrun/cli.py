@@ -21,11 +21,20 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from nnrun.experiment import RunFailed
+
         try:
             return fn(*args, **kwargs)
         except NnrunError as e:
             click.echo(f"nnrun: error: {e}", err=True)
             sys.exit(e.exit_code)
+        except RunFailed as e:
+            click.echo(f"nnrun: error: {e}", err=True)
+            click.echo(str(e.run_dir))
+            sys.exit(1)
+        except KeyboardInterrupt:  # outside training (loading, plotting): nothing to save
+            click.echo("nnrun: interrupted", err=True)
+            sys.exit(130)
 
     return wrapper
 
@@ -132,6 +141,31 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(str(sweep_dir))
+
+
+@main.command()
+@config_argument
+@overrides_argument
+@click.option("--with", "framework", type=click.Choice(["torch"]), required=True,
+              help="The framework to run the twin in.")
+@run_options
+@user_errors
+def compare(config, overrides, framework, runs_dir, name, quiet):
+    """Run CONFIG in nnrun and as a PyTorch twin, and compare them.
+
+    Same initial weights, samples, loss and penalty, float64. Writes a run folder
+    with both histories, compare.png and compare.json; exit 1 when recorded losses or
+    final weights differ by more than 1e-8 relative.
+    """
+    from nnrun.config import load_config
+    from nnrun.twin import compare as run_compare
+
+    cfg = load_config(config, overrides)
+    run_dir, report = run_compare(cfg, runs_dir, name=name, quiet=quiet)
+    click.echo(str(run_dir))
+    exit_for_status(run_dir)
+    if not report["agree"]:
+        sys.exit(1)
 
 
 def exit_for_status(run_dir: Path) -> None:

@@ -330,6 +330,9 @@ def read_yaml(path: str | Path) -> dict:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if "could not determine a constructor for the tag" in problem:
+            problem = (f"{problem.split('tag')[-1].strip()} is a YAML tag nnrun does not accept "
+                       "(configs are read with the safe loader: plain mappings, lists, numbers and strings)")
         raise NnrunError(f"{path}: invalid YAML{at}: {problem}") from None
     if data is None:
         raise NnrunError(f"{path}: empty config; expected a mapping with data, model and train")

@@ -59,9 +59,9 @@ def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: 
     if finite.size >= 2:
         best, final, first = float(finite.min()), float(finite[-1]), float(finite[0])
         out.update(first_loss=first, best_loss=best, final_loss=final)
-        if best > 0 and final > GROWTH_FACTOR * best:
+        if best > 0 and final > GROWTH_FACTOR * best and status != "diverged":
             hints.append(
-                f"the loss grew: final {final:.3g} is {final / best:.0f}x the best seen ({best:.3g}); "
+                f"the loss grew: final {final:.3g} is {final / best:.3g}x the best seen ({best:.3g}); "
                 f"the learning rate eta={t.eta:g} is likely too high, or units died (see below)"
             )
         elif final >= first and status == "completed":

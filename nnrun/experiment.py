@@ -32,6 +32,15 @@ MAX_PARAMETERS = 50_000_000
 MAX_HISTORY_ROWS = 20_000_000
 
 
+class RunFailed(Exception):
+    """Training crashed (a bug or a resource failure); the run folder keeps the evidence."""
+
+    def __init__(self, run_dir: Path, error: BaseException):
+        super().__init__(f"training failed ({type(error).__name__}: {error}); the traceback is in "
+                         f"{run_dir / 'metrics.json'}")
+        self.run_dir = run_dir
+
+
 def check_size(cfg: Config, n_train: int) -> None:
     """Refuse, before any work, runs that cannot fit (parameters or history)."""
     n_params = parameter_count(cfg.model.architecture)
@@ -159,7 +168,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
             "status": "failed", "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(), "seed": cfg.seed, "nnrun_version": __version__,
         })
-        raise
+        raise RunFailed(run_dir, exc) from exc
     finally:
         history_file.close()
         if bar:

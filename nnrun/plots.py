@@ -58,16 +58,19 @@ def plot_loss(history, cfg, path, status: str = "completed") -> None:
             y = history[column].to_numpy(dtype=float)
             if np.isfinite(y).any():
                 xs, ys = _envelope(it, y)
-                positive = np.where(ys > 0, ys, np.nan)
+                # a log axis cannot place 0, inf, or (in matplotlib's tick maths) 1e300
+                positive = np.where((ys > 0) & (ys < 1e200), ys, np.nan)
                 ax.plot(xs, positive, lw=0.8, color=colour, label=f"{label} loss")
-        ax.set_yscale("log")
+        if ax.lines:
+            ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)")
         title = describe(cfg)
         if status != "completed":
             title += f"  [{status.upper()}]"
         ax.set_title(title, fontsize=9)
-        ax.legend()
+        if ax.lines:
+            ax.legend()
         fig.tight_layout()
         atomic_savefig(fig, path)
         plt.close(fig)
@@ -94,7 +97,8 @@ def _scatter(ax, data):
         if len(data.raw_test):
             handles += [plt.Line2D([], [], marker="o", ls="", color="w", markeredgecolor="k", label="train"),
                         plt.Line2D([], [], marker="X", ls="", color="w", markeredgecolor="k", label="test")]
-        ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.8)
+        # a fixed place: loc="best" scans every cell of the region plot (seconds)
+        ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.85)
     names = data.feature_names
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])

@@ -1,0 +1,298 @@
+"""Bad input gets exit 2 and one line; runs are never lost, mixed up or half-written."""
+
+import json
+import os
+import signal
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import cli, nnrun_process, read_metrics, run_dir_from, small_config
+
+BAD_CONFIGS = [
+    # (override or raw text, words the message must contain)
+    (["train.etaa=0.1"], ["train.etaa", "did you mean 'train.eta'"]),
+    (["train.eta=abc"], ["train.eta", "abc"]),
+    (["train.eta=0"], ["train.eta", "greater than 0"]),
+    (["train.iterations=0"], ["train.iterations", "0"]),
+    (["data.test_fraction=1.5"], ["data.test_fraction", "1.5"]),
+    (["train.lambda=-0.1"], ["train.lambda", "-0.1"]),
+    (["data.noise=-1"], ["data.noise", "-1"]),
+    (["model.architecture=2--3"], ["model.architecture", "2--3"]),
+    (["model.architecture=2-0-2"], ["model.architecture", "size 0"]),
+    (["model.architecture=abc"], ["model.architecture", "abc"]),
+    (["model.architecture=3-4-2"], ["model.architecture", "3 inputs", "2 features"]),
+    (["model.architecture=2-4-3"], ["model.architecture", "3 output", "2 classes"]),
+    (["model.activation=swish"], ["model.activation", "swish", "relu"]),
+    (["train.loss=hinge"], ["train.loss", "hinge", "quadratic"]),
+    (["data.source=mnist"], ["data.source", "mnist", "moons"]),
+    (["model.architecture=2-4-1", "model.output=softmax"], ["softmax", "single output unit"]),
+    (["model.output=identity"], ["cross_entropy", "identity"]),
+    (["train.batch_size=0"], ["batch_size", "0"]),
+    (["train.batch_size=1000"], ["train.batch_size", "1000", "45 training samples"]),
+    (["train.epochs=3"], ["train.iterations", "train.epochs"]),
+    (["model.architecture=2-30000-30000-2"], ["model.architecture", "parameters", "limit"]),
+    (["train.iterations=1000000000", "train.log_every=1"], ["train.log_every", "history rows"]),
+    (["model.init_from=missing.npz"], ["model.init_from", "missing.npz", "no such file"]),
+    (["foo=1"], ["unknown key 'foo'"]),
+    (["oops"], ["override 'oops'", "KEY=VALUE"]),
+]
+
+
+def assert_clean_error(result, words, runs_dir):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nnrun: error: "), result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert not runs_dir.exists() or not any(runs_dir.iterdir()), "a bad run left a folder"
+
+
+@pytest.mark.parametrize("overrides,words", BAD_CONFIGS, ids=[" ".join(o) for o, _ in BAD_CONFIGS])
+def test_bad_config_values(overrides, words, write_config, runs_dir):
+    result = nnrun_process("train", write_config(small_config()), *overrides, "--runs-dir", runs_dir)
+    assert_clean_error(result, words, runs_dir)
+
+
+BAD_FILES = [
+    ("", ["empty config"]),
+    ("- 1\n- 2\n", ["top level is a list", "mapping"]),
+    ("data: {source: moons}\ndata: {source: xor}\n", ["duplicate key 'data'", "line 2"]),
+    ("model: [\n", ["invalid YAML"]),
+    ("!!python/object/apply:os.system ['touch PWNED']\n", ["python/object/apply:os.system", "safe loader"]),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", ["not a text file"]),
+]
+
+
+@pytest.mark.parametrize("content,words", BAD_FILES, ids=["empty", "list", "duplicate", "broken", "python-tag", "binary"])
+def test_bad_config_files(content, words, tmp_path, runs_dir):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = nnrun_process("train", path, "--runs-dir", runs_dir, cwd=tmp_path)
+    assert_clean_error(result, words, runs_dir)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_missing_config_file(tmp_path, runs_dir):
+    assert_clean_error(nnrun_process("train", tmp_path / "nope.yaml", "--runs-dir", runs_dir),
+                       ["nope.yaml", "no such config file"], runs_dir)
+
+
+def csv_config(write_config, tmp_path, text, **data):
+    (tmp_path / "d.csv").write_text(text)
+    cfg = small_config(data={"source": "csv", "path": "d.csv", **data}, model={"architecture": "2-3-2"})
+    return write_config(cfg)
+
+
+GOOD_ROWS = "a,b,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(20))
+BAD_DATA = [
+    ("", {}, ["d.csv", "empty"]),
+    ("a,b,y\n", {}, ["d.csv", "no data rows"]),
+    (GOOD_ROWS + "1,x,0\n", {}, ["d.csv", "row 22", "column 'b'", "'x'"]),
+    (GOOD_ROWS + "1,,0\n", {}, ["d.csv", "row 22", "column 'b'", "missing"]),
+    (GOOD_ROWS + "1,inf,0\n", {}, ["d.csv", "row 22", "column 'b'"]),
+    (GOOD_ROWS + "nan,1,0\n", {}, ["d.csv", "row 22", "column 'a'"]),
+    (GOOD_ROWS, {"label": "class"}, ["data.label", "'class'", "a, b, y"]),
+    (GOOD_ROWS, {"features": ["a", "c"]}, ["data.features", "'c'"]),
+    ("a,b,y\n" + "".join(f"{i},{i},1\n" for i in range(10)), {}, ["only one class"]),
+    ("a,b,y\n" + "".join(f"{i},{i},{i % 3}\n" for i in range(12)), {}, ["model.architecture", "3 classes"]),
+]
+
+
+@pytest.mark.parametrize("text,data,words", BAD_DATA, ids=[
+    "empty", "header-only", "text-cell", "missing-cell", "inf", "nan", "no-label", "no-feature", "one-class",
+    "class-count"])
+def test_bad_data(text, data, words, write_config, tmp_path, runs_dir):
+    result = nnrun_process("train", csv_config(write_config, tmp_path, text, **data), "--runs-dir", runs_dir)
+    assert_clean_error(result, words, runs_dir)
+
+
+def test_missing_data_file(write_config, runs_dir):
+    cfg = small_config(data={"source": "csv", "path": "nowhere.csv"})
+    assert_clean_error(nnrun_process("train", write_config(cfg), "--runs-dir", runs_dir),
+                       ["data.path", "nowhere.csv", "no such file"], runs_dir)
+
+
+def test_names_cannot_escape_the_runs_dir_and_folders_are_never_reused(write_config, runs_dir, tmp_path):
+    path = write_config(small_config(train={"iterations": 5}))
+    dirs = [run_dir_from(cli("train", path, "--name", "../../escape/..", "--runs-dir", runs_dir, "-q"))
+            for _ in range(3)]
+    assert len(set(dirs)) == 3
+    for d in dirs:
+        assert d.resolve().parent == runs_dir.resolve()
+    assert not (tmp_path / "escape").exists()
+
+
+def test_runs_started_together_get_distinct_complete_folders(write_config, runs_dir):
+    path = write_config(small_config(train={"iterations": 50}))
+    env = {**os.environ}
+    procs = [subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(path), "--runs-dir", str(runs_dir), "-q"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    folders = {o.strip().splitlines()[-1] for o, _ in outs}
+    assert len(folders) == 4
+    for folder in folders:
+        assert read_metrics(Path(folder))["status"] == "completed"
+        assert (Path(folder) / "model.npz").exists() and (Path(folder) / "regions.png").exists()
+
+
+@pytest.mark.parametrize("engine,sig,code", [("numba", signal.SIGINT, 130), ("numpy", signal.SIGINT, 130),
+                                             ("numba", signal.SIGTERM, 143)])
+def test_interrupt_saves_everything(engine, sig, code, write_config, runs_dir):
+    cfg = small_config(train={"iterations": 10**9, "log_every": 10**5, "engine": engine, "batch_size": 1})
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(write_config(cfg)), "--runs-dir",
+                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(runs_dir.glob("*/config.yaml")):
+        time.sleep(0.1)
+    time.sleep(1.0)  # well inside training
+    proc.send_signal(sig)
+    sent = time.time()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    run_dir = Path(out.strip().splitlines()[-1])
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "interrupted" and 0 < metrics["iterations"] < 10**9
+    assert {"history.csv", "model.npz", "loss.png", "regions.png"} <= {p.name for p in run_dir.iterdir()}
+    history = np.loadtxt(run_dir / "history.csv", delimiter=",", skiprows=1, usecols=0)
+    assert history[-1] == metrics["iterations"]  # the last state is recorded
+    assert "Traceback" not in err
+    assert time.time() - sent < 30
+
+
+def test_diverging_run_ends_cleanly_with_artifacts(write_config, runs_dir):
+    cfg = small_config(model={"activation": "relu", "output": "identity", "init": "he"},
+                       train={"loss": "quadratic", "eta": 1000.0, "iterations": 5000})
+    result = nnrun_process("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    assert result.returncode == 0 and "DIVERGED" in result.stderr and "Warning" not in result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "diverged" and metrics["diverged_at"] < 5000
+    assert any("eta=1000" in h for h in metrics["diagnostics"]["hints"])
+    assert {p.name for p in run_dir.iterdir()} >= {"history.csv", "model.npz", "loss.png", "regions.png"}
+
+
+def test_a_crash_during_training_keeps_the_folder_with_status_failed(write_config, runs_dir, monkeypatch):
+    from nnrun import engine_numba
+
+    def broken(*args, **kwargs):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(engine_numba.NumbaEngine, "run_chunk", broken)
+    result = cli("train", write_config(small_config(train={"engine": "numba"})), "--runs-dir", runs_dir)
+    assert result.exit_code == 1
+    assert "training failed (MemoryError: simulated)" in result.stderr
+    run_dir = run_dir_from(result)
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "failed" and "MemoryError" in metrics["error"]
+    assert not list(run_dir.glob(".*")), "temporary files left behind"
+
+
+def test_every_file_is_written_atomically(write_config, runs_dir):
+    run_dir = run_dir_from(cli("train", write_config(small_config()), "--runs-dir", runs_dir, "-q"))
+    assert not list(run_dir.glob(".*")), "hidden temporary files left"
+    assert oct((run_dir / "config.yaml").stat().st_mode & 0o777) != "0o600"
+
+
+def test_without_numba_everything_works_with_one_warning(write_config, runs_dir, tmp_path):
+    # a sitecustomize that makes 'import numba' fail, as if it were not installed
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numba' or name.startswith('numba.'):\n"
+        "            raise ImportError('numba is blocked for this test')\n"
+        "sys.meta_path.insert(0, Block())\n")
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    path = write_config(small_config())
+    train = subprocess.run([sys.executable, "-m", "nnrun", "train", str(path), "--runs-dir", str(runs_dir), "-q"],
+                           capture_output=True, text=True, env=env)
+    assert train.returncode == 0, train.stderr
+    assert train.stderr.count("numba is not installed") == 1
+    run_dir = Path(train.stdout.strip().splitlines()[-1])
+    assert read_metrics(run_dir)["engine"] == "numpy"
+    for args in (["gradcheck", path], ["plot", run_dir]):
+        done = subprocess.run([sys.executable, "-m", "nnrun", *map(str, args)], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------------ property-based
+KEYS = ["name", "seed", "data.source", "data.n_samples", "data.noise", "data.test_fraction", "data.transform",
+        "data.task", "model.architecture", "model.activation", "model.output", "model.init", "model.init_scale",
+        "train.loss", "train.eta", "train.iterations", "train.batch_size", "train.sampling", "train.lambda",
+        "train.log_every", "train.engine", "train.epochs", "model.bias_init", "data.bogus", "extra"]
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(string.printable, max_size=12), st.sampled_from(["2-3-2", "2-2", "1-2", "relu", "softmax", "full",
+                                                             "epoch", "csv", "xor", "[standardize]", "polar"]),
+    st.lists(st.sampled_from(["standardize", "polar", "relu", "x"]), max_size=3),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutations=st.lists(st.tuples(st.sampled_from(KEYS), VALUES), min_size=1, max_size=3))
+def test_mutated_configs_never_show_a_traceback(mutations, tmp_path_factory):
+    from nnrun.config import set_dotted
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    cfg = small_config(train={"iterations": 20, "log_every": 5})
+    for key, value in mutations:
+        try:
+            set_dotted(cfg, key, value)
+        except Exception:  # a value where a section was: write it over
+            cfg[key.split(".")[0]] = value
+    path = folder / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = cli_safe("train", path, "--runs-dir", folder / "runs", "-q")
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("nnrun: error: ") and result.stderr.count("\n") == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(st.floats(-1e3, 1e3), st.sampled_from(["", "x", "nan", "inf", "1e999"])),
+                              min_size=2, max_size=4), min_size=0, max_size=12),
+       header=st.sampled_from(["a,b,y", "a,b", "a;b;y", "", "a,a,y"]))
+def test_mutated_csvs_never_show_a_traceback(rows, header, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("csv")
+    lines = [header] + [",".join(map(str, r[:-1])) + f",{len(r) % 2}" for r in rows]
+    (folder / "d.csv").write_text("\n".join(lines) + "\n")
+    cfg = small_config(data={"source": "csv", "path": "d.csv", "test_fraction": 0.0},
+                       model={"architecture": "2-3-2"}, train={"iterations": 10, "batch_size": 1, "log_every": 5})
+    (folder / "c.yaml").write_text(yaml.safe_dump(cfg))
+    result = cli_safe("train", folder / "c.yaml", "--runs-dir", folder / "runs", "-q")
+    assert result.exit_code in (0, 2), result.output
+
+
+def cli_safe(*args):
+    """Like conftest.cli, but an exception escaping nnrun fails the test with its traceback."""
+    from click.testing import CliRunner
+
+    from nnrun.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        raise AssertionError("".join(traceback.format_exception(result.exception)))
+    return result
+
+
+def test_a_run_diverging_through_huge_finite_losses_still_plots(write_config, runs_dir):
+    # regression: losses around 1e277 made matplotlib's log axis raise OverflowError
+    cfg = small_config(model={"architecture": "2-5-2", "activation": "relu", "output": "identity", "init": "normal",
+                              "init_scale": 3.0},
+                       train={"loss": "quadratic", "eta": 5.0, "batch_size": 4, "iterations": 300, "log_every": 1})
+    result = cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    run_dir = run_dir_from(result)
+    assert read_metrics(run_dir)["status"] == "diverged" and (run_dir / "loss.png").exists()
