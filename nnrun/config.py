@@ -458,18 +458,24 @@ def _absolute(data: dict, key: str, base: Path) -> None:
         set_dotted(data, key, str((base / value).resolve()))
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read, override and validate a config file. Relative paths become absolute."""
-    path = Path(path)
-    data = read_yaml(path)
-    data = copy.deepcopy(data)
+def apply_overrides(raw: dict, overrides, config_dir: Path) -> dict:
+    """A copy of ``raw`` with KEY=VALUE overrides applied and file paths made absolute
+    (relative paths are relative to the config file's folder)."""
+    data = copy.deepcopy(raw)
     for text in overrides:
         key, value = parse_override(text)
         set_dotted(data, key, value)
     if isinstance(data.get("data"), dict) and data["data"].get("source") == "digits":
         data["data"].setdefault("path", DigitsData.model_fields["path"].default)
     for key in ("data.path", "model.init_from"):
-        _absolute(data, key, path.resolve().parent)
+        _absolute(data, key, config_dir)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read, override and validate a config file. Relative paths become absolute."""
+    path = Path(path)
+    data = apply_overrides(read_yaml(path), overrides, path.resolve().parent)
     return validate(data, str(path))
 
 

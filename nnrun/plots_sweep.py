@@ -78,8 +78,7 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
             shown = np.where(np.isfinite(grid), grid, np.nan)
             log_scale = metric.endswith("loss") and np.nanmin(shown, initial=np.inf) > 0
             data = np.log10(shown) if log_scale else shown
-            cmap = plt.get_cmap("viridis" if higher else "viridis_r").copy()
-            cmap.set_bad("#d0d0d0")
+            cmap = plt.get_cmap("viridis" if higher else "viridis_r").with_extremes(bad="#d0d0d0")
             im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto",
                            vmin=0 if (higher and not log_scale) else None, vmax=1 if (higher and not log_scale) else None)
             for i in range(grid.shape[0]):

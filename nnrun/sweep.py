@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from nnrun.config import DigitsData, _absolute, dump_yaml, parse_override, read_yaml, set_dotted, validate
+from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 
@@ -266,13 +266,7 @@ def prepare_sweep(config_path, overrides):
     axes, base, plain, seeds = axes_from(raw, overrides)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
         raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
-    for text in plain:
-        key, value = parse_override(text)
-        set_dotted(base, key, value)
-    if isinstance(base.get("data"), dict) and base["data"].get("source") == "digits":
-        base["data"].setdefault("path", DigitsData.model_fields["path"].default)
-    for key in ("data.path", "model.init_from"):
-        _absolute(base, key, config_path.resolve().parent)
+    base = apply_overrides(base, plain, config_path.resolve().parent)
     cells = make_cells(base, axes, seeds)
     for cell in cells:
         try:

@@ -65,7 +65,7 @@ from nnrun.errors import NnrunError
 TOLERANCE = 1e-8
 TINY = np.finfo(np.float64).tiny
 
-HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
+from nnrun.train import HISTORY_COLUMNS  # noqa: E402
 
 
 def import_torch():
