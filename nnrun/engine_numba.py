@@ -12,6 +12,12 @@ scalar twin for. A run using any other activation, output or loss runs on NumPy.
 One generic kernel serves every architecture, so it compiles once (``cache=True``
 keeps the machine code on disk between processes) and a sweep of many small networks
 pays no compilation per cell.
+
+Floating point: LLVM may fuse multiply-adds, reorder sums and use reciprocals
+(fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes the per-sample
+loops about 1.7x faster and moves results by ~1e-16 relative (the engine agreement
+tests hold them to 1e-10 of the NumPy reference). Never ``nnan``/``ninf``: detecting
+divergence relies on ``isfinite``.
 """
 
 from __future__ import annotations
@@ -35,8 +41,9 @@ EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data 
 # status of a chunk
 RUNNING, DIVERGED = 0, 1
 
-jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False)
-inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always")
+FAST = {"contract", "arcp", "nsz", "reassoc"}  # no nnan/ninf: divergence checks need them
+jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, fastmath=FAST)
+inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always", fastmath=FAST)
 
 
 @inline
