@@ -65,11 +65,15 @@ class NumpyEngine:
 
     name = "numpy"
 
-    def __init__(self, network, loss, classify, eta, lam, data, log_every, total, stop_flag=None):
+    def __init__(self, network, loss, classify, eta, lam, data, log_every, total, stop_flag=None,
+                 full_batch=False):
         self.net, self.loss, self.classify = network, loss, classify
         self.eta, self.lam = float(eta), float(lam)
         self.data, self.log_every, self.total = data, int(log_every), int(total)
         self.stop_flag = stop_flag or (lambda: False)
+        # full-batch gradient descent uses the same columns every step: transpose once
+        self.full = (np.ascontiguousarray(data.X_train.T), np.ascontiguousarray(data.Y_train.T)) \
+            if full_batch else None
 
     def _record(self, history, row, it):
         d = self.data
@@ -83,9 +87,13 @@ class NumpyEngine:
         net, d = self.net, self.data
         rows = 0
         for k in range(len(ptr) - 1):
-            batch = idx[ptr[k]:ptr[k + 1]]
-            Z, A = net.forward(d.X_train[batch].T)
-            dW, db = net.backward(Z, A, d.Y_train[batch].T, self.loss)
+            if self.full:
+                X, Y = self.full
+            else:
+                batch = idx[ptr[k]:ptr[k + 1]]
+                X, Y = d.X_train[batch].T, d.Y_train[batch].T
+            Z, A = net.forward(X)
+            dW, db = net.backward(Z, A, Y, self.loss)
             finite = all(np.isfinite(g).all() for g in dW + db)
             it = it0 + k + 1
             if finite:
@@ -247,7 +255,7 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
             engine = NumbaEngine(net, LOSSES[t.loss].code, classify, t.eta, t.lambda_, data, log_every, total)
         else:
             engine = NumpyEngine(net, t.loss, classify, t.eta, t.lambda_, data, log_every, total,
-                                 stop_flag=lambda: flag["signal"] is not None)
+                                 stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")
         buffer = np.full((chunk // log_every + 2, len(HISTORY_COLUMNS)), np.nan)
         reference = NumpyEngine(net, t.loss, classify, t.eta, t.lambda_, data, log_every, total)
         first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
