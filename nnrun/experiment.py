@@ -173,13 +173,14 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
         history_file.close()
         if bar:
             bar.close()
+    # the history stays on disk; a thinned copy (every bin's best and worst) serves here
+    history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        return _finish(cfg, data, result, run_dir, plots, log)
+        return _finish(cfg, data, result, history, run_dir, plots, log)
 
 
-def _finish(cfg, data, result, run_dir, plots, log):
+def _finish(cfg, data, result, history, run_dir, plots, log):
     metrics = final_metrics(cfg, result, data)
-    history = pd.read_csv(run_dir / "history.csv")
     metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,
                                       result.status, result.diverged_at)
     atomic_npz(run_dir / "model.npz", result.network.to_npz)

@@ -107,6 +107,20 @@ def write_json(path: str | Path, data: dict) -> None:
     atomic_write(path, json.dumps(_json_safe(data), indent=2) + "\n")
 
 
+def thin(block: np.ndarray, bins: int = 32) -> np.ndarray:
+    """Keep, per bin of consecutive rows, the rows with the smallest and largest training
+    loss (column 1), plus the last row; blocks of <= 2*bins rows are kept whole."""
+    if len(block) <= 2 * bins:
+        return block
+    edges = np.linspace(0, len(block), bins + 1).astype(int)
+    keep = {len(block) - 1}
+    loss = np.where(np.isnan(block[:, 1]), np.inf, block[:, 1])
+    for a, b in zip(edges[:-1], edges[1:]):
+        keep.add(a + int(np.argmin(loss[a:b])))
+        keep.add(a + int(np.argmax(np.where(np.isinf(loss[a:b]), -np.inf, loss[a:b]))))
+    return block[sorted(keep)]
+
+
 class HistoryWriter:
     """Streams history rows to ``history.csv`` as they come, so memory stays bounded.
 
@@ -120,6 +134,7 @@ class HistoryWriter:
         self.file = open(self.tmp, "wb", buffering=1 << 20)
         self.file.write((",".join(columns) + "\n").encode())
         self.rows = 0
+        self.trace: list[np.ndarray] = []  # a thinned copy of the rows, for plots and diagnostics
         self.error: BaseException | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=64)
         self.thread = threading.Thread(target=self._drain, name="history-writer", daemon=True)
@@ -134,8 +149,15 @@ class HistoryWriter:
                     self.error = e
 
     def __call__(self, block: np.ndarray) -> None:
-        self.queue.put(np.array(block, dtype=np.float64))
+        block = np.array(block, dtype=np.float64)
+        self.queue.put(block)
         self.rows += len(block)
+        self.trace.append(thin(block))
+
+    def thinned(self) -> np.ndarray:
+        """The rows seen so far, thinned: at most ~64 per block, each bin's min and max of the
+        training loss kept (so the first, best and last losses are all there)."""
+        return np.vstack(self.trace) if self.trace else np.empty((0, 0))
 
     def close(self) -> None:
         """Finish writing and rename into place (a second call does nothing)."""

@@ -143,9 +143,10 @@ def choose_engine(requested: str, batch: int, net: Network, loss: str) -> tuple[
     if requested == "numba":
         return "numba", None
     # Per-sample loops beat BLAS until a batch holds enough work to amortise NumPy's
-    # per-call overhead (measured in benchmarks/).
+    # ~100-150 us of Python per step: the crossover measured at batch * n_params of
+    # 15k-27k for 57 to 2802 parameters (benchmarks/bench_speed.py, table 3b).
     work = batch * len(net.theta)
-    return ("numba" if work <= 50_000 else "numpy"), None
+    return ("numba" if work <= 20_000 else "numpy"), None
 
 
 @dataclass
@@ -267,6 +268,8 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         # train_seconds and the 'seconds' column count time inside the engine only, not
         # sampling or history writing (which a background thread overlaps anyway).
         done, status, diverged_at, seconds = 0, "completed", None, 0.0
+        # an empty first call loads (or compiles) the compiled kernel outside the timer
+        engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), 0, buffer)
         while done < total:
             k = min(chunk, total - done)
             idx, ptr = sampler.chunk(k)

@@ -1,0 +1,435 @@
+"""E5 side by side: nnrun's whole digits sweep against scikit-learn's MLPClassifier.
+
+The experiment (``configs/digits_sweep.yaml``): the 8x8 digits, 64-50-10 with a sigmoid
+hidden layer and a softmax output, cross-entropy, minibatch SGD with batch 100 (each
+epoch a shuffled pass, the last batch of an epoch holding the remainder), 100 epochs,
+an L2 penalty lambda on the weights, inputs minmax-scaled on the training part, an
+80/20 split; the grid eta in logspace(-5, 1, 7) x lambda in logspace(-5, 1, 7), 49 cells.
+
+1. **nnrun**: ``nnrun sweep configs/digits_sweep.yaml --runs-dir <tmp> --quiet`` as a
+   subprocess, as a user runs it (default ``--jobs``: all cores), timing the wall-clock
+   of the whole command (start-up, workers, every cell's run folder and plots, the
+   heatmaps). Before it, an untimed one-epoch ``nnrun train`` fills a fresh numba cache
+   (``NUMBA_CACHE_DIR`` in the temporary directory), so the sweep is timed as a user's
+   second run is, and the repository's own cache is neither used nor touched.
+2. **scikit-learn**: the same grid with ``MLPClassifier`` on the *same* split and scaling,
+   taken from nnrun's public API (``nnrun.load_config`` + ``nnrun.load_data``), fitted in
+   a ``ProcessPoolExecutor`` with as many worker processes (spawned, one BLAS/OpenMP
+   thread each, as nnrun's workers), timing the wall-clock of the whole grid including
+   the pool's start-up. Plain SGD (no momentum), constant learning rate eta, batch 100,
+   shuffled epochs, exactly 100 epochs (``tol=0`` and ``n_iter_no_change=max_iter + 1``
+   so it never stops early), no early stopping, ``random_state=0``.
+
+The penalty. scikit-learn (``_backprop`` / ``_compute_loss_grad`` in
+``sklearn/neural_network/_multilayer_perceptron.py``) computes on a batch of m samples
+
+    grad W = (X_b^T delta + alpha * W) / m          loss = mean CE + (alpha / 2) ||W||^2 / m
+
+so its penalty gradient per step is (alpha / m) W; nnrun's is lambda W (objective
+mean loss + (lambda/2) sum ||W||^2). Hence **alpha = lambda * batch_size = 100 lambda**,
+exact for the full batches of 100. The remainder batch of each epoch (1438 training
+samples = 14 x 100 + 38) gets (100/38) lambda W in scikit-learn, 2.6 times nnrun's, i.e.
+about 11% more weight decay per epoch in total; no single alpha can match both.
+
+Not the same: the initialisation. nnrun draws weights from N(0, 1) and sets biases to
+0.01; scikit-learn draws weights *and* biases from Glorot's uniform
+U(-b, b), b = sqrt(2 / (fan_in + fan_out)) for the logistic activation (0.13 and 0.18
+here). The sample order differs too (each tool shuffles with its own generator), and
+nnrun records the loss and accuracy over the whole training and test sets once per
+epoch, which scikit-learn does not. A cell whose weights become non-finite (NaN or
+overflow) is *diverged* in both tools; the best cell is the best *completed* one, as
+nnrun's own sweep report picks it (the first in grid order on ties).
+
+Prints the timing table, the ratio nnrun_time / sklearn_time, the two targets
+(nnrun's sweep at most a quarter of scikit-learn's time; nnrun's best test accuracy at
+least scikit-learn's) as MET / NOT MET, and the two test-accuracy tables (eta rows,
+lambda columns). Nothing is written into the repository.
+
+    python benchmarks/bench_digits_sklearn.py            # the 49 cells, about 2 minutes on 2 cores
+    python benchmarks/bench_digits_sklearn.py --quick    # a 3x3 sub-grid, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import nnrun
+from nnrun.sweep import expand_values
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "configs" / "digits_sweep.yaml"
+AXES = ("train.eta", "train.lambda")
+# --quick: a 3x3 sub-grid of the 7x7 one (around the good region), as nnrun overrides.
+QUICK_GRID = {"train.eta": "logspace(-2, 0, 3)", "train.lambda": "logspace(-5, -1, 3)"}
+
+TARGET_TIME_RATIO = 0.25  # nnrun's sweep time / scikit-learn's grid time, at most
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# ------------------------------------------------------------------------ helpers
+def load_avg() -> str:
+    """The 1, 5 and 15 minute load averages, as text."""
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+class OtherCpu:
+    """CPU seconds that *other* processes used while a phase ran (Linux; else NaN).
+
+    The machine-wide busy time from /proc/stat (user, nice, system, irq, softirq; not
+    steal) minus this process and its waited-for children (the nnrun subprocess, the
+    pool's workers once the pool is shut down). Above a few seconds, someone else was
+    competing for the cores and the phase's wall time is inflated.
+    """
+
+    def __enter__(self):
+        self.start = self._snapshot()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._snapshot()
+        self.seconds = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        return False
+
+    @staticmethod
+    def _snapshot() -> tuple[float, float]:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+            busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return math.nan, 0.0
+        ours = 0.0
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            r = resource.getrusage(who)
+            ours += r.ru_utime + r.ru_stime
+        return busy, ours
+
+
+def grid_specs(cfg, quick: bool) -> dict[str, str]:
+    """The grid axes as nnrun specs ('logspace(a, b, n)' or lists), from the config or --quick."""
+    if quick:
+        return dict(QUICK_GRID)
+    grid = cfg.sweep.grid if cfg.sweep else {}
+    missing = [k for k in AXES if k not in grid]
+    if missing or len(grid) != 2:
+        raise SystemExit(f"{CONFIG}: expected a sweep grid over exactly {', '.join(AXES)}")
+    return {k: grid[k] for k in AXES}
+
+
+def check_experiment(cfg) -> None:
+    """Refuse a config this benchmark's scikit-learn twin does not reproduce."""
+    m, t = cfg.model, cfg.train
+    expected = {
+        "model.activation": (m.activation, "sigmoid"),
+        "model.output": (m.output, "softmax"),
+        "train.loss": (t.loss, "cross_entropy"),
+        "train.sampling": (t.sampling, "epoch"),
+    }
+    wrong = [f"{k}={got} (expected {want})" for k, (got, want) in expected.items() if got != want]
+    if wrong or t.epochs is None or not isinstance(t.batch_size, int):
+        raise SystemExit(f"{CONFIG}: the scikit-learn twin needs " + "; ".join(
+            wrong or ["train.epochs and an integer train.batch_size"]))
+
+
+def fmt_value(v: float) -> str:
+    return f"{v:g}"
+
+
+# -------------------------------------------------------------------------- nnrun
+def nnrun_command() -> list[str]:
+    """The installed ``nnrun`` script next to this Python, else ``python -m nnrun``."""
+    script = Path(sys.executable).parent / "nnrun"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("nnrun")
+    return [found] if found else [sys.executable, "-m", "nnrun"]
+
+
+def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path) -> dict:
+    """Time ``nnrun sweep`` as a subprocess; returns its wall time and results.csv.
+
+    An untimed one-epoch ``nnrun train`` first fills the numba cache in ``tmp`` (used by
+    the sweep too through NUMBA_CACHE_DIR), so no compilation is timed.
+    """
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp / "numba-cache"))
+    cmd = nnrun_command()
+    warm = [*cmd, "train", str(CONFIG), "train.epochs=1", "--runs-dir", str(tmp / "warm-up"), "--quiet"]
+    start = time.perf_counter()
+    subprocess.run(warm, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    warm_seconds = time.perf_counter() - start
+
+    sweep = [*cmd, "sweep", str(CONFIG), *overrides, "--runs-dir", str(tmp / "runs"), "--quiet"]
+    if jobs:
+        sweep += ["--jobs", str(jobs)]
+    load_before = load_avg()
+    with OtherCpu() as others:
+        start = time.perf_counter()
+        proc = subprocess.run(sweep, cwd=REPO, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"nnrun sweep failed (exit {proc.returncode}):\n{proc.stderr}")
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    results = pd.read_csv(folder / "results.csv")
+    return {"seconds": seconds, "warm_seconds": warm_seconds, "results": results, "command": sweep,
+            "log": proc.stderr.strip(), "load_before": load_before,
+            "other_cpu": others.seconds}
+
+
+def nnrun_tables(results: pd.DataFrame, etas, lams) -> tuple[np.ndarray, np.ndarray]:
+    """(test accuracy, status) as eta x lambda arrays from nnrun's results.csv."""
+    acc = np.full((len(etas), len(lams)), np.nan)
+    status = np.full((len(etas), len(lams)), "missing", dtype=object)
+    for _, row in results.iterrows():
+        i = _index(etas, row["train.eta"])
+        j = _index(lams, row["train.lambda"])
+        status[i, j] = row["status"]
+        acc[i, j] = pd.to_numeric(row["test_accuracy"], errors="coerce")
+    return acc, status
+
+
+def _index(values, v) -> int:
+    hits = np.flatnonzero(np.isclose(values, float(v), rtol=1e-9, atol=0))
+    if len(hits) != 1:
+        raise SystemExit(f"results.csv: grid value {v} is not one of {values}")
+    return int(hits[0])
+
+
+# ------------------------------------------------------------------ scikit-learn
+_DATA: dict = {}
+
+
+def _init_worker(X_train, y_train, X_test, y_test) -> None:
+    """Worker start-up: keep the data (sent once per worker, not once per cell)."""
+    _DATA.update(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+
+
+def fit_cell(i: int, j: int, eta: float, lam: float, hidden: tuple, batch: int, epochs: int) -> dict:
+    """Fit one MLPClassifier cell; alpha = lam * batch (see the module docstring).
+
+    Returns the cell's indices, status ('completed', 'diverged' or 'failed'), the train
+    and test accuracy and the fit's own seconds.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=hidden, activation="logistic", solver="sgd", alpha=lam * batch,
+        batch_size=batch, learning_rate="constant", learning_rate_init=eta, momentum=0.0,
+        nesterovs_momentum=False, max_iter=epochs, shuffle=True, tol=0.0,
+        n_iter_no_change=epochs + 1, early_stopping=False, random_state=0,
+    )
+    out = {"i": i, "j": j, "status": "completed", "train_accuracy": np.nan, "test_accuracy": np.nan,
+           "error": ""}
+    start = time.perf_counter()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to divergence
+        try:
+            clf.fit(_DATA["X_train"], _DATA["y_train"])
+        except ValueError as e:  # "Solver produced non-finite parameter weights"
+            out.update(status="diverged" if "non-finite" in str(e) else "failed", error=str(e))
+        except (FloatingPointError, OverflowError) as e:
+            out.update(status="diverged", error=f"{type(e).__name__}: {e}")
+        out["fit_seconds"] = time.perf_counter() - start
+        if out["status"] == "completed":
+            finite = all(np.isfinite(w).all() for w in clf.coefs_ + clf.intercepts_)
+            if not finite or not math.isfinite(clf.loss_):
+                out.update(status="diverged", error="non-finite weights or loss")
+            else:
+                out["n_iter"] = clf.n_iter_
+                out["train_accuracy"] = float(clf.score(_DATA["X_train"], _DATA["y_train"]))
+                out["test_accuracy"] = float(clf.score(_DATA["X_test"], _DATA["y_test"]))
+    return out
+
+
+def run_sklearn(data, cfg, etas, lams, workers: int) -> dict:
+    """Fit the grid in ``workers`` spawned processes; time the whole grid (pool included)."""
+    for var in THREAD_VARS:  # inherited by the spawned workers, as nnrun's LocalPool does
+        os.environ.setdefault(var, "1")
+    hidden = tuple(cfg.model.architecture[1:-1])
+    batch, epochs = int(cfg.train.batch_size), int(cfg.train.epochs)
+    acc = np.full((len(etas), len(lams)), np.nan)
+    status = np.full((len(etas), len(lams)), "missing", dtype=object)
+    fits, iters, errors = [], [], []
+    load_before = load_avg()
+    with OtherCpu() as others:
+        start = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker,
+                                 initargs=(data.X_train, data.labels_train, data.X_test, data.labels_test)) as pool:
+            futures = [pool.submit(fit_cell, i, j, eta, lam, hidden, batch, epochs)
+                       for i, eta in enumerate(etas) for j, lam in enumerate(lams)]
+            for future in as_completed(futures):
+                r = future.result()
+                status[r["i"], r["j"]] = r["status"]
+                acc[r["i"], r["j"]] = r["test_accuracy"]
+                fits.append(r["fit_seconds"])
+                if "n_iter" in r:
+                    iters.append(r["n_iter"])
+                if r["status"] == "failed":
+                    errors.append(r["error"])
+        seconds = time.perf_counter() - start  # the pool is shut down: its workers are reaped
+    return {"seconds": seconds, "acc": acc, "status": status, "fit_seconds": float(np.sum(fits)),
+            "n_iter": sorted(set(iters)), "errors": errors, "load_before": load_before,
+            "other_cpu": others.seconds}
+
+
+# ----------------------------------------------------------------------- report
+def best_cell(acc: np.ndarray, status: np.ndarray):
+    """(accuracy, i, j) of the best completed cell, first in grid order on ties; or None."""
+    best = None
+    for i in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            if status[i, j] == "completed" and np.isfinite(acc[i, j]) and (best is None or acc[i, j] > best[0]):
+                best = (float(acc[i, j]), i, j)
+    return best
+
+
+def accuracy_table(title: str, acc, status, etas, lams) -> str:
+    """An eta x lambda table of test accuracies; 'div' marks a diverged cell."""
+    width = 8
+    corner = "eta \\ lambda"
+    lines = [title, f"{corner:>12} " + " ".join(f"{fmt_value(v):>{width}}" for v in lams)]
+    for i, eta in enumerate(etas):
+        cells = []
+        for j in range(len(lams)):
+            s = status[i, j]
+            if s == "completed":
+                cells.append(f"{acc[i, j]:>{width}.4f}")
+            else:
+                cells.append(f"{'div' if s == 'diverged' else s[:width]:>{width}}")
+        lines.append(f"{fmt_value(eta):>12} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def counts(status) -> str:
+    values, n = np.unique(status.astype(str), return_counts=True)
+    return ", ".join(f"{k} {v}" for v, k in sorted(zip(values, n), key=lambda t: -t[1]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a 3x3 sub-grid instead of 7x7 (a smoke run)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes for both tools (default: all cores, nnrun's default)")
+    args = parser.parse_args(argv)
+    workers = args.jobs or os.cpu_count() or 1
+
+    cfg = nnrun.load_config(str(CONFIG))
+    check_experiment(cfg)
+    specs = grid_specs(cfg, args.quick)
+    etas = np.array(expand_values("train.eta", specs["train.eta"]), dtype=float)
+    lams = np.array(expand_values("train.lambda", specs["train.lambda"]), dtype=float)
+    data = nnrun.load_data(cfg)  # the split and minmax scaling every nnrun cell uses
+    batch = int(cfg.train.batch_size)
+    n_train = len(data.X_train)
+    remainder = n_train % batch
+    n_cells = len(etas) * len(lams)
+
+    import sklearn
+
+    print(f"E5 digits grid, nnrun {nnrun.__version__} vs scikit-learn {sklearn.__version__} "
+          f"(Python {platform.python_version()}, {os.cpu_count()} cores, {workers} worker processes each)")
+    print(f"grid: {len(etas)} x {len(lams)} = {n_cells} cells; eta {specs['train.eta']}, "
+          f"lambda {specs['train.lambda']}{'  (--quick sub-grid)' if args.quick else ''}")
+    print(f"data: {n_train} training / {len(data.X_test)} test samples from nnrun.load_data "
+          f"(minmax on the training part); {'-'.join(map(str, cfg.model.architecture))}, "
+          f"batch {batch}, {cfg.train.epochs} epochs")
+    print(f"penalty: scikit-learn's step gradient is (X^T delta + alpha W) / m for a batch of m, "
+          f"so alpha = lambda * batch_size = {batch} * lambda gives nnrun's lambda W on full batches;")
+    if remainder:
+        print(f"         the last batch of each epoch ({n_train} = {n_train // batch} x {batch} + {remainder}) "
+              f"gets {batch / remainder:.2f} lambda W in scikit-learn.")
+    print("init: nnrun N(0, 1) weights, biases 0.01; scikit-learn Glorot uniform weights and biases "
+          "(+-sqrt(2/(fan_in+fan_out)) for logistic). Sample order differs (separate generators).")
+    print(f"load average before: {load_avg()}")
+    if os.getloadavg()[0] > 0.5:
+        print("note: the machine is not idle (1-minute load above 0.5); both times are inflated, "
+              "the ratio less so if the load is steady")
+    print(flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
+        print("running nnrun sweep ...", file=sys.stderr, flush=True)
+        overrides = [f"{k}={v}" for k, v in specs.items()] if args.quick else []
+        nn = run_nnrun(overrides, args.jobs, Path(tmp))
+    nn_acc, nn_status = nnrun_tables(nn["results"], etas, lams)
+    print("running scikit-learn grid ...", file=sys.stderr, flush=True)
+    sk = run_sklearn(data, cfg, etas, lams, workers)
+
+    nn_best = best_cell(nn_acc, nn_status)
+    sk_best = best_cell(sk["acc"], sk["status"])
+    nn_train = float(pd.to_numeric(nn["results"]["train_seconds"], errors="coerce").sum())
+
+    print("1. Wall-clock of the whole grid and the best cell")
+    header = (f"{'tool':<14} {'wall s':>8} {'cells':>6} {'diverged':>9} {'best test acc':>14} "
+              f"{'best eta':>9} {'best lambda':>12} {'sum cell s':>11} {'others cpu s':>13}  load avg before")
+    print(header)
+    print("-" * len(header))
+    for name, run, acc, status, best, busy in (
+        ("nnrun sweep", nn, nn_acc, nn_status, nn_best, nn_train),
+        ("scikit-learn", sk, sk["acc"], sk["status"], sk_best, sk["fit_seconds"]),
+    ):
+        diverged = int((status == "diverged").sum())
+        if best:
+            b = f"{best[0]:>14.4f} {fmt_value(etas[best[1]]):>9} {fmt_value(lams[best[2]]):>12}"
+        else:
+            b = f"{'-':>14} {'-':>9} {'-':>12}"
+        print(f"{name:<14} {run['seconds']:>8.2f} {n_cells:>6} {diverged:>9} {b} {busy:>11.2f} "
+              f"{run['other_cpu']:>13.1f}  {run['load_before']}")
+    ratio = nn["seconds"] / sk["seconds"]
+    print()
+    print(f"sum cell s: nnrun's train_seconds (the SGD loop with its per-epoch evaluation) summed over the "
+          f"cells; scikit-learn's fit() time summed over the cells. others cpu s: CPU seconds used by other "
+          f"processes on the machine during the phase (0 on an idle machine; the wall times are inflated "
+          f"by up to others_cpu / {os.cpu_count()} s).")
+    print(f"nnrun's wall time is the whole `nnrun sweep configs/digits_sweep.yaml ...` command "
+          f"(after an untimed {nn['warm_seconds']:.1f} s warm-up `nnrun train` filling the numba cache); "
+          f"scikit-learn's includes starting its {workers} worker processes.")
+    print(f"nnrun statuses: {counts(nn_status)}; scikit-learn statuses: {counts(sk['status'])}; "
+          f"scikit-learn epochs run: {sk['n_iter']}")
+    if sk["errors"]:
+        print(f"scikit-learn failures: {sk['errors'][:3]}")
+    print(f"nnrun's own report: {nn['log'].splitlines()[-1] if nn['log'] else '(none)'}")
+    print()
+    print(f"ratio nnrun_time / sklearn_time = {nn['seconds']:.2f} / {sk['seconds']:.2f} = {ratio:.3f}")
+    t1 = ratio <= TARGET_TIME_RATIO
+    print(f"target: nnrun's whole sweep takes at most a quarter of scikit-learn's time "
+          f"(ratio <= {TARGET_TIME_RATIO}): {'MET' if t1 else 'NOT MET'} (ratio {ratio:.3f})")
+    if nn_best and sk_best:
+        t2 = nn_best[0] >= sk_best[0]
+        detail = f"{nn_best[0]:.4f} vs {sk_best[0]:.4f}"
+    else:
+        t2, detail = False, "no completed cell in one of the tools"
+    print(f"target: nnrun's best test accuracy >= scikit-learn's best: {'MET' if t2 else 'NOT MET'} ({detail})")
+    print()
+    print("2. Test accuracy per cell (rows eta, columns lambda; 'div' = diverged)")
+    print(accuracy_table("nnrun (N(0,1) init):", nn_acc, nn_status, etas, lams))
+    print()
+    print(accuracy_table(f"scikit-learn MLPClassifier (alpha = {batch} * lambda, Glorot init):",
+                         sk["acc"], sk["status"], etas, lams))
+    print()
+    print(f"load average after: {load_avg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
