@@ -43,9 +43,11 @@ nnrun's own sweep report picks it (the first in grid order on ties).
 Prints the timing table, the ratio nnrun_time / sklearn_time, the two targets
 (nnrun's sweep at most a quarter of scikit-learn's time; nnrun's best test accuracy at
 least scikit-learn's) as MET / NOT MET, and the two test-accuracy tables (eta rows,
-lambda columns). Nothing is written into the repository.
+lambda columns). Each phase also reports the CPU seconds *other* processes used
+meanwhile (from /proc/stat; a warning when the machine was busy), since another job on
+the machine inflates the wall times. Nothing is written into the repository.
 
-    python benchmarks/bench_digits_sklearn.py            # the 49 cells, about 2 minutes on 2 cores
+    python benchmarks/bench_digits_sklearn.py            # the 49 cells, 1-2 minutes on 2 cores
     python benchmarks/bench_digits_sklearn.py --quick    # a 3x3 sub-grid, a smoke run
 """
 
@@ -79,6 +81,7 @@ AXES = ("train.eta", "train.lambda")
 QUICK_GRID = {"train.eta": "logspace(-2, 0, 3)", "train.lambda": "logspace(-5, -1, 3)"}
 
 TARGET_TIME_RATIO = 0.25  # nnrun's sweep time / scikit-learn's grid time, at most
+BUSY_CPU_FRACTION = 0.05  # others' CPU above this share of a phase's core-seconds: a warning
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -322,8 +325,9 @@ def accuracy_table(title: str, acc, status, etas, lams) -> str:
 
 
 def counts(status) -> str:
-    values, n = np.unique(status.astype(str), return_counts=True)
-    return ", ".join(f"{k} {v}" for v, k in sorted(zip(values, n), key=lambda t: -t[1]))
+    """'46 completed, 3 diverged': how many cells ended in each status, most first."""
+    names, numbers = np.unique(status.astype(str), return_counts=True)
+    return ", ".join(f"{n} {name}" for name, n in sorted(zip(names, numbers), key=lambda t: -t[1]))
 
 
 def main(argv=None) -> int:
@@ -362,9 +366,6 @@ def main(argv=None) -> int:
     print("init: nnrun N(0, 1) weights, biases 0.01; scikit-learn Glorot uniform weights and biases "
           "(+-sqrt(2/(fan_in+fan_out)) for logistic). Sample order differs (separate generators).")
     print(f"load average before: {load_avg()}")
-    if os.getloadavg()[0] > 0.5:
-        print("note: the machine is not idle (1-minute load above 0.5); both times are inflated, "
-              "the ratio less so if the load is steady")
     print(flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
@@ -404,6 +405,11 @@ def main(argv=None) -> int:
     print(f"nnrun's wall time is the whole `nnrun sweep configs/digits_sweep.yaml ...` command "
           f"(after an untimed {nn['warm_seconds']:.1f} s warm-up `nnrun train` filling the numba cache); "
           f"scikit-learn's includes starting its {workers} worker processes.")
+    busy_phases = [f"{name} {run['other_cpu']:.1f} s" for name, run in (("nnrun", nn), ("scikit-learn", sk))
+                   if run["other_cpu"] > BUSY_CPU_FRACTION * run["seconds"] * (os.cpu_count() or 1)]
+    if busy_phases:
+        print(f"WARNING: the machine was busy: other processes used {', '.join(busy_phases)} of CPU during "
+              f"the phase(s); those wall times are inflated, rerun on an idle machine.")
     print(f"nnrun statuses: {counts(nn_status)}; scikit-learn statuses: {counts(sk['status'])}; "
           f"scikit-learn epochs run: {sk['n_iter']}")
     if sk["errors"]:

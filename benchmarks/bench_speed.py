@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 import baselines  # noqa: E402  (benchmarks/baselines.py, next to this file)
 
 E1_ITERATIONS = 10**6
-THRESHOLD = 50_000  # choose_engine: batch * n_params <= THRESHOLD -> numba (nnrun/train.py)
+from nnrun.train import NUMBA_MAX_WORK as THRESHOLD  # noqa: E402  (choose_engine's crossover)
 
 # Targets of issue 3.
 TARGET_RATIO_TO_C = 1.5  # nnrun / C with log_every=1

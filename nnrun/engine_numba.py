@@ -46,7 +46,7 @@ jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, fastmath=FAS
 inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always", fastmath=FAST)
 
 
-@inline
+@jit
 def act(code, z):
     """a = f(z), the scalar twin of nnrun.activations."""
     if code == SIGMOID:
@@ -63,7 +63,7 @@ def act(code, z):
     return z + 0.0
 
 
-@inline
+@jit
 def dact(code, z, a):
     """f'(z) given z and a = f(z)."""
     if code == SIGMOID:
@@ -79,7 +79,7 @@ def dact(code, z, a):
     return 1.0
 
 
-@inline
+@jit
 def softplus(x):
     """log(1 + e^x) as numpy.logaddexp(0, x) computes it."""
     if x == 0.0:
@@ -119,7 +119,7 @@ def forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A):
                 A[o + i] = act(codes[l], Z[o + i])
 
 
-@inline
+@jit
 def sample_loss(loss, out_code, Z, A, o, n, Y, s):
     """Per-sample loss C(a_L, y) from z_L (see nnrun.losses)."""
     c = 0.0
@@ -147,7 +147,7 @@ def sample_loss(loss, out_code, Z, A, o, n, Y, s):
     return 0.5 * c
 
 
-@inline
+@jit
 def sample_correct(A, o, n, Y, s):
     """1 if the predicted class matches: argmax for several units, a >= 0.5 for one."""
     if n == 1:

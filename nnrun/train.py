@@ -40,6 +40,9 @@ from nnrun.losses import LOSSES
 from nnrun.network import Network
 from nnrun.sampling import Sampler, batch_count, chunk_iterations
 
+#: auto engine: numba while batch * n_params is at most this (see choose_engine)
+NUMBA_MAX_WORK = 20_000
+
 HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
 
 
@@ -146,7 +149,7 @@ def choose_engine(requested: str, batch: int, net: Network, loss: str) -> tuple[
     # ~100-150 us of Python per step: the crossover measured at batch * n_params of
     # 15k-27k for 57 to 2802 parameters (benchmarks/bench_speed.py, table 3b).
     work = batch * len(net.theta)
-    return ("numba" if work <= 20_000 else "numpy"), None
+    return ("numba" if work <= NUMBA_MAX_WORK else "numpy"), None
 
 
 @dataclass
