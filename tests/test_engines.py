@@ -59,9 +59,10 @@ def test_engines_agree_on_one_sigmoid_unit_and_regression():
     assert_same(run(regression, "numpy"), run(regression, "numba"))
 
 
-def test_engines_agree_on_divergence():
+@pytest.mark.parametrize("batch", [1, 2])
+def test_engines_agree_on_divergence(batch):
     cfg = small_config(model={"architecture": "2-8-2", "activation": "relu", "output": "identity", "init": "he"},
-                       train={"loss": "quadratic", "eta": 50.0, "iterations": 500, "batch_size": 2, "log_every": 50})
+                       train={"loss": "quadratic", "eta": 50.0, "iterations": 500, "batch_size": batch, "log_every": 50})
     a, b = run(cfg, "numpy"), run(cfg, "numba")
     assert a.status == b.status == "diverged"
     assert a.diverged_at == b.diverged_at
