@@ -265,6 +265,7 @@ def accumulate(sizes, w_off, b_off, off, A, D, G):
 
 @inline
 def all_finite(x, start, stop):
+    """True if x[start:stop] holds no inf or NaN."""
     for p in range(start, stop):
         if not math.isfinite(x[p]):
             return False
