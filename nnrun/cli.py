@@ -82,10 +82,11 @@ def train(config, overrides, runs_dir, name, quiet):
 @main.command()
 @config_argument
 @overrides_argument
-@click.option("--points", default=3, show_default=True, help="Parameter vectors to check at.")
+@click.option("--points", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Parameter vectors to check at.")
 @user_errors
 def gradcheck(config, overrides, points):
-    """Check every backpropagated gradient of CONFIG's network against finite differences.
+    """Check CONFIG's backpropagated gradients against finite differences.
 
     Prints max relative and absolute error per parameter array; exit 0 when every
     array is below 1e-7, 1 otherwise.
@@ -108,7 +109,7 @@ def gradcheck(config, overrides, points):
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True)
 @user_errors
 def plot(run_dir, fmt):
-    """Redraw every plot of RUN_DIR (a run or a sweep folder) without retraining."""
+    """Redraw the plots of a run or sweep folder, without training."""
     from nnrun.replot import redraw
 
     for path in redraw(run_dir, fmt):
@@ -127,7 +128,7 @@ def plot(run_dir, fmt):
 @run_options
 @user_errors
 def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
-    """Run a grid of CONFIG's experiments in parallel and draw heatmaps.
+    """Run a grid of experiments in parallel; results and heatmaps.
 
     Axes come from the config's sweep.grid and from overrides with a comma list,
     e.g. train.eta=0.1,0.01 or train.lambda=logspace(-5,1,7). The last line printed

@@ -252,7 +252,8 @@ class TrainConfig(Strict):
     @model_validator(mode="after")
     def _length(self):
         if (self.iterations is None) == (self.epochs is None):
-            raise ValueError("give exactly one of train.iterations and train.epochs")
+            raise ValueError("give exactly one of train.iterations and train.epochs (to switch from one "
+                              "to the other on the command line, set the other to null: train.iterations=null)")
         return self
 
 
@@ -269,6 +270,7 @@ class Config(Strict):
     model: ModelConfig
     train: TrainConfig
     sweep: SweepConfig | None = None
+    nnrun_version: str | None = Field(None, description="written by nnrun into a run's config.yaml; ignored")
 
     @model_validator(mode="after")
     def _combination(self):
@@ -306,6 +308,13 @@ def _construct_mapping(loader, node, deep=False):
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+# PyYAML follows YAML 1.1, where 1e6 and 1e-3 (no dot) are strings; read them as numbers,
+# as YAML 1.2 and every student does.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
 )
 
 
@@ -414,6 +423,10 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
     loc = tuple(str(p) for p in e["loc"])
     if len(loc) >= 2 and loc[0] == "data" and loc[1] in SOURCES:
         loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts
+    if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
+        loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
+        if loc == ("train", "batch_size"):
+            return f"{source}: train.batch_size: {e.get('input')!r} is not a batch size; give a whole number >= 1 or 'full'"
     key = ".".join(loc) if loc else "(top level)"
     msg = e["msg"]
     if msg.startswith("Value error, "):
@@ -423,6 +436,12 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
         valid = _valid_keys(owner) if owner else []
         close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
         hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
+        if len(loc) == 1:  # a section key written at the top level: train.eta for eta
+            nested = [f"{sec}.{k}" for sec, m in (("model", ModelConfig), ("train", TrainConfig))
+                      for k in _valid_keys(m)] + [f"data.{k}" for k in ("test_fraction", "transform", "task", "source")]
+            exact = [key for key in nested if key.split(".")[-1] == loc[-1]]
+            if exact:
+                hint = f"; did you mean '{exact[0]}'?"
         accepted = f" (accepted here: {', '.join(valid)})" if valid else ""
         return f"{source}: unknown key '{key}'{hint}{accepted}"
     if e["type"] == "missing":

@@ -86,8 +86,17 @@ def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: 
                 )
         if data.task == "classification":
             P = network.predict(data.X_train)
-            if cfg.model.output == "relu" and P.shape[1] > 1 and np.all(P <= 0.0):
-                hints.append("every output unit is 0 on every training point: the relu output layer is dead")
+            out_act = ACTIVATIONS.get(cfg.model.output)
+            if out_act is not None and out_act.rectifying:
+                dead = np.flatnonzero(np.all(P <= 0.0, axis=0))
+                if len(dead):
+                    out["dead_output_units"] = dead.tolist()
+                    hints.append(
+                        f"output unit{'s' if len(dead) > 1 else ''} {', '.join(map(str, dead))} of the "
+                        f"{cfg.model.output} output layer {'are' if len(dead) > 1 else 'is'} dead (0 on every "
+                        "training point, so no gradient reaches it): a rectifier is a poor output; use "
+                        "softmax or sigmoid with cross-entropy, or identity"
+                    )
             predicted = (P[:, 0] >= 0.5).astype(int) if P.shape[1] == 1 else P.argmax(axis=1)
             classes = np.unique(predicted)
             out["predicted_classes"] = int(len(classes))

@@ -63,7 +63,8 @@ def resolved_config(cfg: Config, n_train: int) -> dict:
     """The config with every default spelled out (log_every resolved) and the nnrun version."""
     data = cfg.to_dict()
     data["train"]["log_every"] = resolve_log_every(cfg, n_train)
-    data["nnrun_version"] = __version__
+    data.pop("nnrun_version", None)
+    data["nnrun_version"] = __version__  # last, so it reads as a footnote
     return data
 
 
@@ -219,9 +220,7 @@ def load_run(run_dir: str | Path):
     for needed in ("config.yaml", "history.csv", "model.npz"):
         if not (run_dir / needed).exists():
             raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
-    raw = yaml.safe_load((run_dir / "config.yaml").read_text())
-    raw.pop("nnrun_version", None)
-    cfg = validate(raw, str(run_dir / "config.yaml"))
+    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text()), str(run_dir / "config.yaml"))
     history = pd.read_csv(run_dir / "history.csv")
     network = Network.from_npz(run_dir / "model.npz", key=str(run_dir))
     metrics_path = run_dir / "metrics.json"

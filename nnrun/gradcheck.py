@@ -119,10 +119,12 @@ def gradcheck(cfg, points: int = 3) -> list[ArrayCheck]:
 
 
 def table(results: list[ArrayCheck]) -> str:
-    lines = [f"{'array':<6} {'shape':<10} {'max rel error':>14} {'max abs error':>14}  result"]
+    lines = [f"{'array':<6} {'shape':<10} {'max rel error':>14} {'max abs error':>14}  result "
+             f"(rel error = max|backprop - numeric| / max|numeric| per array, must be < {TOLERANCE:g})"]
     for r in results:
         shape = "x".join(map(str, r.shape))
-        kinks = f"  ({r.kinks} entries skipped: the step crossed a ReLU kink)" if r.kinks else ""
+        kinks = (f"  ({r.kinks} {'entry' if r.kinks == 1 else 'entries'} skipped: the step crossed a ReLU kink)"
+                 if r.kinks else "")
         lines.append(f"{r.name:<6} {shape:<10} {r.relative_error:>14.3e} {r.absolute_error:>14.3e}  "
                      f"{'ok' if r.ok else 'FAIL'}{kinks}")
     return "\n".join(lines)

@@ -27,7 +27,7 @@ PANELS = [("test_accuracy", "test accuracy", True), ("train_accuracy", "train ac
 
 def label(value) -> str:
     if isinstance(value, float):
-        return f"{value:.0e}" if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e3) else f"{value:g}"
+        return f"{value:.0e}" if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e3) else f"{value:.3g}"
     return str(value)
 
 

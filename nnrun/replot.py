@@ -20,6 +20,9 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
     from nnrun.experiment import load_run
     from nnrun.plots import draw_run
 
+    import numpy as np
+
     cfg, history, network, metrics = load_run(folder)
     data = load_data(cfg) if cfg.model.architecture[0] == 2 else None
-    return draw_run(folder, cfg, history, network, data, metrics, fmt)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+        return draw_run(folder, cfg, history, network, data, metrics, fmt)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
+from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate  # noqa: F401
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 
@@ -76,8 +76,23 @@ def expand_values(key: str, spec) -> list:
     )
 
 
-def axes_from(raw: dict, overrides) -> tuple[dict, dict, list[str]]:
-    """(axes {key: values}, base raw config, plain overrides) from the config and the CLI."""
+def split_overrides(overrides) -> tuple[dict, list[str]]:
+    """Command-line overrides -> (axes from comma lists or logspace/linspace, plain overrides)."""
+    axes, plain = {}, []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        pieces = split_top_level(value)
+        if len(pieces) > 1:
+            axes[key.strip()] = [parse_override(f"{key}={p}")[1] for p in pieces]
+        elif re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
+            axes[key.strip()] = expand_values(key.strip(), value)
+        else:
+            plain.append(text)
+    return axes, plain
+
+
+def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
+    """(axes {key: values}, base raw config without the sweep section, seeds)."""
     base = copy.deepcopy(raw)
     sweep = base.pop("sweep", None) or {}
     if not isinstance(sweep, dict):
@@ -85,21 +100,12 @@ def axes_from(raw: dict, overrides) -> tuple[dict, dict, list[str]]:
     grid = sweep.get("grid") or {}
     if not isinstance(grid, dict):
         raise NnrunError("sweep.grid: expected a mapping of config keys to value lists")
-    axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
-    plain = []
-    for text in overrides:
-        key, _, value = text.partition("=")
-        pieces = split_top_level(value)
-        if len(pieces) > 1 or re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
-            values = [parse_override(f"{key}={p}")[1] for p in pieces] if len(pieces) > 1 else \
-                expand_values(key.strip(), value)
-            axes[key.strip()] = values
-        else:
-            plain.append(text)
     extra = set(sweep) - {"grid", "seeds"}
     if extra:
         raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds)")
-    return axes, base, plain, sweep.get("seeds", 1)
+    axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
+    axes.update(cli_axes)
+    return axes, base, sweep.get("seeds", 1)
 
 
 @dataclass
@@ -262,11 +268,12 @@ class DaskPool:
 def prepare_sweep(config_path, overrides):
     """Read the config, build and validate every cell: errors exit 2 before any folder."""
     config_path = Path(config_path)
-    raw = read_yaml(config_path)
-    axes, base, plain, seeds = axes_from(raw, overrides)
+    cli_axes, plain = split_overrides(overrides)
+    # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
+    raw = apply_overrides(read_yaml(config_path), plain, config_path.resolve().parent)
+    axes, base, seeds = axes_from(raw, cli_axes)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
         raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
-    base = apply_overrides(base, plain, config_path.resolve().parent)
     cells = make_cells(base, axes, seeds)
     for cell in cells:
         try:
@@ -388,12 +395,16 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
 
 def best_row(results: pd.DataFrame):
     """The best finished cell: highest test accuracy, else train accuracy, else lowest loss."""
-    ok = results[results["status"] == "completed"]
+    ok = results[results["status"] == "completed"].copy()
+    for column in METRICS:
+        ok[column] = pd.to_numeric(ok[column], errors="coerce")
     for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
                             ("train_loss", False)):
-        values = pd.to_numeric(ok[metric], errors="coerce")
-        if values.notna().any():
-            return ok.loc[values.idxmax() if largest else values.idxmin()], metric
+        if ok[metric].notna().any():
+            # ties (two cells at accuracy 1.0) go to the lower loss
+            tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
+            ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
+            return ranked.iloc[0], metric
     return None, None
 
 
@@ -402,8 +413,8 @@ def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     row, metric = best_row(results)
     if row is not None:
-        where = ", ".join(f"{k}={row[k]}" for k in axes)
-        log(f"best cell ({metric} {row[metric]:.4g}): {where}, seed {row['seed']}: {sweep_dir / row['folder']}")
+        where = "".join(f"{k}={row[k]}, " for k in axes)
+        log(f"best cell ({metric} {row[metric]:.4g}): {where}seed {row['seed']}: {sweep_dir / row['folder']}")
 
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:

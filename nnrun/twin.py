@@ -74,7 +74,7 @@ def import_torch():
         import torch
     except ImportError:
         raise NnrunError(
-            "nnrun compare --with torch needs PyTorch: pip install 'nnrun[torch]' (or pip install torch)"
+            "nnrun compare --with torch needs PyTorch: pip install -e '.[torch]' in the nnrun checkout (or pip install torch)"
         ) from None
     return torch
 

@@ -154,7 +154,7 @@ def test_sampler_chunks_concatenate(batch, sampling):
 
 def test_without_torch_a_clear_error_and_no_folder(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
-    with pytest.raises(NnrunError, match=r"needs PyTorch: pip install 'nnrun\[torch\]'"):
+    with pytest.raises(NnrunError, match=r"needs PyTorch: pip install -e '\.\[torch\]'"):
         twin.compare(higham(10), tmp_path / "runs", quiet=True)
     assert not (tmp_path / "runs").exists()
 

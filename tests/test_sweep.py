@@ -128,3 +128,33 @@ def test_dask_scheduler_runs_every_cell(write_config, runs_dir):
     assert result.exit_code == 0, result.output
     results = pd.read_csv(run_dir_from(result) / "results.csv")
     assert len(results) == 6 and set(results["status"]) == {"completed"}
+
+
+def test_sweep_section_overrides_on_the_command_line_count(write_config, runs_dir):
+    # regression: sweep.seeds=2 and sweep.grid={...} given as overrides were ignored
+    cfg = small_config(**FAST)
+    result = cli("sweep", write_config(cfg), "sweep.seeds=2", "sweep.grid={train.eta: [0.1, 1e-1, 1]}",
+                 "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(run_dir_from(result) / "results.csv")
+    assert len(results) == 6 and sorted(results["seed"].unique()) == [3, 4]
+
+
+def test_best_cell_ties_go_to_the_lower_loss():
+    from nnrun.sweep import best_row
+
+    results = pd.DataFrame({"status": ["completed"] * 3, "test_accuracy": [1.0, 1.0, 0.9],
+                            "train_accuracy": [1.0] * 3, "test_loss": [0.06, 0.002, 0.001],
+                            "train_loss": [0.1] * 3, "folder": ["a", "b", "c"], "seed": [0] * 3})
+    row, metric = best_row(results)
+    assert metric == "test_accuracy" and row["folder"] == "b"
+
+
+def test_heatmap_marks_diverged_cells_whatever_the_value_spelling(write_config, runs_dir):
+    cfg = small_config(**FAST)
+    cfg["model"].update(activation="relu", output="identity", init="he")
+    cfg["train"]["loss"] = "quadratic"
+    result = cli("sweep", write_config(cfg), "train.eta=1e-1,1e3", "model.architecture=2-4-2,2-8-2",
+                 "--jobs", "2", "--runs-dir", runs_dir, "-q")
+    results = pd.read_csv(run_dir_from(result) / "results.csv")
+    assert set(results[results["train.eta"] == 1000.0]["status"]) == {"diverged"}

@@ -118,3 +118,23 @@ def test_python_dash_m_and_console_script_agree(runs_dir, write_config):
     assert "Warning" not in result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert json.loads((runs_dir / last.split("/")[-1] / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_a_run_repeats_from_its_own_config_yaml(runs_dir, write_config):
+    # regression: the nnrun_version key nnrun writes was refused when read back
+    first = run_dir_from(cli("train", write_config(small_config()), "--runs-dir", runs_dir, "-q"))
+    again = cli("train", first / "config.yaml", "--runs-dir", runs_dir, "-q")
+    assert again.exit_code == 0, again.stderr
+    a, b = np.load(first / "model.npz"), np.load(run_dir_from(again) / "model.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def test_numbers_in_scientific_notation_without_a_dot(runs_dir, write_config):
+    # YAML 1.1 reads 1e3 as a string; nnrun reads it as a number, in files and overrides
+    text = yaml.safe_dump(small_config())
+    assert "iterations: 300" in text
+    path = write_config(text.replace("iterations: 300", "iterations: 3e2"))
+    result = cli("train", path, "train.eta=5e-2", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.stderr
+    config = yaml.safe_load((run_dir_from(result) / "config.yaml").read_text())
+    assert config["train"]["iterations"] == 300 and config["train"]["eta"] == 0.05
