@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 import traceback
 from pathlib import Path
 

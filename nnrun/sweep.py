@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate  # noqa: F401
+from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 

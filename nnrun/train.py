@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnrun.activations import ACTIVATIONS, SOFTMAX, code as activation_code
+from nnrun.activations import code as activation_code
 from nnrun.errors import NnrunError
 from nnrun.losses import LOSSES
 from nnrun.network import Network

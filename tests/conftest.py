@@ -52,7 +52,7 @@ def runs_dir(tmp_path):
     return tmp_path / "runs"
 
 
-def cli(*args) -> "click.testing.Result":
+def cli(*args):
     """Run ``nnrun ARGS`` in-process; stdout and stderr are kept apart."""
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 

@@ -6,7 +6,6 @@ import dataclasses
 import pytest
 
 from nnrun import activations
-from nnrun.config import Config
 from conftest import CONFIGS, cli, small_config
 from test_gradients import COMBINATIONS
 

@@ -1,6 +1,5 @@
 """Bad input gets exit 2 and one line; runs are never lost, mixed up or half-written."""
 
-import json
 import os
 import signal
 import string

@@ -1,7 +1,5 @@
 """nnrun sweep and nnrun plot: grids, results, heatmaps, divergence, resume, Dask."""
 
-import json
-import os
 import signal
 import subprocess
 import sys

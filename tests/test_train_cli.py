@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 
 from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
