@@ -25,7 +25,7 @@ from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError
 from nnrun.network import Network, parameter_count
 from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
-from nnrun.train import HISTORY_COLUMNS, build_network, evaluate, planned_iterations, resolve_log_every, train
+from nnrun.train import HISTORY_COLUMNS, batch_size, build_network, evaluate, planned_iterations, resolve_log_every, train
 
 MAX_PARAMETERS = 50_000_000
 MAX_HISTORY_ROWS = 20_000_000
@@ -82,7 +82,7 @@ def final_metrics(cfg, result, data) -> dict:
     finite = bool(np.isfinite(net.theta).all())
     tr, tra = evaluate(net, data.X_train, data.Y_train, t.loss, classify) if finite else (math.nan, math.nan)
     te, tea = evaluate(net, data.X_test, data.Y_test, t.loss, classify) if finite else (math.nan, math.nan)
-    penalty = 0.5 * t.lambda_ * sum(float((W * W).sum()) for W in net.W)
+    penalty = net.penalty(t.lambda_)
     metrics = {
         "status": result.status,
         "iterations": result.iterations,
@@ -115,11 +115,7 @@ def prepare(cfg: Config):
     data = load_data(cfg)
     check_size(cfg, len(data.X_train))
     network = build_network(cfg, streams(cfg.seed)["init"])
-    if cfg.train.batch_size != "full" and cfg.train.batch_size > len(data.X_train):
-        raise NnrunError(
-            f"train.batch_size: {cfg.train.batch_size} is more than the {len(data.X_train)} training "
-            f"samples; use at most {len(data.X_train)} or 'full'"
-        )
+    batch_size(cfg, len(data.X_train))
     return data, network
 
 

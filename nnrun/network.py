@@ -68,13 +68,6 @@ class Network:
         """L, the number of layers with weights."""
         return len(self.sizes) - 1
 
-    def weight_mask(self) -> np.ndarray:
-        """1 where theta holds a weight, 0 where it holds a bias (the penalty acts on weights)."""
-        mask = np.zeros_like(self.theta)
-        for W_l, w0 in zip(self.W, self.w_off):
-            mask[w0:w0 + W_l.size] = 1.0
-        return mask
-
     # ------------------------------------------------------------------ init
     def initialize(self, rng: np.random.Generator, init: str = "normal", scale: float = 1.0,
                    bias_init: str | float = "normal") -> "Network":
@@ -146,7 +139,11 @@ class Network:
         """Mean over samples of the per-sample loss, plus (lambda/2) sum_l ||W_l||_F^2."""
         Z, A = self.forward(X_rows.T)
         value = float(LOSSES[loss].value(Z[-1], A[-1], Y_rows.T, self.activations[-1]).mean())
-        return value + 0.5 * lam * sum(float((W_l * W_l).sum()) for W_l in self.W)
+        return value + self.penalty(lam)
+
+    def penalty(self, lam: float) -> float:
+        """(lambda/2) sum_l ||W_l||_F^2, on the weights only."""
+        return 0.5 * lam * sum(float((W_l * W_l).sum()) for W_l in self.W)
 
     # ------------------------------------------------------------------- I/O
     def to_npz(self, path) -> None:

@@ -178,6 +178,16 @@ def resolve_log_every(cfg, n_train: int) -> int:
     return max(1, cfg.train.iterations // 1000)
 
 
+def batch_size(cfg, n_train: int) -> int:
+    """Samples per step ('full' is all of them); more than the training set is an error."""
+    batch = n_train if cfg.train.batch_size == "full" else cfg.train.batch_size
+    if batch > n_train:
+        raise NnrunError(
+            f"train.batch_size: {batch} is more than the {n_train} training samples; use at most {n_train} or 'full'"
+        )
+    return batch
+
+
 def planned_iterations(cfg, n_train: int) -> int:
     if cfg.train.iterations is not None:
         return cfg.train.iterations
@@ -232,11 +242,7 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     net = network if network is not None else build_network(cfg, rngs["init"])
     t = cfg.train
     n_train = len(data.X_train)
-    batch = n_train if t.batch_size == "full" else t.batch_size
-    if batch > n_train:
-        raise NnrunError(
-            f"train.batch_size: {batch} is more than the {n_train} training samples; use at most {n_train} or 'full'"
-        )
+    batch = batch_size(cfg, n_train)
     total = planned_iterations(cfg, n_train)
     log_every = resolve_log_every(cfg, n_train)
     classify = data.task == "classification"
