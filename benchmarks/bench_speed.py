@@ -9,7 +9,7 @@ Five tables, printed to stdout:
    NumPy engine against the numba engine for a few sizes.
 3. Time per iteration against data size with the loss recorded every iteration (the
    recorded loss is over the whole training set), and a batch-size table for both
-   engines that locates the NumPy/numba crossover used by ``choose_engine``.
+   engines that checks ``choose_engine``'s claim: numba is faster at every batch size.
 4. Whole-process time of ``nnrun train configs/higham_2232.yaml --quiet``, with a cold
    and a warm numba cache (the cache is redirected to a fresh temporary directory with
    NUMBA_CACHE_DIR, so the repository's own cache is neither used nor touched).
@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 import baselines  # noqa: E402  (benchmarks/baselines.py, next to this file)
 
 E1_ITERATIONS = 10**6
-from nnrun.train import NUMBA_MAX_WORK as THRESHOLD  # noqa: E402  (choose_engine's crossover)
+from nnrun.engine_numba import ROWS_MIN_WORK  # noqa: E402  (per-sample loops below, BLAS products above)
 
 # Targets of issue 3.
 TARGET_RATIO_TO_C = 1.5  # nnrun / C with log_every=1
@@ -350,26 +350,13 @@ def engine_of_auto(arch: str, batch) -> str:
     return run_nnrun([*ellipse(1000, arch), f"train.batch_size={batch}", "train.engine=auto"], 1).engine
 
 
-def crossover(points: list[tuple[int, float]]) -> float | None:
-    """batch*P where numpy/numba time first falls below 1, interpolated in log-log; None if never."""
-    for (w0, r0), (w1, r1) in zip(points, points[1:]):
-        if r0 > 1 >= r1:
-            f = math.log(r0) / (math.log(r0) - math.log(r1))
-            return math.exp(math.log(w0) + f * (math.log(w1) - math.log(w0)))
-    return None
-
-
 def describe_crossover(label: str, points: list[tuple[int, float]], p: int) -> str:
-    """One note on where NumPy overtakes numba, against choose_engine's threshold."""
-    w = crossover(points)
-    if w is None:
-        who = "numba" if points[-1][1] > 1 else "numpy"
-        return (f"{label}: {who} is faster at every batch measured (batch*P {points[0][0]:,} .. "
-                f"{points[-1][0]:,}); no crossover in range.")
-    agree = "agrees with" if 0.5 <= w / THRESHOLD <= 2 else "DISAGREES with"
-    back = any(r > 1 for wk, r in points if wk > w)
-    return (f"{label}: NumPy overtakes numba at batch*P ~ {w:,.0f} (batch ~ {w / p:,.0f}); {agree} "
-            f"{THRESHOLD:,}" + (", but numba is faster again at larger batches." if back else "."))
+    """One note: is numba faster at every batch (what choose_engine assumes)?"""
+    slower = [w for w, r in points if r < 1]
+    if not slower:
+        return f"{label}: numba is faster at every batch measured (batch*P {points[0][0]:,} .. {points[-1][0]:,})."
+    return (f"{label}: NumPy is FASTER at batch*P {', '.join(f'{w:,}' for w in slower)}; "
+            "choose_engine's auto (always numba) is wrong there.")
 
 
 def blas_one_thread():
@@ -427,10 +414,10 @@ def table_batch(mode: Mode) -> None:
         "3b. Batch size, 1000 ellipse samples, both engines (log_every = iterations: the step alone)",
         ["architecture", "batch", "batch*P", "numba us/iter", "numpy us/iter", "numpy 1-thread us/iter",
          "numpy / numba", "numpy 1-thread / numba", "faster", "auto picks", "auto right"], rows,
-        [f"choose_engine (nnrun/train.py): numba when batch * n_params <= {THRESHOLD:,}; 'faster' and",
-         "'auto right' compare numba with NumPy as nnrun runs it (default BLAS threads: "
+        ["choose_engine (nnrun/train.py): auto is numba; numba runs a minibatch sample by sample",
+         f"below batch * n_params = {ROWS_MIN_WORK:,} and as BLAS matrix products from there (engine_numba.use_rows).",
+         "'faster' and 'auto right' compare numba with NumPy as nnrun runs it (default BLAS threads: "
          f"{threads}).", *notes,
-         "Agreeing means the crossover is within a factor 2 of the threshold.",
          f"iterations chosen for about {mode.target_seconds} s per cell; best of {mode.repeats}."],
     )
 

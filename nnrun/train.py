@@ -15,9 +15,9 @@ sample indices (:mod:`nnrun.sampling`):
            matrices, one iteration per Python step. BLAS makes it the faster one for
            large batches.
 ``numba``  :class:`nnrun.engine_numba.NumbaEngine`, the same maths compiled: per-sample
-           and small-batch SGD at C speed.
-``auto``   numba for small batches, NumPy for large ones; NumPy (with one warning) when
-           numba cannot be imported or does not support the configured functions.
+           SGD at C speed, minibatches as matrix products (BLAS) without Python in the loop.
+``auto``   numba; NumPy (with one warning) when numba cannot be imported, and NumPy when
+           it has no compiled version of the configured functions.
 
 Training stops early on a non-finite gradient or loss (``diverged``) or on Ctrl-C /
 SIGTERM (``interrupted``, within one chunk, i.e. well under a second).
@@ -39,9 +39,6 @@ from nnrun.errors import NnrunError
 from nnrun.losses import LOSSES
 from nnrun.network import Network
 from nnrun.sampling import Sampler, batch_count, chunk_iterations
-
-#: auto engine: numba while batch * n_params is at most this (see choose_engine)
-NUMBA_MAX_WORK = 20_000
 
 HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
 
@@ -131,7 +128,12 @@ def numba_available() -> bool:
 
 
 def choose_engine(requested: str, batch: int, net: Network, loss: str) -> tuple[str, str | None]:
-    """(engine name, warning or None). auto: numba while a batch is small, else NumPy/BLAS."""
+    """(engine name, warning or None). auto: numba whenever it can run the configuration.
+
+    The compiled engine is faster at every batch size (per-sample loops for small
+    batches, BLAS products for large ones: benchmarks/bench_speed.py, table 3b); NumPy
+    stays the readable reference the tests hold it to.
+    """
     if requested == "numpy":
         return "numpy", None
     if not numba_available():
@@ -143,13 +145,7 @@ def choose_engine(requested: str, batch: int, net: Network, loss: str) -> tuple[
                 f"({', '.join(net.activations)}, {loss}); use train.engine=numpy or auto"
             )
         return "numpy", None
-    if requested == "numba":
-        return "numba", None
-    # Per-sample loops beat BLAS until a batch holds enough work to amortise NumPy's
-    # ~100-150 us of Python per step: the crossover measured at batch * n_params of
-    # 15k-27k for 57 to 2802 parameters (benchmarks/bench_speed.py, table 3b).
-    work = batch * len(net.theta)
-    return ("numba" if work <= NUMBA_MAX_WORK else "numpy"), None
+    return "numba", None
 
 
 @dataclass
@@ -262,7 +258,8 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         if name == "numba":
             from nnrun.engine_numba import NumbaEngine
 
-            engine = NumbaEngine(net, LOSSES[t.loss].code, classify, t.eta, t.lambda_, data, log_every, total)
+            engine = NumbaEngine(net, LOSSES[t.loss].code, classify, t.eta, t.lambda_, data, log_every, total,
+                                 batch)
         else:
             engine = NumpyEngine(net, t.loss, classify, t.eta, t.lambda_, data, log_every, total,
                                  stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")

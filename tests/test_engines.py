@@ -66,3 +66,71 @@ def test_engines_agree_on_divergence(batch):
     a, b = run(cfg, "numpy"), run(cfg, "numba")
     assert a.status == b.status == "diverged"
     assert a.diverged_at == b.diverged_at
+
+
+# ------------------------------------------------------------------- the rows path
+@pytest.fixture
+def rows_path(monkeypatch):
+    """Every minibatch step and every recording through the rows path (matrix products)."""
+    from nnrun import engine_numba
+
+    monkeypatch.setattr(engine_numba, "ROWS_MIN_WORK", 0)
+    monkeypatch.setattr(engine_numba, "ROWS_MIN_PARAMS", 0)
+    assert engine_numba.use_rows(2, 10) == (True, True)
+
+
+@pytest.mark.parametrize("hidden,output,loss", CASES)
+def test_rows_path_agrees_across_functions(rows_path, hidden, output, loss):
+    cfg = small_config(
+        model={"architecture": "2-5-4-2", "activation": hidden, "output": output, "init": "xavier"},
+        train={"loss": loss, "eta": 0.05, "iterations": 200, "batch_size": 6, "log_every": 7, "lambda": 0.001},
+    )
+    assert_same(run(cfg, "numpy"), run(cfg, "numba"))
+
+
+@pytest.mark.parametrize("batch,sampling", [(5, "epoch"), (7, "random"), ("full", "epoch")])
+def test_rows_path_agrees_across_batches(rows_path, batch, sampling):
+    cfg = small_config(train={"loss": "cross_entropy", "eta": 0.2, "iterations": 120, "batch_size": batch,
+                              "sampling": sampling, "lambda": 0.01, "log_every": 1})
+    assert_same(run(cfg, "numpy"), run(cfg, "numba"))
+
+
+def test_rows_path_agrees_on_one_sigmoid_unit_and_on_divergence(rows_path):
+    binary = small_config(model={"architecture": "2-6-1", "activation": "sigmoid", "output": "sigmoid"},
+                          train={"loss": "cross_entropy", "batch_size": 8})
+    assert_same(run(binary, "numpy"), run(binary, "numba"))
+    cfg = small_config(model={"architecture": "2-8-2", "activation": "relu", "output": "identity", "init": "he"},
+                       train={"loss": "quadratic", "eta": 50.0, "iterations": 500, "batch_size": 4, "log_every": 50})
+    a, b = run(cfg, "numpy"), run(cfg, "numba")
+    assert a.status == b.status == "diverged"
+    assert a.diverged_at == b.diverged_at
+
+
+def test_digits_sized_network_takes_the_rows_path_and_matches_numpy():
+    """The E5 shape (64-50-10, batch 100) without forcing: the default thresholds pick rows."""
+    from nnrun import engine_numba
+
+    assert engine_numba.use_rows(100, 64 * 50 + 50 + 50 * 10 + 10) == (True, True)
+    cfg = small_config(data={"source": "digits", "path": str(__import__("conftest").REPO / "datasets" / "digits.csv"),
+                             "test_fraction": 0.2, "transform": ["minmax"]},
+                       model={"architecture": "64-50-10", "activation": "sigmoid", "output": "softmax",
+                              "init": "normal", "bias_init": 0.01},
+                       train={"loss": "cross_entropy", "eta": 1.0, "epochs": 2, "iterations": None,
+                              "batch_size": 100, "sampling": "epoch", "lambda": 1e-4, "log_every": 5})
+    assert_same(run(cfg, "numpy"), run(cfg, "numba"))
+
+
+def test_exp_into_is_numpy_exp_to_one_ulp():
+    from nnrun.engine_numba import exp_into
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([-708.0 * rng.random(200_000), -3.0 * rng.random(50_000),
+                        [0.0, -0.0, -1e-300, -708.0, -707.99]])
+    out, bits = np.empty_like(x), np.empty(len(x), dtype=np.int64)
+    exp_into(x, out, bits)
+    expected = np.exp(x)
+    assert np.max(np.abs(out - expected) / expected) <= np.finfo(float).eps
+    special = np.array([-708.5, -745.0, -1e308, -np.inf, np.nan])
+    out, bits = np.empty_like(special), np.empty(len(special), dtype=np.int64)
+    exp_into(special, out, bits)
+    assert out[:4].tolist() == [0.0, 0.0, 0.0, 0.0] and np.isnan(out[4])
