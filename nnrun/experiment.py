@@ -110,9 +110,9 @@ def final_metrics(cfg, result, data) -> dict:
     return metrics
 
 
-def prepare(cfg: Config):
-    """Everything checkable before a run folder exists: data, sizes, initial network."""
-    data = load_data(cfg)
+def prepare(cfg: Config, data=None):
+    """Everything checkable before a run folder exists: data (unless given), sizes, initial network."""
+    data = load_data(cfg) if data is None else data
     check_size(cfg, len(data.X_train))
     network = build_network(cfg, streams(cfg.seed)["init"])
     batch_size(cfg, len(data.X_train))

@@ -145,6 +145,37 @@ def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
 
 
 # -------------------------------------------------------------------- computing
+_DATASETS: dict = {}  # a worker's data sets, by what they are made from (cells of a sweep share one)
+
+
+def cell_data(cfg):
+    """The cell's data set, loaded once per worker process for all cells that share it.
+
+    A data set depends on the data section, the seed (generators, split) and the input
+    and output sizes; a file also on its modification time and size. The arrays are
+    made read-only: a cell cannot change what the next cell trains on.
+    """
+    from nnrun.data import load_data
+
+    key = [cfg.data.model_dump(mode="json"), cfg.seed, cfg.model.architecture[0], cfg.model.architecture[-1]]
+    path = getattr(cfg.data, "path", None)
+    if path is not None:
+        try:
+            stat = os.stat(path)
+            key.append([stat.st_mtime_ns, stat.st_size])
+        except OSError:
+            return load_data(cfg)  # let load_data say what is wrong with the file
+    key = json.dumps(key, sort_keys=True, default=str)
+    if key not in _DATASETS:
+        data = load_data(cfg)
+        for value in vars(data).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+        _DATASETS.clear()  # one at a time: a sweep over data keys must not pile them up
+        _DATASETS[key] = data
+    return _DATASETS[key]
+
+
 def compute_cell(raw: dict) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
@@ -159,7 +190,7 @@ def compute_cell(raw: dict) -> dict:
     start = time.perf_counter()
     try:
         cfg = validate(raw, "cell")
-        data, network = prepare(cfg)
+        data, network = prepare(cfg, cell_data(cfg))
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
@@ -199,19 +230,35 @@ def cell_done(sweep_dir: Path, cell: Cell) -> bool:
         return False
 
 
+def warm_up() -> None:
+    """Load what every cell needs (modules, compiled kernels, fonts) by computing a tiny cell."""
+    try:
+        compute_cell({"name": "warm-up", "data": {"source": "xor", "n_samples": 8, "test_fraction": 0.25},
+                      "model": {"architecture": "2-3-2"}, "train": {"iterations": 2, "batch_size": 2}})
+    except Exception:  # noqa: BLE001 - only a head start; a real cell reports any problem
+        pass
+
+
 class LocalPool:
     """Worker processes on this machine."""
 
     def __init__(self, jobs: int):
         import multiprocessing as mp
 
-        # 'spawn' workers start clean (no forked locks or threads); numba's on-disk
-        # cache means they do not recompile. One BLAS thread per worker: the workers
-        # already use every core, and threads fighting over them made cells 4x slower.
+        # One BLAS thread per worker: the workers already use every core, and threads
+        # fighting over them made cells 4x slower.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                            initializer=_ignore_sigint)
+        # Workers are forked from a server process that has imported nnrun and loaded the
+        # compiled kernels once (nnrun.sweep_preload), instead of each worker importing and
+        # loading them again (~2 s of CPU each). The server is a fresh single-threaded
+        # process, so forking it is safe; 'spawn' where there is no fork server (Windows).
+        if "forkserver" in mp.get_all_start_methods():
+            context = mp.get_context("forkserver")
+            context.set_forkserver_preload(["nnrun.sweep_preload"])
+        else:
+            context = mp.get_context("spawn")
+        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
 
     def submit(self, raw):
         return self.executor.submit(compute_cell, raw)
