@@ -13,20 +13,20 @@ One generic kernel serves every architecture, so it compiles once (``cache=True`
 keeps the machine code on disk between processes) and a sweep of many small networks
 pays no compilation per cell.
 
-Two ways through a minibatch, chosen per run by :func:`use_rows`:
+Two kernels, chosen per run by :func:`use_rows` (a first run compiles only its own):
 
-*per sample*   forward, deltas and gradient one sample at a time (scalar loops); best
-               while a batch holds little work (per-sample SGD, small networks).
-*rows*         the batch as a matrix, one row per sample, layer by layer::
+``train_chunk``       sample by sample: forward, deltas and gradient in scalar loops;
+                      best while a step holds little work (per-sample SGD, small networks).
+``train_chunk_rows``  the batch as a matrix, one row per sample, layer by layer::
 
-                   Z_l = A_{l-1} W_l^T + b_l            (m x n_l)
-                   D_{l-1} = f'(Z_{l-1}) o (D_l W_l)     dC/dW_l = D_l^T A_{l-1}
+                          Z_l = A_{l-1} W_l^T + b_l            (m x n_l)
+                          D_{l-1} = f'(Z_{l-1}) o (D_l W_l)     dC/dW_l = D_l^T A_{l-1}
 
-               The products go to BLAS (``np.dot`` inside numba calls SciPy's BLAS);
-               e^x goes through :func:`exp_into`, which LLVM vectorises (the scalar
-               ``math.exp`` costs ~4x more, and a sigmoid network spends most of its
-               non-BLAS time there). Recording the loss over a whole data set uses the
-               same products, in blocks of :data:`EVAL_ROWS` rows.
+                      The products go to BLAS (``np.dot`` inside numba calls SciPy's
+                      BLAS); e^x goes through :func:`exp_into`, which LLVM vectorises (the
+                      scalar ``math.exp`` costs ~4x more, and a sigmoid network spends most
+                      of its non-BLAS time there). Recording the loss over a whole data set
+                      uses the same products, in blocks of :data:`EVAL_ROWS` rows.
 
 Floating point: LLVM may fuse multiply-adds, reorder sums and use reciprocals
 (fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes the per-sample
@@ -53,9 +53,9 @@ COMPILED_LOSSES = {QUADRATIC, CROSS_ENTROPY}
 
 EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data set (per sample)
 EVAL_ROWS = 1024  # rows per block when recording it by matrix products
-#: the rows path runs a step once batch * n_params reaches this (see use_rows)
+#: use_rows: the rows kernel once a step holds batch * n_params >= ROWS_MIN_WORK ...
 ROWS_MIN_WORK = 800
-#: and records the loss by matrix products once the network has this many parameters
+#: ... or the network has this many parameters (recording the loss by rows pays off)
 ROWS_MIN_PARAMS = 400
 
 # status of a chunk
@@ -507,19 +507,39 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y,
     return total / m_all, (correct / m_all if classify else np.nan)
 
 
-@jit_rows
+@inline
+def step_batch(theta, sizes, w_off, b_off, eta, lam, G, m):
+    """theta <- theta - eta (G / m + lambda W): the mean gradient of a batch of m, L2 on weights."""
+    L = sizes.shape[0] - 1
+    inv_m = 1.0 / m
+    for l in range(L):
+        w0, b0 = w_off[l], b_off[l]
+        for p in range(w0, b0):
+            theta[p] -= eta * (G[p] * inv_m + lam * theta[p])
+        for p in range(b0, b0 + sizes[l + 1]):
+            theta[p] -= eta * (G[p] * inv_m)
+
+
+@inline
+def write_record(history, row, it, tr, te, tra, tea):
+    history[row, 0] = it
+    history[row, 1] = tr
+    history[row, 2] = te
+    history[row, 3] = tra
+    history[row, 4] = tea
+
+
+@jit
 def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam,
-                X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, Z, A, D, G, ZB, AB,
-                rows_steps, rows_records, moff, ZM, AM, DM, SM, KB, LSE):
-    """Run len(ptr)-1 iterations of (minibatch) SGD; record every log_every-th.
+                X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, Z, A, D, G, ZB, AB):
+    """Run len(ptr)-1 iterations of (minibatch) SGD, sample by sample; record every log_every-th.
 
     Iteration k uses the samples idx[ptr[k]:ptr[k+1]]; the step is
     theta <- theta - eta (mean gradient + lambda W) (lambda on weights only).
     A row [iteration, train loss, test loss, train accuracy, test accuracy] goes to
     ``history`` after every iteration that is a multiple of log_every, and the last.
     Returns (iterations done, rows written, status); status DIVERGED stops at the
-    first non-finite gradient, before it is applied. ``rows_steps`` / ``rows_records``
-    select the rows path (matrix products) for minibatch steps / for recording.
+    first non-finite gradient, before it is applied.
     """
     L = sizes.shape[0] - 1
     P = theta.shape[0]
@@ -539,68 +559,84 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam
             if finite:
                 step_one_sample(theta, sizes, w_off, b_off, off, eta, lam, A, D)
         else:
-            if rows_steps:
-                m = stop - start
-                A0 = rows_of(AM, moff[0], m, sizes[0])
-                for c in range(m):
-                    s = idx[start + c]
-                    for j in range(sizes[0]):
-                        A0[c, j] = X[s, j]
-                forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE)
-                backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, Y, idx, start, G)
-            else:
-                for p in range(P):
-                    G[p] = 0.0
-                for q in range(start, stop):
-                    s = idx[q]
-                    forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A)
-                    deltas(theta, sizes, w_off, codes, off, loss, Y, s, Z, A, D)
-                    accumulate(sizes, w_off, b_off, off, A, D, G)
+            for p in range(P):
+                G[p] = 0.0
+            for q in range(start, stop):
+                s = idx[q]
+                forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A)
+                deltas(theta, sizes, w_off, codes, off, loss, Y, s, Z, A, D)
+                accumulate(sizes, w_off, b_off, off, A, D, G)
             finite = all_finite(G, 0, P)
             if finite:
-                inv_m = 1.0 / (stop - start)  # the mean over the batch
-                for l in range(L):
-                    w0, b0 = w_off[l], b_off[l]
-                    for p in range(w0, b0):
-                        theta[p] -= eta * (G[p] * inv_m + lam * theta[p])
-                    for p in range(b0, b0 + sizes[l + 1]):
-                        theta[p] -= eta * (G[p] * inv_m)
+                step_batch(theta, sizes, w_off, b_off, eta, lam, G, stop - start)
         until_record -= 1
         if until_record == 0 or (not finite) or it == total:
             if until_record == 0:
                 until_record = log_every
-            if rows_records:
-                tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y,
-                                        ZM, AM, SM, KB, LSE)
-                te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, Xt, Yt,
-                                        ZM, AM, SM, KB, LSE)
-            else:
-                tr, tra = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, AB, Z, A)
-                te, tea = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xt, Yt, ZB, AB, Z, A)
-            history[rows, 0] = it
-            history[rows, 1] = tr
-            history[rows, 2] = te
-            history[rows, 3] = tra
-            history[rows, 4] = tea
+            tr, tra = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, AB, Z, A)
+            te, tea = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xt, Yt, ZB, AB, Z, A)
+            write_record(history, rows, it, tr, te, tra, tea)
             rows += 1
             if not finite or not math.isfinite(tr):
                 return k + 1, rows, DIVERGED
     return k_max, rows, RUNNING
 
 
-def use_rows(batch: int, n_params: int) -> tuple[bool, bool]:
-    """(rows path for minibatch steps, rows path for recording the loss).
+@jit_rows
+def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, eta, lam,
+                     X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, G, moff, ZM, AM, DM, SM, KB, LSE):
+    """:func:`train_chunk` by the rows path: each batch (one sample included) as matrices
+    through :func:`forward_rows` and :func:`backward_rows`, the records by
+    :func:`evaluate_rows`. Same arguments and return values, with the rows buffers."""
+    P = theta.shape[0]
+    rows = 0
+    k_max = ptr.shape[0] - 1
+    until_record = log_every - it0 % log_every
+    n0 = sizes[0]
+    for k in range(k_max):
+        start, stop = ptr[k], ptr[k + 1]
+        it = it0 + k + 1
+        m = stop - start
+        A0 = rows_of(AM, moff[0], m, n0)
+        for c in range(m):
+            s = idx[start + c]
+            for j in range(n0):
+                A0[c, j] = X[s, j]
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE)
+        backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, Y, idx, start, G)
+        finite = all_finite(G, 0, P)
+        if finite:
+            step_batch(theta, sizes, w_off, b_off, eta, lam, G, m)
+        until_record -= 1
+        if until_record == 0 or (not finite) or it == total:
+            if until_record == 0:
+                until_record = log_every
+            tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y,
+                                    ZM, AM, SM, KB, LSE)
+            te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, Xt, Yt,
+                                    ZM, AM, SM, KB, LSE)
+            write_record(history, rows, it, tr, te, tra, tea)
+            rows += 1
+            if not finite or not math.isfinite(tr):
+                return k + 1, rows, DIVERGED
+    return k_max, rows, RUNNING
+
+
+def use_rows(batch: int, n_params: int) -> bool:
+    """True if a run goes through :func:`train_chunk_rows` (matrix products), else sample by sample.
 
     Matrix products pay a fixed cost per call (~1 us) that per-sample loops do not, and
     win once a step holds enough multiply-adds: measured on 23- to 3760-parameter
     networks, per-sample won at batch * n_params = 708, rows from 870 (batch 2 of the
-    digits network: 2x faster); recording by rows won from ~400 parameters.
+    digits network: 2x faster). Recording the loss over a data set by rows wins from
+    ~400 parameters, so per-sample SGD on such networks runs by rows too.
     """
-    return batch > 1 and batch * n_params >= ROWS_MIN_WORK, n_params >= ROWS_MIN_PARAMS
+    return (batch > 1 and batch * n_params >= ROWS_MIN_WORK) or n_params >= ROWS_MIN_PARAMS
 
 
 class NumbaEngine:
-    """Runs chunks of iterations in :func:`train_chunk` on a network's flat ``theta``."""
+    """Runs chunks of iterations in :func:`train_chunk` or :func:`train_chunk_rows` on a
+    network's flat ``theta``."""
 
     name = "numba"
 
@@ -612,30 +648,36 @@ class NumbaEngine:
         self.codes = np.array([code(a) for a in network.activations], dtype=np.int64)
         self.off = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)[:-1]
         width = int(self.sizes.sum())
-        self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
         self.G = np.zeros_like(network.theta)
-        block = max(1, min(EVAL_BLOCK, max(len(data.X_train), len(data.X_test))))
-        self.ZB, self.AB = np.zeros((width, block)), np.zeros((width, block))
         self.loss, self.classify = loss_code, data.task == "classification"
         self.eta, self.lam = float(eta), float(lam)
         self.X, self.Y = data.X_train, data.Y_train
         self.Xt, self.Yt = data.X_test, data.Y_test
         self.log_every, self.total = int(log_every), int(total)
-        self.rows_steps, self.rows_records = use_rows(batch, len(network.theta))
-        # rows-path buffers: M rows of every layer, layer l from moff[l] = M * off[l]
-        M = max(batch if self.rows_steps else 1,
-                min(EVAL_ROWS, max(len(data.X_train), len(data.X_test), 1)) if self.rows_records else 1)
-        self.moff = (M * np.concatenate([self.off, [width]])).astype(np.int64)
-        size = M * width if (self.rows_steps or self.rows_records) else 0
-        widest = M * int(self.sizes.max()) if size else 0
-        self.ZM, self.AM, self.DM = np.zeros(size), np.zeros(size), np.zeros(size if self.rows_steps else 0)
-        self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
+        self.rows = use_rows(batch, len(network.theta))
+        if self.rows:
+            # M rows of every layer; layer l's matrices start at moff[l] = M * off[l]
+            M = max(batch, min(EVAL_ROWS, max(len(data.X_train), len(data.X_test), 1)))
+            self.moff = (M * np.concatenate([self.off, [width]])).astype(np.int64)
+            self.ZM, self.AM, self.DM = np.zeros(M * width), np.zeros(M * width), np.zeros(M * width)
+            widest = M * int(self.sizes.max())
+            self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
+        else:
+            self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
+            block = max(1, min(EVAL_BLOCK, max(len(data.X_train), len(data.X_test))))
+            self.ZB, self.AB = np.zeros((width, block)), np.zeros((width, block))
 
     def run_chunk(self, idx, ptr, it0, history):
+        if self.rows:
+            return train_chunk_rows(
+                self.net.theta, self.sizes, self.net.w_off, self.net.b_off, self.codes, self.loss,
+                self.classify, self.eta, self.lam, self.X, self.Y, self.Xt, self.Yt, idx, ptr, it0,
+                self.total, self.log_every, history, self.G, self.moff, self.ZM, self.AM, self.DM,
+                self.SM, self.KB, self.LSE,
+            )
         return train_chunk(
             self.net.theta, self.sizes, self.net.w_off, self.net.b_off, self.codes, self.off,
             self.loss, self.classify, self.eta, self.lam, self.X, self.Y, self.Xt, self.Yt,
             idx, ptr, it0, self.total, self.log_every, history, self.Z, self.A, self.D, self.G,
-            self.ZB, self.AB, self.rows_steps, self.rows_records, self.moff, self.ZM, self.AM, self.DM,
-            self.SM, self.KB, self.LSE,
+            self.ZB, self.AB,
         )

@@ -49,32 +49,88 @@ def _envelope(x: np.ndarray, y: np.ndarray, points: int = 4000):
     return np.concatenate([xs, x[n:]]), np.concatenate([ys, y[n:]])
 
 
-def plot_loss(history, cfg, path, status: str = "completed") -> None:
-    """Training (and test) loss against iteration, log y axis."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7, 4.2))
+def _loss_tick(value, _pos=None) -> str:
+    """A log-axis label in plain digits (0.01, 1, 1e-05): no mathtext to parse per label."""
+    return f"{value:g}"
+
+
+class _LossFigure:
+    """The loss figure, built once per process and redrawn for every run.
+
+    A sweep worker draws dozens of loss plots; building a figure and the ticks of its
+    log axis cost more than drawing it. Everything a plot shows is set again on each
+    use (data, scale, limits, labels, title, legend), so a redrawn figure is the same
+    as a fresh one (tests/test_train_cli.py checks it pixel by pixel).
+    """
+
+    def __init__(self):
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter
+
+        self.fig = Figure(figsize=(7, 4.2), dpi=STYLE["figure.dpi"])
         # fixed margins: tight_layout measures every log-axis tick label (slow)
-        fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.91)
+        self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.91)
+        self.ax = ax = self.fig.add_subplot()
+        ax.grid(True, alpha=STYLE["grid.alpha"])
+        self.lines = {column: ax.plot([], [], lw=0.8, color=colour, label=f"{label} loss")[0]
+                      for column, label, colour in (("train_loss", "training", "C0"), ("test_loss", "test", "C1"))}
+        self.log_formatter = FuncFormatter(_loss_tick)
+        self.minor_formatter = FuncFormatter(self._minor_tick)
+
+    def _minor_tick(self, value, _pos=None) -> str:
+        """Minor ticks get labels when few decades show: 2, 3 and 5 x 10^k within 2 decades,
+        all of them within 0.4 (as matplotlib's own log formatter decides)."""
+        lo, hi = self.ax.get_ylim()
+        if not (lo > 0 and hi / lo <= 100.0):
+            return ""
+        mantissa = round(value / 10.0 ** np.floor(np.log10(value) + 1e-9))
+        return _loss_tick(value) if (hi / lo <= 10.0 ** 0.4 or mantissa in (2, 3, 5)) else ""
+
+    def draw(self, history, cfg, path, status: str) -> None:
+        ax = self.ax
+        ax.set_yscale("linear")  # while the data change: a log axis rejects empty or zero ranges
         it = history["iteration"].to_numpy(dtype=float)
-        for column, label, colour in (("train_loss", "training", "C0"), ("test_loss", "test", "C1")):
+        shown = []
+        for column, line in self.lines.items():
             y = history[column].to_numpy(dtype=float)
             if np.isfinite(y).any():
                 xs, ys = _envelope(it, y)
                 # a log axis cannot place 0, inf, or (in matplotlib's tick maths) 1e300
-                positive = np.where((ys > 0) & (ys < 1e200), ys, np.nan)
-                ax.plot(xs, positive, lw=0.8, color=colour, label=f"{label} loss")
-        if ax.lines:
+                line.set_data(xs, np.where((ys > 0) & (ys < 1e200), ys, np.nan))
+                shown.append(line)
+            else:
+                line.set_data([], [])
+        ax.relim(visible_only=True)
+        ax.autoscale_view()
+        if shown:
             ax.set_yscale("log")
-        ax.set_xlabel("iteration")
-        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)")
+            ax.yaxis.set_major_formatter(self.log_formatter)
+            ax.yaxis.set_minor_formatter(self.minor_formatter)
+        ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
+        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)", fontsize=STYLE["font.size"])
         title = describe(cfg)
         if status != "completed":
             title += f"  [{status.upper()}]"
         ax.set_title(title, fontsize=9)
-        if ax.lines:
-            ax.legend()
-        atomic_savefig(fig, path)
-        plt.close(fig)
+        if ax.get_legend():  # with nothing to show, the last run's legend must not stay
+            ax.get_legend().remove()
+        if shown:
+            ax.legend(handles=shown, fontsize=STYLE["font.size"])
+        atomic_savefig(self.fig, path)
+
+
+_LOSS_FIGURE: list[_LossFigure] = []
+
+
+def plot_loss(history, cfg, path, status: str = "completed") -> None:
+    """Training (and test) loss against iteration, log y axis."""
+    if not _LOSS_FIGURE:
+        _LOSS_FIGURE.append(_LossFigure())
+    try:
+        _LOSS_FIGURE[0].draw(history, cfg, path, status)
+    except BaseException:
+        _LOSS_FIGURE.clear()  # never reuse a figure left half-drawn
+        raise
 
 
 def _scatter(ax, data):

@@ -152,8 +152,9 @@ def cell_data(cfg):
     """The cell's data set, loaded once per worker process for all cells that share it.
 
     A data set depends on the data section, the seed (generators, split) and the input
-    and output sizes; a file also on its modification time and size. The arrays are
-    made read-only: a cell cannot change what the next cell trains on.
+    and output sizes; a file also on its modification time and size. Training only
+    reads it. (Not marked read-only: numba would compile its kernels again for
+    read-only arrays.)
     """
     from nnrun.data import load_data
 
@@ -168,9 +169,6 @@ def cell_data(cfg):
     key = json.dumps(key, sort_keys=True, default=str)
     if key not in _DATASETS:
         data = load_data(cfg)
-        for value in vars(data).values():
-            if isinstance(value, np.ndarray):
-                value.setflags(write=False)
         _DATASETS.clear()  # one at a time: a sweep over data keys must not pile them up
         _DATASETS[key] = data
     return _DATASETS[key]
@@ -230,13 +228,23 @@ def cell_done(sweep_dir: Path, cell: Cell) -> bool:
         return False
 
 
-def warm_up() -> None:
-    """Load what every cell needs (modules, compiled kernels, fonts) by computing a tiny cell."""
-    try:
-        compute_cell({"name": "warm-up", "data": {"source": "xor", "n_samples": 8, "test_fraction": 0.25},
-                      "model": {"architecture": "2-3-2"}, "train": {"iterations": 2, "batch_size": 2}})
-    except Exception:  # noqa: BLE001 - only a head start; a real cell reports any problem
-        pass
+def warm_up() -> list[str]:
+    """Load what every cell needs (modules, both compiled kernels, fonts) by computing two
+    tiny cells; returns their statuses."""
+    from nnrun.engine_numba import ROWS_MIN_PARAMS
+
+    wide = ROWS_MIN_PARAMS // 4  # 2-wide-wide-2 has about 4 wide + wide^2 >= ROWS_MIN_PARAMS parameters
+    statuses = []
+    for architecture in ("2-3-2", f"2-{wide}-{wide}-2"):  # sample by sample, then by rows
+        try:
+            result = compute_cell({"name": "warm-up", "seed": 0,
+                                   "data": {"source": "xor", "n_samples": 8, "test_fraction": 0.25},
+                                   "model": {"architecture": architecture},
+                                   "train": {"eta": 0.1, "iterations": 2, "batch_size": 2}})
+            statuses.append(result["metrics"]["status"])
+        except Exception as e:  # noqa: BLE001 - only a head start; a real cell reports any problem
+            statuses.append(f"failed: {e}")
+    return statuses
 
 
 class LocalPool:
@@ -319,6 +327,10 @@ def prepare_sweep(config_path, overrides):
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
     raw = apply_overrides(read_yaml(config_path), plain, config_path.resolve().parent)
     axes, base, seeds = axes_from(raw, cli_axes)
+    for text in plain:  # a single value for a grid key fixes that axis (as Hydra's overrides do)
+        key, value = parse_override(text)
+        if key in axes and key not in cli_axes:
+            axes[key] = [value]
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
         raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
     cells = make_cells(base, axes, seeds)

@@ -71,12 +71,11 @@ def test_engines_agree_on_divergence(batch):
 # ------------------------------------------------------------------- the rows path
 @pytest.fixture
 def rows_path(monkeypatch):
-    """Every minibatch step and every recording through the rows path (matrix products)."""
+    """Every run through the rows kernel (matrix products), per-sample SGD included."""
     from nnrun import engine_numba
 
-    monkeypatch.setattr(engine_numba, "ROWS_MIN_WORK", 0)
     monkeypatch.setattr(engine_numba, "ROWS_MIN_PARAMS", 0)
-    assert engine_numba.use_rows(2, 10) == (True, True)
+    assert engine_numba.use_rows(1, 10)
 
 
 @pytest.mark.parametrize("hidden,output,loss", CASES)
@@ -88,7 +87,7 @@ def test_rows_path_agrees_across_functions(rows_path, hidden, output, loss):
     assert_same(run(cfg, "numpy"), run(cfg, "numba"))
 
 
-@pytest.mark.parametrize("batch,sampling", [(5, "epoch"), (7, "random"), ("full", "epoch")])
+@pytest.mark.parametrize("batch,sampling", [(1, "random"), (5, "epoch"), (7, "random"), ("full", "epoch")])
 def test_rows_path_agrees_across_batches(rows_path, batch, sampling):
     cfg = small_config(train={"loss": "cross_entropy", "eta": 0.2, "iterations": 120, "batch_size": batch,
                               "sampling": sampling, "lambda": 0.01, "log_every": 1})
@@ -110,7 +109,7 @@ def test_digits_sized_network_takes_the_rows_path_and_matches_numpy():
     """The E5 shape (64-50-10, batch 100) without forcing: the default thresholds pick rows."""
     from nnrun import engine_numba
 
-    assert engine_numba.use_rows(100, 64 * 50 + 50 + 50 * 10 + 10) == (True, True)
+    assert engine_numba.use_rows(100, 64 * 50 + 50 + 50 * 10 + 10)
     cfg = small_config(data={"source": "digits", "path": str(__import__("conftest").REPO / "datasets" / "digits.csv"),
                              "test_fraction": 0.2, "transform": ["minmax"]},
                        model={"architecture": "64-50-10", "activation": "sigmoid", "output": "softmax",

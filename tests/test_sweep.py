@@ -156,3 +156,20 @@ def test_heatmap_marks_diverged_cells_whatever_the_value_spelling(write_config, 
                  "--jobs", "2", "--runs-dir", runs_dir, "-q")
     results = pd.read_csv(run_dir_from(result) / "results.csv")
     assert set(results[results["train.eta"] == 1000.0]["status"]) == {"diverged"}
+
+
+def test_a_single_value_for_a_grid_key_fixes_that_axis(write_config, runs_dir):
+    # regression: train.lambda=0.001 on the command line was silently replaced by the grid's values
+    cfg = {**small_config(**FAST), "sweep": {"grid": {"train.eta": [0.1, 1.0], "train.lambda": [0.0, 0.01, 0.1]}}}
+    result = cli("sweep", write_config(cfg), "train.lambda=0.001", "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(run_dir_from(result) / "results.csv")
+    assert len(results) == 2 and results["train.lambda"].tolist() == [0.001, 0.001]
+    assert sorted(results["train.eta"]) == [0.1, 1.0]
+
+
+def test_warm_up_cells_complete():
+    """The fork server's head start (nnrun.sweep_preload) must really train, not fail quietly."""
+    from nnrun.sweep import warm_up
+
+    assert warm_up() == ["completed", "completed"]

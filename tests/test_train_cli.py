@@ -137,3 +137,27 @@ def test_numbers_in_scientific_notation_without_a_dot(runs_dir, write_config):
     assert result.exit_code == 0, result.stderr
     config = yaml.safe_load((run_dir_from(result) / "config.yaml").read_text())
     assert config["train"]["iterations"] == 300 and config["train"]["eta"] == 0.05
+
+
+def test_a_reused_loss_figure_draws_what_a_fresh_one_draws(tmp_path):
+    """plot_loss keeps one figure per process; a redraw must leave nothing of the last run."""
+    import matplotlib.image
+
+    import nnrun
+    from nnrun import plots
+
+    def history(n, scale, test=True):
+        it = np.arange(n + 1) * 10.0
+        loss = scale * np.exp(-it / (n * 5.0)) + 1e-3
+        return pd.DataFrame({"iteration": it, "train_loss": loss, "test_loss": 1.1 * loss if test else np.nan})
+
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    other = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"))
+    for test_line in (True, False):
+        plots._LOSS_FIGURE.clear()
+        plots.plot_loss(history(50, 3.0, test_line), cfg, tmp_path / "fresh.png")
+        plots._LOSS_FIGURE.clear()
+        plots.plot_loss(history(2000, 1e5, not test_line), other, tmp_path / "first.png", "diverged")
+        plots.plot_loss(history(50, 3.0, test_line), cfg, tmp_path / "reused.png")
+        fresh, reused = (matplotlib.image.imread(tmp_path / name) for name in ("fresh.png", "reused.png"))
+        assert fresh.shape == reused.shape and np.array_equal(fresh, reused)
