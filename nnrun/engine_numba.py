@@ -322,38 +322,62 @@ def step_one_sample(theta, sizes, w_off, b_off, off, eta, lam, A, D):
 
 
 # ------------------------------------------------------------- the rows path
-@njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+# Only ``contract`` in exp_into and sigmoid_into: reassociating would undo the two-part ln 2.
+contract_only = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+inline_contract_only = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"}, inline="always")
+
+
+@inline_contract_only
+def exp_reduced(v):
+    """(e^r, k) with e^v = e^r 2^k for EXP_MIN <= v <= 709 (see LOG2E above)."""
+    k = math.floor(v * LOG2E + 0.5)
+    r = (v - k * LN2_HI) - k * LN2_LO
+    p = C13
+    p = p * r + C12
+    p = p * r + C11
+    p = p * r + C10
+    p = p * r + C9
+    p = p * r + C8
+    p = p * r + C7
+    p = p * r + C6
+    p = p * r + C5
+    p = p * r + C4
+    p = p * r + C3
+    p = p * r + C2
+    p = p * r + 1.0
+    return p * r + 1.0, (np.int64(k) + 1023) << 52  # e^r and the bits of the double 2^k
+
+
+@contract_only
 def exp_into(x, out, bits):
     """out = e^x element-wise (1-D arrays; x and out distinct; bits an int64 scratch).
 
     Exact to 1 ulp against numpy.exp for x >= -708; below, 0 (e^x < 3.3e-308), and NaN
-    stays NaN. Written as two branch-free loops so LLVM vectorises them. Only
-    ``contract`` here: reassociating would undo the two-part ln 2 of the reduction.
+    stays NaN. Two branch-free loops, so LLVM vectorises them.
     """
     n = x.shape[0]
     for i in range(n):
         v = x[i] if x[i] > EXP_MIN else EXP_MIN  # NaN and -inf too: fixed below
-        k = math.floor(v * LOG2E + 0.5)
-        r = (v - k * LN2_HI) - k * LN2_LO
-        p = C13
-        p = p * r + C12
-        p = p * r + C11
-        p = p * r + C10
-        p = p * r + C9
-        p = p * r + C8
-        p = p * r + C7
-        p = p * r + C6
-        p = p * r + C5
-        p = p * r + C4
-        p = p * r + C3
-        p = p * r + C2
-        p = p * r + 1.0
-        out[i] = p * r + 1.0
-        bits[i] = (np.int64(k) + 1023) << 52  # the double 2^k
+        out[i], bits[i] = exp_reduced(v)
     scale = bits.view(np.float64)
     for i in range(n):
         xi = x[i]
         out[i] = out[i] * scale[i] if xi >= EXP_MIN else (0.0 if xi == xi else xi)
+
+
+@contract_only
+def sigmoid_into(z, out, bits):
+    """out = 1 / (1 + e^{-z}) element-wise, from e = e^{-|z|} <= 1 (as activations.sigmoid):
+    1 / (1 + e) for z >= 0, e / (1 + e) for z < 0. NaN stays NaN; vectorised like exp_into."""
+    n = z.shape[0]
+    for i in range(n):
+        v = -abs(z[i])
+        out[i], bits[i] = exp_reduced(v if v > EXP_MIN else EXP_MIN)
+    scale = bits.view(np.float64)
+    for i in range(n):
+        zi = z[i]
+        e = out[i] * scale[i] if -abs(zi) >= EXP_MIN else (0.0 if zi == zi else zi)
+        out[i] = (1.0 if zi >= 0 else e) / (1.0 + e)
 
 
 @inline_rows
@@ -377,36 +401,27 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE
         A = rows_of(AM, moff[l + 1], m, n)
         W = rows_of(theta, w_off[l], n, n_prev)
         np.dot(Ap, W.T, Z)
-        b = theta[b_off[l]:b_off[l] + n]
+        b0 = b_off[l]
+        for c in range(m):
+            for i in range(n):
+                Z[c, i] += theta[b0 + i]
         code = codes[l]
         size = m * n
         z = ZM[moff[l + 1]:moff[l + 1] + size]
         a = AM[moff[l + 1]:moff[l + 1] + size]
-        s = SM[:size]
         if code == SIGMOID:
-            # 1 / (1 + e^{-z}) from e = e^{-|z|} <= 1, as activations.sigmoid
-            S = rows_of(SM, 0, m, n)
-            for c in range(m):
-                for i in range(n):
-                    zi = Z[c, i] + b[i]
-                    Z[c, i] = zi
-                    S[c, i] = -abs(zi)
-            exp_into(s, a, KB[:size])
-            for p in range(size):
-                e = a[p]
-                a[p] = (1.0 if z[p] >= 0 else e) / (1.0 + e)
+            sigmoid_into(z, a, KB[:size])
         elif code == SOFTMAX:
+            # p = e^{z - max z} / sum, and LSE = max z + log sum e^{z - max z} for the loss
             S = rows_of(SM, 0, m, n)
             for c in range(m):
-                for i in range(n):
-                    Z[c, i] += b[i]
                 zmax = Z[c, 0]
                 for i in range(1, n):
                     zmax = max(zmax, Z[c, i])
                 LSE[c] = zmax
                 for i in range(n):
                     S[c, i] = Z[c, i] - zmax
-            exp_into(s, a, KB[:size])
+            exp_into(SM[:size], a, KB[:size])
             for c in range(m):
                 total = 0.0
                 for i in range(n):
@@ -416,9 +431,6 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE
                 for i in range(n):
                     A[c, i] *= inv
         else:
-            for c in range(m):
-                for i in range(n):
-                    Z[c, i] += b[i]
             for p in range(size):
                 a[p] = act(code, z[p])
 

@@ -204,6 +204,16 @@ def compute_cell(raw: dict) -> dict:
     return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
 
 
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png") -> dict:
+    """The sweep's plots (heatmaps or metric curves) as {file name: bytes}, drawn by a worker."""
+    from nnrun.plots_sweep import draw_sweep
+
+    with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
+        folder = Path(tmp) / name
+        folder.mkdir()
+        return {path.name: path.read_bytes() for path in draw_sweep(folder, results, axes, fmt)}
+
+
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
     """Write a cell's files into a hidden folder, then rename it into place."""
     final = sweep_dir / cell.folder_name
@@ -228,23 +238,21 @@ def cell_done(sweep_dir: Path, cell: Cell) -> bool:
         return False
 
 
-def warm_up() -> list[str]:
-    """Load what every cell needs (modules, both compiled kernels, fonts) by computing two
-    tiny cells; returns their statuses."""
-    from nnrun.engine_numba import ROWS_MIN_PARAMS
+def warm_up() -> None:
+    """Give workers a head start: matplotlib's fonts and the loss figure (one tiny plot).
 
-    wide = ROWS_MIN_PARAMS // 4  # 2-wide-wide-2 has about 4 wide + wide^2 >= ROWS_MIN_PARAMS parameters
-    statuses = []
-    for architecture in ("2-3-2", f"2-{wide}-{wide}-2"):  # sample by sample, then by rows
-        try:
-            result = compute_cell({"name": "warm-up", "seed": 0,
-                                   "data": {"source": "xor", "n_samples": 8, "test_fraction": 0.25},
-                                   "model": {"architecture": architecture},
-                                   "train": {"eta": 0.1, "iterations": 2, "batch_size": 2}})
-            statuses.append(result["metrics"]["status"])
-        except Exception as e:  # noqa: BLE001 - only a head start; a real cell reports any problem
-            statuses.append(f"failed: {e}")
-    return statuses
+    The compiled training kernels are not loaded here: a worker loads the one its cells
+    need (~0.5 s), the workers in parallel, which beats the server loading both in turn.
+    """
+    from nnrun.config import validate
+    from nnrun.plots import plot_loss
+
+    cfg = validate({"name": "warm-up", "data": {"source": "xor"}, "model": {"architecture": "2-3-2"},
+                    "train": {"eta": 0.1, "iterations": 2}})
+    history = pd.DataFrame({"iteration": [0.0, 1.0, 2.0], "train_loss": [1.0, 0.5, 0.2],
+                            "test_loss": [1.0, 0.6, 0.3]})
+    with tempfile.TemporaryDirectory(prefix="nnrun-warm-up-") as tmp:
+        plot_loss(history, cfg, Path(tmp) / "loss.png")
 
 
 class LocalPool:
@@ -270,6 +278,10 @@ class LocalPool:
 
     def submit(self, raw):
         return self.executor.submit(compute_cell, raw)
+
+    def run(self, fn, *args):
+        """fn(*args) in a worker; its result."""
+        return self.executor.submit(fn, *args).result()
 
     def wait(self, futures):
         done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -302,6 +314,10 @@ class DaskPool:
 
     def submit(self, raw):
         return self.client.submit(compute_cell, raw, pure=False)
+
+    def run(self, fn, *args):
+        """fn(*args) on a Dask worker; its result."""
+        return self.client.submit(fn, *args, pure=False).result()
 
     def wait(self, futures):
         from dask.distributed import wait as dask_wait
@@ -373,9 +389,20 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
     pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
-    interrupted = _run_cells(pool, todo, sweep_dir, quiet)
-    results = collect_results(sweep_dir, cells, axes)
-    if len(results):
+    try:
+        interrupted = _run_cells(pool, todo, sweep_dir, quiet)
+        results = collect_results(sweep_dir, cells, axes)
+        # a worker has matplotlib loaded already: this process need not import it
+        drawn = pool.run(sweep_plots, results, axes, sweep_dir.name) if len(results) and not interrupted else None
+    except BaseException:
+        pool.cancel()
+        raise
+    if not interrupted:
+        pool.close()
+    if drawn is not None:
+        for name, content in drawn.items():
+            atomic_write(sweep_dir / name, content)
+    elif len(results):  # interrupted: the pool is gone
         from nnrun.plots_sweep import draw_sweep
 
         draw_sweep(sweep_dir, results, axes)
@@ -415,7 +442,6 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
         if stop["signal"] is not None:
             pool.cancel()
             return True
-        pool.close()
         return False
     finally:
         bar.close()
