@@ -63,6 +63,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -98,19 +99,53 @@ class OtherCpu:
     """CPU seconds that *other* processes used while a phase ran (Linux; else NaN).
 
     The machine-wide busy time from /proc/stat (user, nice, system, irq, softirq; not
-    steal) minus this process and its waited-for children (the nnrun subprocess, the
-    pool's workers once the pool is shut down). Above a few seconds, someone else was
-    competing for the cores and the phase's wall time is inflated.
+    steal) minus this process, its waited-for children (the pool's workers once the pool
+    is shut down) and the process group it watches: ``nnrun sweep`` runs in a session of
+    its own, and its workers are forked by a fork server (not by the command itself, so
+    they are not its waited-for children); their CPU is sampled from /proc while they
+    run. Above a few seconds, someone else was competing for the cores and the phase's
+    wall time is inflated.
     """
+
+    def __init__(self):
+        self.group = None  # a process group id to count as ours
+        self._tree: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def watch(self, pgid: int) -> None:
+        self.group = pgid
 
     def __enter__(self):
         self.start = self._snapshot()
+        self._sampler.start()
         return self
 
     def __exit__(self, *exc):
+        self._stop.set()
+        self._sampler.join()
         end = self._snapshot()
-        self.seconds = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        self.seconds = (end[0] - self.start[0]) - (end[1] - self.start[1]) - sum(self._tree.values())
         return False
+
+    def _sample(self) -> None:
+        """Every 0.1 s: the CPU time of each live process of the watched group (last seen)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.wait(0.1):
+            if self.group is None:
+                continue
+            for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # after the name: state ppid pgrp ... utime(12) stime(13) (0-based from state)
+                # the group's leader is counted as a waited-for child already
+                if int(fields[2]) == self.group and int(entry) != self.group:
+                    self._tree[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
 
     @staticmethod
     def _snapshot() -> tuple[float, float]:
@@ -186,14 +221,18 @@ def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path) -> dict:
     load_before = load_avg()
     with OtherCpu() as others:
         start = time.perf_counter()
-        proc = subprocess.run(sweep, cwd=REPO, env=env, capture_output=True, text=True)
+        # a session of its own: the sweep's fork server and workers share its process group
+        proc = subprocess.Popen(sweep, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        others.watch(proc.pid)
+        stdout, stderr = proc.communicate()
         seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"nnrun sweep failed (exit {proc.returncode}):\n{proc.stderr}")
-    folder = Path(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"nnrun sweep failed (exit {proc.returncode}):\n{stderr}")
+    folder = Path(stdout.strip().splitlines()[-1])
     results = pd.read_csv(folder / "results.csv")
     return {"seconds": seconds, "warm_seconds": warm_seconds, "results": results, "command": sweep,
-            "log": proc.stderr.strip(), "load_before": load_before,
+            "log": stderr.strip(), "load_before": load_before,
             "other_cpu": others.seconds}
 
 
