@@ -386,7 +386,7 @@ def rows_of(buffer, start, m, n):
     return buffer[start:start + m * n].reshape((m, n))
 
 
-@inline_rows
+@jit_rows
 def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE):
     """Z_l = A_{l-1} W_l^T + b_l and A_l = f_l(Z_l) for the m rows of A_0 (already in AM).
 
@@ -435,7 +435,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE
                 a[p] = act(code, z[p])
 
 
-@inline_rows
+@jit_rows
 def backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, Y, idx, start, G):
     """G = sum over the m rows of dC/dtheta: delta_L per row, then layer by layer
     dC/dW_l = D_l^T A_{l-1}, dC/db_l = column sums of D_l, D_{l-1} = f'(Z_{l-1}) o (D_l W_l).
