@@ -387,17 +387,18 @@ def rows_of(buffer, start, m, n):
 
 
 @jit_rows
-def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE):
+def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, SM, KB, LSE):
     """Z_l = A_{l-1} W_l^T + b_l and A_l = f_l(Z_l) for the m rows of A_0 (already in AM).
 
-    Layer l's (m, n_l) matrices start at moff[l] in ZM and AM. For a softmax output,
+    Layer l's (m, n_l) matrices start at moff[l] in AM and at zoff[l] in ZM (which has no
+    layer 0). For a softmax output,
     LSE[c] = log sum_k e^{z_k} of row c, kept for the loss.
     """
     L = sizes.shape[0] - 1
     for l in range(L):
         n_prev, n = sizes[l], sizes[l + 1]
         Ap = rows_of(AM, moff[l], m, n_prev)
-        Z = rows_of(ZM, moff[l + 1], m, n)
+        Z = rows_of(ZM, zoff[l + 1], m, n)
         A = rows_of(AM, moff[l + 1], m, n)
         W = rows_of(theta, w_off[l], n, n_prev)
         np.dot(Ap, W.T, Z)
@@ -407,7 +408,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE
                 Z[c, i] += theta[b0 + i]
         code = codes[l]
         size = m * n
-        z = ZM[moff[l + 1]:moff[l + 1] + size]
+        z = ZM[zoff[l + 1]:zoff[l + 1] + size]
         a = AM[moff[l + 1]:moff[l + 1] + size]
         if code == SIGMOID:
             sigmoid_into(z, a, KB[:size])
@@ -436,16 +437,16 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE
 
 
 @jit_rows
-def backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, Y, idx, start, G):
+def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, DM, loss, Y, idx, start, G):
     """G = sum over the m rows of dC/dtheta: delta_L per row, then layer by layer
     dC/dW_l = D_l^T A_{l-1}, dC/db_l = column sums of D_l, D_{l-1} = f'(Z_{l-1}) o (D_l W_l).
     Row c is the sample idx[start + c]."""
     L = sizes.shape[0] - 1
     n = sizes[L]
     out = codes[L - 1]
-    Z = rows_of(ZM, moff[L], m, n)
+    Z = rows_of(ZM, zoff[L], m, n)
     A = rows_of(AM, moff[L], m, n)
-    D = rows_of(DM, moff[L], m, n)
+    D = rows_of(DM, zoff[L], m, n)
     for c in range(m):
         s = idx[start + c]
         if loss == CROSS_ENTROPY:
@@ -462,7 +463,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, 
                 D[c, i] = dact(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
     for l in range(L - 1, -1, -1):
         n_prev, n = sizes[l], sizes[l + 1]
-        D = rows_of(DM, moff[l + 1], m, n)
+        D = rows_of(DM, zoff[l + 1], m, n)
         Ap = rows_of(AM, moff[l], m, n_prev)
         np.dot(D.T, Ap, rows_of(G, w_off[l], n, n_prev))
         b0 = b_off[l]
@@ -472,19 +473,19 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, 
             for i in range(n):
                 G[b0 + i] += D[c, i]
         if l > 0:
-            Dp = rows_of(DM, moff[l], m, n_prev)
+            Dp = rows_of(DM, zoff[l], m, n_prev)
             np.dot(D, rows_of(theta, w_off[l], n, n_prev), Dp)
             code = codes[l - 1]
             size = m * n_prev
-            d = DM[moff[l]:moff[l] + size]
-            z = ZM[moff[l]:moff[l] + size]
+            d = DM[zoff[l]:zoff[l] + size]
+            z = ZM[zoff[l]:zoff[l] + size]
             a = AM[moff[l]:moff[l] + size]
             for p in range(size):
                 d[p] *= dact(code, z[p], a[p])
 
 
 @jit_rows
-def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y, ZM, AM, SM, KB, LSE):
+def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y, ZM, AM, SM, KB, LSE):
     """(mean loss, accuracy) over the rows of X by matrix products, in blocks of rows
     (as :func:`evaluate`; the softmax cross-entropy from LSE: C = lse(z) sum y - y . z)."""
     m_all = X.shape[0]
@@ -501,8 +502,8 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y,
         for c in range(m):
             for j in range(n0):
                 A0[c, j] = X[start + c, j]
-        forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE)
-        Z = rows_of(ZM, moff[L], m, n)
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, SM, KB, LSE)
+        Z = rows_of(ZM, zoff[L], m, n)
         A = rows_of(AM, moff[L], m, n)
         for c in range(m):
             s = start + c
@@ -596,7 +597,7 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, eta, lam
 
 @jit_rows
 def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, eta, lam,
-                     X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, G, moff, ZM, AM, DM, SM, KB, LSE):
+                     X, Y, Xt, Yt, idx, ptr, it0, total, log_every, history, G, moff, zoff, ZM, AM, DM, SM, KB, LSE):
     """:func:`train_chunk` by the rows path: each batch (one sample included) as matrices
     through :func:`forward_rows` and :func:`backward_rows`, the records by
     :func:`evaluate_rows`. Same arguments and return values, with the rows buffers."""
@@ -614,8 +615,8 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, eta, lam
             s = idx[start + c]
             for j in range(n0):
                 A0[c, j] = X[s, j]
-        forward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, SM, KB, LSE)
-        backward_rows(theta, sizes, w_off, b_off, codes, moff, m, ZM, AM, DM, loss, Y, idx, start, G)
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, SM, KB, LSE)
+        backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, DM, loss, Y, idx, start, G)
         finite = all_finite(G, 0, P)
         if finite:
             step_batch(theta, sizes, w_off, b_off, eta, lam, G, m)
@@ -623,9 +624,9 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, eta, lam
         if until_record == 0 or (not finite) or it == total:
             if until_record == 0:
                 until_record = log_every
-            tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, X, Y,
+            tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y,
                                     ZM, AM, SM, KB, LSE)
-            te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, loss, classify, Xt, Yt,
+            te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xt, Yt,
                                     ZM, AM, SM, KB, LSE)
             write_record(history, rows, it, tr, te, tra, tea)
             rows += 1
@@ -668,10 +669,13 @@ class NumbaEngine:
         self.log_every, self.total = int(log_every), int(total)
         self.rows = use_rows(batch, len(network.theta))
         if self.rows:
-            # M rows of every layer; layer l's matrices start at moff[l] = M * off[l]
+            # M rows of every layer: a_l at moff[l] = M * off[l] in AM; z_l and delta_l (no
+            # layer 0, which would be as large as the batch of inputs) at zoff[l] in ZM and DM
             M = max(batch, min(EVAL_ROWS, max(len(data.X_train), len(data.X_test), 1)))
             self.moff = (M * np.concatenate([self.off, [width]])).astype(np.int64)
-            self.ZM, self.AM, self.DM = np.zeros(M * width), np.zeros(M * width), np.zeros(M * width)
+            self.zoff = np.maximum(self.moff - self.moff[1], 0)
+            self.AM = np.zeros(M * width)
+            self.ZM, self.DM = np.zeros(M * (width - self.sizes[0])), np.zeros(M * (width - self.sizes[0]))
             widest = M * int(self.sizes.max())
             self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
         else:
@@ -684,7 +688,7 @@ class NumbaEngine:
             return train_chunk_rows(
                 self.net.theta, self.sizes, self.net.w_off, self.net.b_off, self.codes, self.loss,
                 self.classify, self.eta, self.lam, self.X, self.Y, self.Xt, self.Yt, idx, ptr, it0,
-                self.total, self.log_every, history, self.G, self.moff, self.ZM, self.AM, self.DM,
+                self.total, self.log_every, history, self.G, self.moff, self.zoff, self.ZM, self.AM, self.DM,
                 self.SM, self.KB, self.LSE,
             )
         return train_chunk(
