@@ -265,10 +265,11 @@ class LocalPool:
         # fighting over them made cells 4x slower.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        # Workers are forked from a server process that has imported nnrun and loaded the
-        # compiled kernels once (nnrun.sweep_preload), instead of each worker importing and
-        # loading them again (~2 s of CPU each). The server is a fresh single-threaded
-        # process, so forking it is safe; 'spawn' where there is no fork server (Windows).
+        # Workers are forked from a server process that has imported nnrun and drawn once
+        # (nnrun.sweep_preload), instead of each worker importing it all again (~1.5 s of
+        # CPU each). The server is a fresh single-threaded process, so forking it is safe;
+        # it starts with the first sweep of this process and keeps the environment of that
+        # moment. 'spawn' where there is no fork server (Windows).
         if "forkserver" in mp.get_all_start_methods():
             context = mp.get_context("forkserver")
             context.set_forkserver_preload(["nnrun.sweep_preload"])
