@@ -329,7 +329,7 @@ inline_contract_only = njit(cache=True, error_model="numpy", nogil=True, fastmat
 
 @inline_contract_only
 def exp_reduced(v):
-    """(e^r, k) with e^v = e^r 2^k for EXP_MIN <= v <= 709 (see LOG2E above)."""
+    """(e^r, the IEEE bits of 2^k) with e^v = e^r 2^k, for EXP_MIN <= v <= 709 (see LOG2E above)."""
     k = math.floor(v * LOG2E + 0.5)
     r = (v - k * LN2_HI) - k * LN2_LO
     p = C13
@@ -391,8 +391,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, SM, K
     """Z_l = A_{l-1} W_l^T + b_l and A_l = f_l(Z_l) for the m rows of A_0 (already in AM).
 
     Layer l's (m, n_l) matrices start at moff[l] in AM and at zoff[l] in ZM (which has no
-    layer 0). For a softmax output,
-    LSE[c] = log sum_k e^{z_k} of row c, kept for the loss.
+    layer 0). For a softmax output, LSE[c] = log sum_k e^{z_k} of row c, kept for the loss.
     """
     L = sizes.shape[0] - 1
     for l in range(L):

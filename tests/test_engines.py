@@ -133,3 +133,18 @@ def test_exp_into_is_numpy_exp_to_one_ulp():
     out, bits = np.empty_like(special), np.empty(len(special), dtype=np.int64)
     exp_into(special, out, bits)
     assert out[:4].tolist() == [0.0, 0.0, 0.0, 0.0] and np.isnan(out[4])
+
+
+def test_sigmoid_into_is_the_reference_sigmoid():
+    from nnrun.activations import sigmoid
+    from nnrun.engine_numba import sigmoid_into
+
+    rng = np.random.default_rng(1)
+    z = np.concatenate([rng.normal(0.0, 5.0, 100_000), [0.0, -0.0, 36.0, -36.0, 708.0, -708.0, -709.5,
+                                                         800.0, -800.0, np.inf, -np.inf]])
+    out, bits = np.empty_like(z), np.empty(len(z), dtype=np.int64)
+    sigmoid_into(z, out, bits)
+    expected = sigmoid(z)
+    assert np.all(np.abs(out - expected) <= 2 * np.finfo(float).eps * expected + 1e-300)
+    sigmoid_into(np.array([np.nan]), out[:1], bits[:1])
+    assert np.isnan(out[0])
