@@ -28,11 +28,11 @@ Two kernels, chosen per run by :func:`use_rows` (a first run compiles only its o
                       of its non-BLAS time there). Recording the loss over a whole data set
                       uses the same products, in blocks of :data:`EVAL_ROWS` rows.
 
-Floating point: LLVM may fuse multiply-adds, reorder sums and use reciprocals
-(fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes the per-sample
-loops about 1.7x faster and moves results by ~1e-16 relative (the engine agreement
-tests hold them to 1e-10 of the NumPy reference). Never ``nnan``/``ninf``: detecting
-divergence relies on ``isfinite``.
+Floating point: in the per-sample kernel LLVM may fuse multiply-adds, reorder sums and use
+reciprocals (fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes its loops
+about 1.7x faster and moves results by ~1e-16 relative (the engine agreement tests hold
+them to 1e-10 of the NumPy reference). Never ``nnan``/``ninf``: detecting divergence
+relies on ``isfinite``. The rows kernel uses no fast-math (see ``jit_rows``).
 """
 
 from __future__ import annotations
@@ -73,9 +73,14 @@ C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = (1.0 / math.factorial(k) fo
 
 jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, fastmath=FAST)
 inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always", fastmath=FAST)
-# the rows path: np.dot(a, b, out) needs numba's reference counting (NRT)
-jit_rows = njit(cache=True, error_model="numpy", nogil=True, fastmath=FAST)
-inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always", fastmath=FAST)
+# The rows path: no fast-math at all. With it, a kernel compiled in this process and the
+# same kernel loaded from numba's cache rounded differently (functions compiled apart were
+# optimised together differently), so a first run differed from later ones, visibly so
+# where training is chaotic (E5's eta = 10). Its time is in BLAS and in exp_into, which
+# gain nothing from reassociation; its loops vectorise without it. np.dot(a, b, out) also
+# needs numba's reference counting (NRT).
+jit_rows = njit(cache=True, error_model="numpy", nogil=True)
+inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 
 
 @jit
@@ -111,7 +116,7 @@ def dact(code, z, a):
     return 1.0
 
 
-@jit
+@inline
 def softplus(x):
     """log(1 + e^x) as numpy.logaddexp(0, x) computes it."""
     if x == 0.0:
@@ -322,12 +327,16 @@ def step_one_sample(theta, sizes, w_off, b_off, off, eta, lam, A, D):
 
 
 # ------------------------------------------------------------- the rows path
-# Only ``contract`` in exp_into and sigmoid_into: reassociating would undo the two-part ln 2.
-contract_only = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
-inline_contract_only = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"}, inline="always")
+# The scalar helpers of the per-sample kernel, compiled again without fast-math for the rows
+# path (softplus and other inline helpers are inlined as numba IR, so they take the flags
+# of whatever calls them).
+act_rows = jit_rows(act.py_func)
+dact_rows = jit_rows(dact.py_func)
+sample_loss_rows = jit_rows(sample_loss.py_func)
+sample_correct_rows = jit_rows(sample_correct.py_func)
 
 
-@inline_contract_only
+@inline_rows
 def exp_reduced(v):
     """(e^r, the IEEE bits of 2^k) with e^v = e^r 2^k, for EXP_MIN <= v <= 709 (see LOG2E above)."""
     k = math.floor(v * LOG2E + 0.5)
@@ -348,12 +357,13 @@ def exp_reduced(v):
     return p * r + 1.0, (np.int64(k) + 1023) << 52  # e^r and the bits of the double 2^k
 
 
-@contract_only
+@jit_rows
 def exp_into(x, out, bits):
     """out = e^x element-wise (1-D arrays; x and out distinct; bits an int64 scratch).
 
     Exact to 1 ulp against numpy.exp for x >= -708; below, 0 (e^x < 3.3e-308), and NaN
-    stays NaN. Two branch-free loops, so LLVM vectorises them.
+    stays NaN. Two branch-free loops, so LLVM vectorises them. (No fast-math: reassociating
+    would undo the two-part ln 2 of the reduction.)
     """
     n = x.shape[0]
     for i in range(n):
@@ -365,7 +375,7 @@ def exp_into(x, out, bits):
         out[i] = out[i] * scale[i] if xi >= EXP_MIN else (0.0 if xi == xi else xi)
 
 
-@contract_only
+@jit_rows
 def sigmoid_into(z, out, bits):
     """out = 1 / (1 + e^{-z}) element-wise, from e = e^{-|z|} <= 1 (as activations.sigmoid):
     1 / (1 + e) for z >= 0, e / (1 + e) for z < 0. NaN stays NaN; vectorised like exp_into."""
@@ -432,7 +442,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, SM, K
                     A[c, i] *= inv
         else:
             for p in range(size):
-                a[p] = act(code, z[p])
+                a[p] = act_rows(code, z[p])
 
 
 @jit_rows
@@ -459,7 +469,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, DM, 
                 D[c, i] = A[c, i] * ((A[c, i] - Y[s, i]) - pg)
         else:
             for i in range(n):
-                D[c, i] = dact(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
+                D[c, i] = dact_rows(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
     for l in range(L - 1, -1, -1):
         n_prev, n = sizes[l], sizes[l + 1]
         D = rows_of(DM, zoff[l + 1], m, n)
@@ -480,7 +490,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, DM, 
             z = ZM[zoff[l]:zoff[l] + size]
             a = AM[moff[l]:moff[l] + size]
             for p in range(size):
-                d[p] *= dact(code, z[p], a[p])
+                d[p] *= dact_rows(code, z[p], a[p])
 
 
 @jit_rows
@@ -513,9 +523,9 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify,
                     yz += Y[s, i] * Z[c, i]
                 total += LSE[c] * ysum - yz
             else:
-                total += sample_loss(loss, out, Z[c], A[c], 0, n, Y, s)
+                total += sample_loss_rows(loss, out, Z[c], A[c], 0, n, Y, s)
             if classify:
-                correct += sample_correct(A[c], 0, n, Y, s)
+                correct += sample_correct_rows(A[c], 0, n, Y, s)
     return total / m_all, (correct / m_all if classify else np.nan)
 
 

@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -75,12 +76,12 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                     value = values.mean()
                 grid[i, j] = value if np.isfinite(value) else np.nan
                 bad[i, j] = finished.empty
-            shown = np.where(np.isfinite(grid), grid, np.nan)
-            log_scale = metric.endswith("loss") and np.nanmin(shown, initial=np.inf) > 0
-            data = np.log10(shown) if log_scale else shown
+            finite = grid[np.isfinite(grid)]
+            log_scale = metric.endswith("loss") and finite.size > 0 and finite.min() > 0
+            # losses span decades: a log colour scale whose bar still reads in loss values
+            norm = LogNorm(finite.min(), finite.max()) if log_scale else (Normalize(0, 1) if higher else None)
             cmap = plt.get_cmap("viridis" if higher else "viridis_r").with_extremes(bad="#d0d0d0")
-            im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto",
-                           vmin=0 if (higher and not log_scale) else None, vmax=1 if (higher and not log_scale) else None)
+            im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, aspect="auto", norm=norm)
             for i in range(grid.shape[0]):
                 for j in range(grid.shape[1]):
                     if bad[i, j]:
@@ -89,8 +90,8 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                         ax.text(j, i, text, ha="center", va="center", fontsize=8, color="#a00000", weight="bold")
                     elif np.isfinite(grid[i, j]):
                         v = grid[i, j]
-                        txt = f"{v:.2f}" if higher else f"{v:.2g}"
-                        r, g, b, _ = cmap(im.norm(data[i, j]))
+                        txt = f"{v:.3f}" if higher else f"{v:.2g}"  # 0.996 must not read as 1.00
+                        r, g, b, _ = cmap(im.norm(v))
                         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                         ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                                 color="white" if dark else "black")
@@ -99,9 +100,10 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
             ax.set_xlabel(cols_key)
             ax.set_ylabel(rows_key)
             best = "best over " + ", ".join(list(axes)[2:]) if len(axes) > 2 else ""
-            ax.set_title(f"{title}{' (log10)' if log_scale else ''}" + (f"\n{best}" if best else ""), fontsize=10)
+            ax.set_title(f"{title}{' (log colour scale)' if log_scale else ''}" + (f"\n{best}" if best else ""),
+                         fontsize=10)
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-        fig.suptitle(f"{name}: grey = diverged (div) or failed", fontsize=10)
+        fig.suptitle(f"{name}: yellow = better; grey = diverged (div) or failed", fontsize=10)
         fig.tight_layout()
         atomic_savefig(fig, path)
         plt.close(fig)

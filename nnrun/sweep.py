@@ -416,9 +416,11 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
 
 
 def _resolved_base(base: dict) -> dict:
-    """The base config with every default spelled out (the sweep section dropped)."""
+    """The base config with every default spelled out (the sweep section and the version,
+    which sweep.yaml states once at its top level, dropped)."""
     cfg = validate(base).to_dict()
     cfg.pop("sweep", None)
+    cfg.pop("nnrun_version", None)
     return cfg
 
 

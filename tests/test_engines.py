@@ -148,3 +148,28 @@ def test_sigmoid_into_is_the_reference_sigmoid():
     assert np.all(np.abs(out - expected) <= 2 * np.finfo(float).eps * expected + 1e-300)
     sigmoid_into(np.array([np.nan]), out[:1], bits[:1])
     assert np.isnan(out[0])
+
+
+@pytest.mark.parametrize("config,overrides", [
+    ("digits_sweep.yaml", ["train.eta=10", "train.lambda=1e-5", "train.epochs=10"]),  # rows kernel
+    ("higham_25552.yaml", ["train.iterations=20000"]),  # per-sample kernel
+])
+def test_the_run_that_compiles_the_kernel_matches_the_runs_that_load_it(tmp_path, config, overrides):
+    """Regression: with fast-math, a kernel compiled in the process and the same kernel loaded
+    from numba's cache rounded differently, so a first run on a machine differed from later ones
+    (E5's eta = 10 cell: test accuracy 0.50 against 0.94)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import CONFIGS
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # empty: the first run compiles
+    models = []
+    for run in range(2):
+        runs = tmp_path / f"runs{run}"
+        done = subprocess.run([sys.executable, "-m", "nnrun", "train", str(CONFIGS / config), *overrides,
+                               "--runs-dir", str(runs), "--quiet"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        models.append(next(runs.glob("*/model.npz")).read_bytes())
+    assert models[0] == models[1]
