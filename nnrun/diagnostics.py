@@ -5,6 +5,9 @@
 
 - divergence: a non-finite loss or gradient (learning rate too high for the activation,
   loss and scale of the data);
+- a blow-up: the final loss more than GROWTH_FACTOR times the best seen and above where
+  it started (``blew_up_at``); the run is then reported as diverged too, since a sigmoid
+  or softmax network driven by a huge eta saturates instead of reaching infinity;
 - loss growth: the final loss far above the best seen;
 - dead ReLU units (output 0 on every training point) and saturated sigmoid/tanh units
   (|f'| tiny on every training point), per hidden layer, as fractions;
@@ -39,6 +42,14 @@ def unit_health(network, X_rows: np.ndarray) -> list[dict]:
     return layers
 
 
+def blow_up_iteration(history: np.ndarray) -> int:
+    """The first recorded iteration whose training loss exceeds GROWTH_FACTOR times the best before it."""
+    losses = np.where(np.isfinite(history[:, 1]), history[:, 1], np.inf)
+    best_before = np.minimum.accumulate(losses)
+    above = np.flatnonzero(losses[1:] > GROWTH_FACTOR * best_before[:-1])
+    return int(history[above[0] + 1, 0]) if len(above) else int(history[-1, 0])
+
+
 def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: int | None) -> dict:
     """Findings and hints for metrics.json (``history`` columns as train.HISTORY_COLUMNS)."""
     hints = []
@@ -60,6 +71,8 @@ def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: 
         best, final, first = float(finite.min()), float(finite[-1]), float(finite[0])
         out.update(first_loss=first, best_loss=best, final_loss=final)
         if best > 0 and final > GROWTH_FACTOR * best and status != "diverged":
+            if final > first:
+                out["blew_up_at"] = blow_up_iteration(history)
             hints.append(
                 f"the loss grew: final {final:.3g} is {final / best:.3g}x the best seen ({best:.3g}); "
                 f"the learning rate eta={t.eta:g} is likely too high, or units died (see below)"

@@ -179,6 +179,9 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
     metrics = final_metrics(cfg, result, data)
     metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,
                                       result.status, result.diverged_at)
+    if metrics["status"] == "completed" and "blew_up_at" in metrics["diagnostics"]:
+        # finite but far worse than where it started: diverged, for the sweep's marks too
+        metrics.update(status="diverged", diverged_at=metrics["diagnostics"]["blew_up_at"])
     atomic_npz(run_dir / "model.npz", result.network.to_npz)
     write_json(run_dir / "metrics.json", metrics)
     if plots:
@@ -193,7 +196,10 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
     """The end-of-run lines on stderr: status, metrics, and every diagnostic hint."""
     status = metrics["status"]
     if status == "diverged":
-        log(f"!!! DIVERGED at iteration {metrics.get('diverged_at')}: the loss became non-finite !!!")
+        d = metrics.get("diagnostics", {})
+        how = (f"the loss blew up ({d['best_loss']:.3g} at best, {d['final_loss']:.3g} at the end)"
+               if "blew_up_at" in d else "the loss became non-finite")
+        log(f"!!! DIVERGED at iteration {metrics.get('diverged_at')}: {how} !!!")
     elif status == "interrupted":
         log(f"interrupted after {metrics['iterations']} iterations; everything so far is saved")
     parts = [f"{status}: {metrics['iterations']} iterations in {metrics['train_seconds']:.3g} s"]

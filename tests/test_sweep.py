@@ -1,5 +1,6 @@
 """nnrun sweep and nnrun plot: grids, results, heatmaps, divergence, resume, Dask."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -60,6 +61,22 @@ def test_a_diverging_cell_is_marked_and_the_rest_go_on(write_config, runs_dir):
     results = pd.read_csv(run_dir_from(result) / "results.csv")
     assert results.set_index("train.eta")["status"].to_dict() == {0.1: "completed", 100.0: "diverged"}
     assert (run_dir_from(result) / "metrics.png").exists()
+
+
+def test_a_cell_whose_loss_blows_up_without_overflow_is_marked_diverged(write_config, runs_dir):
+    # E5's eta=100: sigmoid units saturate and the softmax loss grows 30x but stays finite;
+    # it used to be reported as 'completed' and drawn as an ordinary bad cell
+    cfg = sweep_config(**{"train.eta": [0.5, 300.0]})
+    cfg["model"].update(architecture="2-8-2", activation="sigmoid", output="softmax", init="normal")
+    cfg["train"].update(loss="cross_entropy", iterations=300, batch_size=8, log_every=10)
+    result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    sweep_dir = run_dir_from(result)
+    results = pd.read_csv(sweep_dir / "results.csv").set_index("train.eta")
+    assert results["status"].to_dict() == {0.5: "completed", 300.0: "diverged"}
+    assert pd.notna(results.loc[300.0, "train_loss"])  # finite, unlike an overflow
+    metrics = json.loads((sweep_dir / results.loc[300.0, "folder"] / "metrics.json").read_text())
+    assert metrics["diverged_at"] == metrics["diagnostics"]["blew_up_at"] > 0
 
 
 def test_bad_axis_value_exits_2_before_any_folder(write_config, runs_dir):
