@@ -79,7 +79,11 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
             finite = grid[np.isfinite(grid)]
             log_scale = metric.endswith("loss") and finite.size > 0 and finite.min() > 0
             # losses span decades: a log colour scale whose bar still reads in loss values
-            norm = LogNorm(finite.min(), finite.max()) if log_scale else (Normalize(0, 1) if higher else None)
+            if log_scale:
+                lo, hi = float(finite.min()), float(finite.max())
+                norm = LogNorm(lo, hi if hi > lo else 10.0 * lo)  # one value (or one cell) too
+            else:
+                norm = Normalize(0, 1) if higher else None
             cmap = plt.get_cmap("viridis" if higher else "viridis_r").with_extremes(bad="#d0d0d0")
             im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, aspect="auto", norm=norm)
             for i in range(grid.shape[0]):
@@ -91,7 +95,8 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                     elif np.isfinite(grid[i, j]):
                         v = grid[i, j]
                         txt = f"{v:.3f}" if higher else f"{v:.2g}"  # 0.996 must not read as 1.00
-                        r, g, b, _ = cmap(im.norm(v))
+                        shade = float(np.ma.filled(im.norm(np.array([v])), 0.0)[0])
+                        r, g, b, _ = cmap(shade)
                         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                         ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                                 color="white" if dark else "black")

@@ -390,11 +390,15 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
     pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+    drawn, plot_error = None, None
     try:
         interrupted = _run_cells(pool, todo, sweep_dir, quiet)
         results = collect_results(sweep_dir, cells, axes)
-        # a worker has matplotlib loaded already: this process need not import it
-        drawn = pool.run(sweep_plots, results, axes, sweep_dir.name) if len(results) and not interrupted else None
+        if len(results) and not interrupted:
+            try:  # a worker has matplotlib loaded already: this process need not import it
+                drawn = pool.run(sweep_plots, results, axes, sweep_dir.name)
+            except Exception as e:  # noqa: BLE001 - a plot must never cost the results
+                plot_error = e
     except BaseException:
         pool.cancel()
         raise
@@ -403,10 +407,16 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     if drawn is not None:
         for name, content in drawn.items():
             atomic_write(sweep_dir / name, content)
-    elif len(results):  # interrupted: the pool is gone
+    elif len(results) and interrupted:  # the pool is gone: draw here
         from nnrun.plots_sweep import draw_sweep
 
-        draw_sweep(sweep_dir, results, axes)
+        try:
+            draw_sweep(sweep_dir, results, axes)
+        except Exception as e:  # noqa: BLE001
+            plot_error = e
+    if plot_error is not None:
+        log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
+            f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
     report(results, axes, sweep_dir, log)
     if interrupted:
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "

@@ -66,7 +66,8 @@ def test_a_diverging_cell_is_marked_and_the_rest_go_on(write_config, runs_dir):
 def test_a_cell_whose_loss_blows_up_without_overflow_is_marked_diverged(write_config, runs_dir):
     # E5's eta=100: sigmoid units saturate and the softmax loss grows 30x but stays finite;
     # it used to be reported as 'completed' and drawn as an ordinary bad cell
-    cfg = sweep_config(**{"train.eta": [0.5, 300.0]})
+    # two axes with a single completed cell: its heatmap crashed once (a one-value log colour scale)
+    cfg = sweep_config(**{"train.eta": [0.5, 300.0], "train.lambda": [0.0]})
     cfg["model"].update(architecture="2-8-2", activation="sigmoid", output="softmax", init="normal")
     cfg["train"].update(loss="cross_entropy", iterations=300, batch_size=8, log_every=10)
     result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir, "-q")
@@ -77,6 +78,7 @@ def test_a_cell_whose_loss_blows_up_without_overflow_is_marked_diverged(write_co
     assert pd.notna(results.loc[300.0, "train_loss"])  # finite, unlike an overflow
     metrics = json.loads((sweep_dir / results.loc[300.0, "folder"] / "metrics.json").read_text())
     assert metrics["diverged_at"] == metrics["diagnostics"]["blew_up_at"] > 0
+    assert (sweep_dir / "heatmaps.png").exists()
 
 
 def test_bad_axis_value_exits_2_before_any_folder(write_config, runs_dir):
@@ -190,3 +192,17 @@ def test_warm_up_draws_without_error():
     from nnrun.sweep import warm_up
 
     warm_up()
+
+
+def test_a_plot_that_fails_costs_no_results(write_config, runs_dir, monkeypatch):
+    """A bug in drawing the heatmaps is reported in one line; results.csv and the cells stay."""
+    from nnrun import sweep
+
+    def broken(*args, **kwargs):
+        raise ValueError("broken plot")
+
+    monkeypatch.setattr(sweep, "sweep_plots", broken)
+    result = cli("sweep", write_config(sweep_config()), "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    assert "the sweep's plots were not drawn (" in result.stderr  # (the worker cannot even unpickle it)
+    assert len(pd.read_csv(run_dir_from(result) / "results.csv")) == 6
