@@ -244,7 +244,6 @@ def warm_up() -> None:
     The compiled training kernels are not loaded here: a worker loads the one its cells
     need (~0.5 s), the workers in parallel, which beats the server loading both in turn.
     """
-    from nnrun.config import validate
     from nnrun.plots import plot_loss
 
     cfg = validate({"name": "warm-up", "data": {"source": "xor"}, "model": {"architecture": "2-3-2"},

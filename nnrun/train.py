@@ -12,8 +12,7 @@ Two engines run that loop on the same flat parameter vector and the same chunks 
 sample indices (:mod:`nnrun.sampling`):
 
 ``numpy``  :class:`NumpyEngine`, the reference: ``Network.forward``/``backward`` on
-           matrices, one iteration per Python step. BLAS makes it the faster one for
-           large batches.
+           matrices, one iteration per Python step.
 ``numba``  :class:`nnrun.engine_numba.NumbaEngine`, the same maths compiled: per-sample
            SGD at C speed, minibatches as matrix products (BLAS) without Python in the loop.
 ``auto``   numba; NumPy (with one warning) when numba cannot be imported, and NumPy when
@@ -127,7 +126,7 @@ def numba_available() -> bool:
     return True
 
 
-def choose_engine(requested: str, batch: int, net: Network, loss: str) -> tuple[str, str | None]:
+def choose_engine(requested: str, net: Network, loss: str) -> tuple[str, str | None]:
     """(engine name, warning or None). auto: numba whenever it can run the configuration.
 
     The compiled engine is faster at every batch size (per-sample loops for small
@@ -242,7 +241,7 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     total = planned_iterations(cfg, n_train)
     log_every = resolve_log_every(cfg, n_train)
     classify = data.task == "classification"
-    name, warning = choose_engine(t.engine, batch, net, t.loss)
+    name, warning = choose_engine(t.engine, net, t.loss)
     notes = []
     if warning:
         warnings.warn(warning, UserWarning, stacklevel=2)
