@@ -227,6 +227,7 @@ class TrainConfig(Strict):
     lambda_: float = Field(0.0, ge=0.0, alias="lambda", description="L2 penalty (lambda/2)||W||^2")
     log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
     engine: Literal["auto", "numpy", "numba"] = "auto"
+    snapshots: int = Field(0, ge=0, le=1000, description="save the parameters this many times (animation.gif)")
 
     @field_validator("loss")
     @classmethod

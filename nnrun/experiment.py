@@ -183,11 +183,19 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
         # finite but far worse than where it started: diverged, for the sweep's marks too
         metrics.update(status="diverged", diverged_at=metrics["diagnostics"]["blew_up_at"])
     atomic_npz(run_dir / "model.npz", result.network.to_npz)
+    if result.snapshots:
+        from nnrun.snapshots import save_snapshots
+
+        save_snapshots(run_dir / "snapshots.npz", *zip(*result.snapshots))
     write_json(run_dir / "metrics.json", metrics)
-    if plots:
+    if plots:  # True: every picture; or a tuple of picture names
         from nnrun.plots import draw_run
 
-        draw_run(run_dir, cfg, history, result.network, data, metrics)
+        snapshots = None
+        if result.snapshots:
+            snapshots = (np.array([i for i, _ in result.snapshots]), np.vstack([t for _, t in result.snapshots]))
+        draw_run(run_dir, cfg, history, result.network, data, metrics, only=None if plots is True else plots,
+                 snapshots=snapshots, log=log)
     summarize(metrics, run_dir, log)
     return run_dir
 

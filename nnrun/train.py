@@ -38,6 +38,7 @@ from nnrun.errors import NnrunError
 from nnrun.losses import LOSSES
 from nnrun.network import Network
 from nnrun.sampling import Sampler, batch_count, chunk_iterations
+from nnrun.snapshots import snapshot_iterations
 
 HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
 
@@ -162,6 +163,7 @@ class TrainResult:
     diverged_at: int | None = None
     warnings: list[str] = field(default_factory=list)
     signal: int | None = None  # the signal that interrupted training, if any
+    snapshots: list = field(default_factory=list)  # (iteration, theta copy) for train.snapshots
 
 
 def resolve_log_every(cfg, n_train: int) -> int:
@@ -275,13 +277,23 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         done, status, diverged_at, seconds = 0, "completed", None, 0.0
         # an empty first call loads (or compiles) the compiled kernel outside the timer
         engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), 0, buffer)
+        # train.snapshots: chunks end at the snapshot iterations (the sampler hands out the
+        # same indices for any chunking, so the numbers do not change)
+        marks = list(snapshot_iterations(total, t.snapshots))
+        snapshots = []
+        while marks and marks[0] == 0:
+            snapshots.append((0, net.theta.copy()))
+            marks.pop(0)
         while done < total:
-            k = min(chunk, total - done)
+            k = min(chunk, total - done, (marks[0] - done) if marks else chunk)
             idx, ptr = sampler.chunk(k)
             t0 = time.perf_counter()
             n, rows, code = engine.run_chunk(idx, ptr, done, buffer)
             before, seconds = seconds, seconds + (time.perf_counter() - t0)
             done += n
+            if marks and done == marks[0]:
+                snapshots.append((done, net.theta.copy()))
+                marks.pop(0)
             if rows:
                 block = buffer[:rows].copy()
                 # rows inside a compiled chunk are timed by interpolation
@@ -304,7 +316,9 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
             final[0, -1] = seconds
             (on_rows or collected.append)(final)
         interrupted_by = flag["signal"]
+        if t.snapshots and (not snapshots or snapshots[-1][0] != done):  # stopped early: where it ended
+            snapshots.append((done, net.theta.copy()))
 
     history = np.vstack(collected) if collected else np.empty((0, len(HISTORY_COLUMNS)))
     return TrainResult(net, history, status, done, total, seconds, name, log_every, diverged_at,
-                       notes, interrupted_by)
+                       notes, interrupted_by, snapshots)

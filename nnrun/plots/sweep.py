@@ -19,7 +19,7 @@ from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots import STYLE  # noqa: E402
+from nnrun.plots.style import STYLE  # noqa: E402
 from nnrun.rundir import atomic_savefig  # noqa: E402
 
 PANELS = [("test_accuracy", "test accuracy", True), ("train_accuracy", "train accuracy", True),

@@ -1,0 +1,207 @@
+"""Pictures over the input plane (2-D inputs): the data, decision regions, hidden units.
+
+Every map is drawn in the ORIGINAL coordinates: grid points go through the run's fitted
+transforms, then the network, so a map lines up with the data as the user gave it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnrun.plots.style import CLASS_COLOURS, STYLE, describe, legend_outside, save
+
+
+def grid(data, resolution: int):
+    """A resolution x resolution grid over the data's range (8% margin), in original coordinates."""
+    X = np.vstack([data.raw_train, data.raw_test])
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * np.where(hi > lo, hi - lo, 1.0)
+    g0 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
+    g1 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+    G0, G1 = np.meshgrid(g0, g1)
+    return G0, G1, np.column_stack([G0.ravel(), G1.ravel()])
+
+
+def class_handles(data):
+    import matplotlib.pyplot as plt
+
+    handles = [plt.Line2D([], [], marker="o", ls="", color=CLASS_COLOURS[k % len(CLASS_COLOURS)],
+                          markeredgecolor="k", label=f"class {name}")
+               for k, name in enumerate(data.class_names)]
+    if len(data.raw_test):
+        handles += [plt.Line2D([], [], marker="o", ls="", color="w", markeredgecolor="k", label="train"),
+                    plt.Line2D([], [], marker="X", ls="", color="w", markeredgecolor="k", label="test")]
+    return handles
+
+
+def scatter(ax, data, X_train=None, X_test=None, legend: bool = True, size: float = 28):
+    """Training points as filled circles, test points as crosses, one colour per class
+    (regression: coloured by target). The legend goes beside the axes, never over points."""
+    classify = data.task == "classification"
+    X_train = data.raw_train if X_train is None else X_train
+    X_test = data.raw_test if X_test is None else X_test
+    mappable = None
+    for X, labels, marker in ((X_train, data.labels_train, "o"), (X_test, data.labels_test, "X")):
+        if len(X) == 0:
+            continue
+        if classify:
+            colours = [CLASS_COLOURS[int(k) % len(CLASS_COLOURS)] for k in labels]
+            ax.scatter(X[:, 0], X[:, 1], c=colours, marker=marker, s=size if marker == "o" else size * 1.4,
+                       edgecolors="k", linewidths=0.5, zorder=3)
+        else:
+            mappable = ax.scatter(X[:, 0], X[:, 1], c=labels, marker=marker, cmap="viridis", s=size,
+                                  edgecolors="k", linewidths=0.5, zorder=3)
+    if classify and legend:
+        legend_outside(ax, class_handles(data))
+    return mappable
+
+
+def _transformed_labels(cfg) -> tuple[str, str]:
+    """Axis names of the network's inputs after a coordinate-changing transform (polar)."""
+    steps = list(cfg.data.transform)
+    after = steps[steps.index("polar") + 1:]
+    suffix = f" ({', '.join(after)})" if after else ""
+    return f"r = distance from the centre{suffix}", f"θ = angle, radians{suffix}"
+
+
+def changes_coordinates(cfg) -> bool:
+    return "polar" in cfg.data.transform
+
+
+def plot_data(data, cfg, path, name=None) -> None:
+    """The data in its original coordinates; with a polar transform, also as the network sees it."""
+    import matplotlib.pyplot as plt
+
+    both = changes_coordinates(cfg)
+    split = f"{len(data.raw_train)} train" + (f", {len(data.raw_test)} test" if len(data.raw_test) else "")
+    with plt.rc_context(STYLE):
+        fig, axs = plt.subplots(1, 2 if both else 1, figsize=(11.5 if both else 6.8, 5), squeeze=False)
+        ax = axs[0, 0]
+        mappable = scatter(ax, data, legend=not both)
+        ax.set_xlabel(data.feature_names[0])
+        ax.set_ylabel(data.feature_names[1])
+        ax.set_title(f"{name or cfg.name}: data ({cfg.data.source}, {split})", fontsize=9)
+        if mappable is not None:
+            fig.colorbar(mappable, ax=ax, label="target")
+        if both:
+            right = axs[0, 1]
+            scatter(right, data, data.X_train, data.X_test)
+            xlabel, ylabel = _transformed_labels(cfg)
+            right.set_xlabel(xlabel)
+            right.set_ylabel(ylabel)
+            right.set_title("as the network sees it: " + " → ".join(cfg.data.transform), fontsize=9)
+        fig.tight_layout()
+        save(fig, path)
+
+
+def output_map(network, data, resolution: int):
+    """(G0, G1, outputs on the grid): the network's a_L over the input plane."""
+    G0, G1, points = grid(data, resolution)
+    return G0, G1, network.predict(data.transform(points))
+
+
+def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True):
+    """Shade a map of outputs: classes by colour (several units), or a_L with the 0.5 contour (one)."""
+    from matplotlib.colors import ListedColormap
+
+    out = np.where(np.isfinite(out), out, np.nan)
+    if out.shape[1] > 1:
+        k = out.shape[1]
+        cmap = ListedColormap([CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(k)])
+        winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
+        return ax.pcolormesh(G0, G1, winner.reshape(G0.shape), cmap=cmap, vmin=-0.5, vmax=k - 0.5,
+                             alpha=0.35, shading="auto", rasterized=True)
+    P = out[:, 0].reshape(G0.shape)
+    classify = data.task == "classification"
+    bounded = cfg.model.output == "sigmoid"
+    vmin, vmax = (0.0, 1.0) if bounded else (np.nanmin(P), np.nanmax(P)) if np.isfinite(P).any() else (0, 1)
+    if not vmax > vmin:
+        vmax = vmin + 1.0
+    mesh = ax.pcolormesh(G0, G1, P, cmap="RdBu_r" if classify else "viridis", vmin=vmin, vmax=vmax,
+                         alpha=0.75, shading="auto", rasterized=True)
+    if colorbar:
+        label = ("predicted probability of class " + data.class_names[-1] if (classify and bounded)
+                 else "network output")
+        fig.colorbar(mesh, ax=ax, label=label)
+    if classify and np.isfinite(P).any() and np.nanmin(P) < 0.5 < np.nanmax(P):
+        ax.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
+    return mesh
+
+
+def plot_regions(network, data, cfg, path, accuracy: str = "", name=None) -> None:
+    """Decision regions over the data's range, in the ORIGINAL coordinates.
+
+    Several outputs: each point shaded by its largest output (class). One output: a map of
+    a_L (the probability for a sigmoid unit) with a colour bar and the 0.5 contour.
+    """
+    import matplotlib.pyplot as plt
+
+    resolution = 400 if network.theta.size < 5000 else 250
+    G0, G1, out = output_map(network, data, resolution)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.4 if out.shape[1] > 1 else 8.2, 5.2))
+        draw_map(ax, fig, G0, G1, out, cfg, data)
+        scatter(ax, data)
+        ax.set_xlim(G0.min(), G0.max())
+        ax.set_ylim(G1.min(), G1.max())
+        ax.set_xlabel(data.feature_names[0])
+        ax.set_ylabel(data.feature_names[1])
+        ax.set_title(describe(cfg, name) + (f"\n{accuracy}" if accuracy else ""), fontsize=9)
+        fig.tight_layout()
+        save(fig, path)
+
+
+MAX_UNITS_SHOWN = 10
+
+
+def plot_neurons(network, data, cfg, path, name=None) -> None:
+    """Each unit's activation a_l over the input plane (TensorFlow Playground's maps).
+
+    One row per layer (hidden layers, then the output layer), in the original coordinates.
+    Layers wider than 10 units show the 10 whose activation varies most over the plane.
+    """
+    import matplotlib.pyplot as plt
+
+    G0, G1, points = grid(data, 80)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _, A = network.forward(data.transform(points).T)
+    layers = A[1:]
+    columns = min(MAX_UNITS_SHOWN, max(a.shape[0] for a in layers))
+    extent = (G0.min(), G0.max(), G1.min(), G1.max())
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        fig, axs = plt.subplots(len(layers), columns + 1, figsize=(1.45 * columns + 1.9, 1.55 * len(layers) + 0.7),
+                                squeeze=False, gridspec_kw={"width_ratios": [1] * columns + [0.08]})
+        for l, a in enumerate(layers):
+            a = np.where(np.isfinite(a), a, np.nan)
+            spread = np.nan_to_num(np.nanmax(a, axis=1) - np.nanmin(a, axis=1), nan=-1.0)
+            units = np.sort(np.argsort(-spread, kind="stable")[:columns])
+            finite = a[units][np.isfinite(a[units])]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            if network.activations[l] in ("sigmoid", "softmax"):
+                lo, hi = 0.0, 1.0
+            elif network.activations[l] == "tanh":
+                lo, hi = -1.0, 1.0
+            if not hi > lo:
+                hi = lo + 1.0
+            image = None
+            for j in range(columns):
+                ax = axs[l, j]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if j >= len(units):
+                    ax.axis("off")
+                    continue
+                unit = units[j]
+                image = ax.imshow(a[unit].reshape(G0.shape), origin="lower", extent=extent, aspect="auto",
+                                  cmap="RdBu_r" if lo < 0 else "viridis", vmin=lo, vmax=hi, interpolation="nearest")
+                ax.set_title(f"unit {unit + 1}", fontsize=7, pad=2)
+            last = network.n_layers - 1
+            kind = "output" if l == last else f"hidden {l + 1}"
+            shown = "" if len(units) == a.shape[0] else f"\n{len(units)} of {a.shape[0]}\nmost varied"
+            axs[l, 0].set_ylabel(f"layer {l + 1}\n({kind},\n{network.activations[l]}){shown}", fontsize=7)
+            fig.colorbar(image, cax=axs[l, -1])
+            axs[l, -1].tick_params(labelsize=6)
+        fig.suptitle(f"{name or cfg.name}: activation of each unit over the input plane "
+                     f"({data.feature_names[0]} across, {data.feature_names[1]} up)", fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.97))
+        save(fig, path)
