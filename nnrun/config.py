@@ -50,6 +50,8 @@ class DataCommon(Strict):
         default_factory=list, description="applied in order, fitted on the training part"
     )
     task: Literal["classification", "regression"] = "classification"
+    image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="[height, width]: the inputs are images (features.png, misclassified.png)")
 
 
 class HighamData(DataCommon):
@@ -113,6 +115,22 @@ class GaussData(GeneratedData):
     noise: float = Field(1.0, ge=0.0, description="standard deviation of each blob")
 
 
+class SineData(GeneratedData):
+    """1-D regression: y = sin(2 pi x) + noise, x uniform in [0, 1]."""
+
+    source: Literal["sine"]
+    noise: float = Field(0.1, ge=0.0, description="std of the noise added to the target")
+    task: Literal["classification", "regression"] = "regression"
+
+
+class FrankeData(GeneratedData):
+    """2-D regression: Franke's function on [0, 1]^2 plus noise (Hjorth-Jensen's test surface)."""
+
+    source: Literal["franke"]
+    noise: float = Field(0.05, ge=0.0, description="std of the noise added to the target")
+    task: Literal["classification", "regression"] = "regression"
+
+
 class CsvData(DataCommon):
     """A CSV file with a header row; the label column and the feature columns."""
 
@@ -127,11 +145,12 @@ class DigitsData(DataCommon):
 
     source: Literal["digits"]
     path: str = Field("../datasets/digits.csv", description="relative to the config file")
+    image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = (8, 8)
 
 
 DATA_SOURCES = (
-    HighamData, EllipseData, MoonsData, CirclesData, XorData, SpiralsData, GaussData,
-    CsvData, DigitsData,
+    HighamData, EllipseData, MoonsData, CirclesData, XorData, SpiralsData, GaussData, SineData,
+    FrankeData, CsvData, DigitsData,
 )
 DataConfig = Annotated[Union[DATA_SOURCES], Field(discriminator="source")]  # type: ignore[valid-type]
 SOURCES = tuple(m.model_fields["source"].annotation.__args__[0] for m in DATA_SOURCES)

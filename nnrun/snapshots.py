@@ -1,8 +1,9 @@
 """Parameter snapshots during training (``train.snapshots: N``), for the animation.
 
-The N iterations are spaced geometrically in (k + c), c = total / 200, between 0 and the
-last iteration: early training, where the boundary changes fastest, gets most frames,
-and the frames still reach the end. Iteration 0 (the initial weights) and the last
+The N iterations are spaced geometrically in (k + c), c = total / 10, between 0 and the
+last iteration: the gaps grow about 11-fold from the first to the last, so early
+training, where the boundary changes fastest, gets most frames while the late phases
+still get enough to be seen. Iteration 0 (the initial weights) and the last
 iteration are always included. ``snapshots.npz`` holds ``iterations`` (N,) and ``theta``
 (N, P), row k the flat parameter vector after ``iterations[k]`` steps.
 """
@@ -20,7 +21,7 @@ def snapshot_iterations(total: int, n: int) -> np.ndarray:
         return np.arange(total + 1, dtype=np.int64)
     if n == 1:
         return np.array([total], dtype=np.int64)
-    c = max(total / 200.0, 1.0)
+    c = max(total / 10.0, 1.0)
     m = n
     while True:  # rounding merges early points: ask for more until n distinct ones exist
         points = np.unique(np.rint(np.geomspace(c, total + c, m) - c).astype(np.int64))

@@ -2,8 +2,8 @@
 
 Left: the decision regions (2-D inputs) or the fitted curve (one input, regression) with
 the parameters of that snapshot; right: the whole loss curve with a marker at the frame's
-iteration. One figure is built and only its data change between frames, so 60 frames
-take seconds. Written with matplotlib's PillowWriter.
+iteration. One figure is drawn once; each frame redraws only what changes on top of it
+(blitting), so 60 frames take a few seconds. Frames are written as a GIF with Pillow.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def animates(cfg, data) -> bool:
 
 def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> None:
     import matplotlib.pyplot as plt
-    from matplotlib.animation import PillowWriter
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
     iterations, thetas = snapshots
     net = type(network)(network.sizes, network.activations, thetas[0].copy())
@@ -58,9 +59,9 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
         y_hist = history["train_loss"].to_numpy(dtype=float)
 
         if data.n_features == 2:
-            G0, G1, points = grid(data, 150)
+            G0, G1, points = grid(data, 110)
             inputs = data.transform(points)
-            mesh = draw_map(left, fig, G0, G1, net.predict(inputs), cfg, data)
+            mesh = draw_map(left, fig, G0, G1, net.predict(inputs), cfg, data, boundary=False)
             scatter(left, data, legend=False, size=18)
             if data.task == "classification":
                 left.legend(handles=class_handles(data), fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12),
@@ -69,7 +70,6 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
             left.set_ylim(G1.min(), G1.max())
             left.set_xlabel(data.feature_names[0])
             left.set_ylabel(data.feature_names[1])
-            contours = []
         else:
             X = np.vstack([data.raw_train, data.raw_test])
             xs_fit = np.linspace(X.min(), X.max(), 400)[:, None]
@@ -88,32 +88,51 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
         fig.suptitle(describe(cfg, name), fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.95))
 
-        writer = PillowWriter(fps=FPS)
-        with writer.saving(fig, str(tmp), dpi=GIF_DPI):
-            for k, (iteration, theta) in enumerate(zip(iterations, thetas)):
-                net.theta[:] = theta
-                out = net.predict(inputs)
-                if data.n_features == 2:
-                    for c in contours:
-                        c.remove()
-                    contours = []
-                    out = np.where(np.isfinite(out), out, np.nan)
-                    if out.shape[1] > 1:
-                        winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
-                        mesh.set_array(winner.reshape(G0.shape).ravel())
-                    else:
-                        P = out[:, 0].reshape(G0.shape)
-                        mesh.set_array(P.ravel())
-                        if data.task == "classification" and np.isfinite(P).any() and np.nanmin(P) < 0.5 < np.nanmax(P):
-                            contours.append(left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0))
+        # blitting: axes, ticks, labels and the loss curves are drawn once; each frame
+        # restores that background and draws only what changes (map, boundary, points, marker)
+        moving = [mesh, marker, left.title] if data.n_features == 2 else [curve, marker, left.title]
+        moving += list(left.collections) if data.n_features == 2 else []
+        for artist in moving:
+            artist.set_animated(True)
+        canvas = FigureCanvasAgg(fig)
+        fig.set_dpi(GIF_DPI)
+        canvas.draw()
+        background = canvas.copy_from_bbox(fig.bbox)
+        frames = []
+        for k, (iteration, theta) in enumerate(zip(iterations, thetas)):
+            net.theta[:] = theta
+            out = net.predict(inputs)
+            canvas.restore_region(background)
+            if data.n_features == 2:
+                out = np.where(np.isfinite(out), out, np.nan)
+                if out.shape[1] > 1:
+                    winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
+                    mesh.set_array(winner.reshape(G0.shape).ravel())
                 else:
-                    curve.set_data(xs_fit[:, 0], np.where(np.isfinite(out[:, 0]), out[:, 0], np.nan))
-                before = np.flatnonzero(x_hist <= iteration)
-                loss = y_hist[before[-1]] if len(before) else np.nan
-                marker.set_data([iteration], [loss] if 0 < loss < 1e200 else [np.nan])
-                left.set_title(f"iteration {int(iteration):,} (frame {k + 1} of {len(iterations)})", fontsize=9)
-                writer.grab_frame()
-            for _ in range(2 * FPS):  # hold the last frame ~2 s before the loop restarts
-                writer.grab_frame()
+                    P = out[:, 0].reshape(G0.shape)
+                    mesh.set_array(P.ravel())
+                left.draw_artist(mesh)
+                if out.shape[1] == 1 and data.task == "classification" and np.isfinite(P).any() \
+                        and np.nanmin(P) < 0.5 < np.nanmax(P):
+                    boundary = left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
+                    left.draw_artist(boundary)
+                    boundary.remove()
+                for points in left.collections:
+                    if points is not mesh:
+                        left.draw_artist(points)
+            else:
+                curve.set_data(xs_fit[:, 0], np.where(np.isfinite(out[:, 0]), out[:, 0], np.nan))
+                left.draw_artist(curve)
+            before = np.flatnonzero(x_hist <= iteration)
+            loss = y_hist[before[-1]] if len(before) else np.nan
+            marker.set_data([iteration], [loss] if 0 < loss < 1e200 else [np.nan])
+            right.draw_artist(marker)
+            left.title.set_text(f"iteration {int(iteration):,} (frame {k + 1} of {len(iterations)})")
+            left.draw_artist(left.title)
+            rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
+            frames.append(Image.fromarray(rgb).quantize(colors=128, method=Image.Quantize.FASTOCTREE))
         plt.close(fig)
+    durations = [1000 // FPS] * len(frames)
+    durations[-1] = 2500  # hold the last frame before the loop restarts
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
     os.replace(tmp, path)

@@ -100,7 +100,7 @@ def output_map(network, data, resolution: int):
     return G0, G1, network.predict(data.transform(points))
 
 
-def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True):
+def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: bool = True):
     """Shade a map of outputs: classes by colour (several units), or a_L with the 0.5 contour (one)."""
     from matplotlib.colors import ListedColormap
 
@@ -123,7 +123,7 @@ def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True):
         label = ("predicted probability of class " + data.class_names[-1] if (classify and bounded)
                  else "network output")
         fig.colorbar(mesh, ax=ax, label=label)
-    if classify and np.isfinite(P).any() and np.nanmin(P) < 0.5 < np.nanmax(P):
+    if boundary and classify and np.isfinite(P).any() and np.nanmin(P) < 0.5 < np.nanmax(P):
         ax.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
     return mesh
 
@@ -162,16 +162,19 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
     """
     import matplotlib.pyplot as plt
 
-    G0, G1, points = grid(data, 80)
+    n = 64
+    G0, G1, points = grid(data, n)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         _, A = network.forward(data.transform(points).T)
     layers = A[1:]
     columns = min(MAX_UNITS_SHOWN, max(a.shape[0] for a in layers))
-    extent = (G0.min(), G0.max(), G1.min(), G1.max())
+    gap = 6  # pixels of blank between two units' maps
+    # each layer is ONE image, the units' maps side by side: a few axes instead of dozens
     with plt.rc_context(STYLE | {"axes.grid": False}):
-        fig, axs = plt.subplots(len(layers), columns + 1, figsize=(1.45 * columns + 1.9, 1.55 * len(layers) + 0.7),
-                                squeeze=False, gridspec_kw={"width_ratios": [1] * columns + [0.08]})
+        fig, axs = plt.subplots(len(layers), 1, figsize=(1.3 * columns + 1.8, 1.55 * len(layers) + 0.7),
+                                squeeze=False)
         for l, a in enumerate(layers):
+            ax = axs[l, 0]
             a = np.where(np.isfinite(a), a, np.nan)
             spread = np.nan_to_num(np.nanmax(a, axis=1) - np.nanmin(a, axis=1), nan=-1.0)
             units = np.sort(np.argsort(-spread, kind="stable")[:columns])
@@ -183,25 +186,24 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
                 lo, hi = -1.0, 1.0
             if not hi > lo:
                 hi = lo + 1.0
-            image = None
-            for j in range(columns):
-                ax = axs[l, j]
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if j >= len(units):
-                    ax.axis("off")
-                    continue
-                unit = units[j]
-                image = ax.imshow(a[unit].reshape(G0.shape), origin="lower", extent=extent, aspect="auto",
-                                  cmap="RdBu_r" if lo < 0 else "viridis", vmin=lo, vmax=hi, interpolation="nearest")
-                ax.set_title(f"unit {unit + 1}", fontsize=7, pad=2)
-            last = network.n_layers - 1
-            kind = "output" if l == last else f"hidden {l + 1}"
-            shown = "" if len(units) == a.shape[0] else f"\n{len(units)} of {a.shape[0]}\nmost varied"
-            axs[l, 0].set_ylabel(f"layer {l + 1}\n({kind},\n{network.activations[l]}){shown}", fontsize=7)
-            fig.colorbar(image, cax=axs[l, -1])
-            axs[l, -1].tick_params(labelsize=6)
+            mosaic = np.full((n, columns * (n + gap) - gap), np.nan)
+            for j, unit in enumerate(units):
+                mosaic[:, j * (n + gap):j * (n + gap) + n] = a[unit].reshape(n, n)
+            image = ax.imshow(mosaic, origin="lower", cmap="RdBu_r" if lo < 0 else "viridis", vmin=lo, vmax=hi,
+                              interpolation="nearest", aspect="auto")
+            ax.set_xticks([j * (n + gap) + n / 2 for j in range(len(units))], [f"unit {u + 1}" for u in units],
+                          fontsize=7)
+            ax.set_yticks([])
+            ax.tick_params(length=0, pad=2)
+            for side in ax.spines.values():
+                side.set_visible(False)
+            kind = "output" if l == network.n_layers - 1 else f"hidden {l + 1}"
+            shown = "" if len(units) == a.shape[0] else f"\n{len(units)} of {a.shape[0]},\nmost varied"
+            ax.set_ylabel(f"layer {l + 1}\n({kind}, {network.activations[l]}){shown}", fontsize=7)
+            cbar = fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01)
+            cbar.ax.tick_params(labelsize=6)
         fig.suptitle(f"{name or cfg.name}: activation of each unit over the input plane "
-                     f"({data.feature_names[0]} across, {data.feature_names[1]} up)", fontsize=9)
-        fig.tight_layout(rect=(0, 0, 1, 0.97))
+                     f"({data.feature_names[0]} across, {data.feature_names[1]} up, the data's range)", fontsize=9)
+        fig.subplots_adjust(left=1.0 / (1.3 * columns + 1.8), right=0.99, bottom=0.05, top=1 - 0.5 / (1.55 * len(layers) + 0.7),
+                            hspace=0.4)
         save(fig, path)

@@ -69,13 +69,13 @@ def plot_fit(network, data, cfg, path, name=None) -> None:
             for X, y, marker in ((data.raw_train, data.labels_train, "o"), (data.raw_test, data.labels_test, "X")):
                 if len(X):
                     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="viridis", vmin=vmin, vmax=vmax, marker=marker,
-                               s=26 if marker == "o" else 40, edgecolors="w", linewidths=0.6, zorder=3)
+                               s=16 if marker == "o" else 30, edgecolors="k", linewidths=0.35, zorder=3)
             fig.colorbar(mesh, ax=ax, label="prediction (map) and target (points)")
             ax.set_xlabel(data.feature_names[0])
             ax.set_ylabel(data.feature_names[1])
             ax.set_xlim(G0.min(), G0.max())
             ax.set_ylim(G1.min(), G1.max())
-            title += "; points: train ○, test ×, white-edged"
+            title += "; points: data (train ○, test ×), a point unlike its background is badly fitted"
         ax.set_title(title, fontsize=9)
         fig.tight_layout()
         save(fig, path)
