@@ -15,6 +15,7 @@ residuals), ``classes`` (confusion, learned features, misclassified images), ``d
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -182,7 +183,9 @@ def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "pn
     log = log or (lambda msg: print(msg, file=sys.stderr))
     run = RunView(cfg, history, network, data, metrics, Path(run_dir), snapshots)
     written = []
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+    # a diverged net is non-finite: NumPy's overflow and all-NaN warnings would only repeat that
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         for name, picture in PICTURES.items():
             if only is not None and name not in only:
                 continue

@@ -12,8 +12,9 @@ import numpy as np
 from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save
 
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
-# a log axis cannot place 0 or inf, and matplotlib's tick maths overflows near 1e300
-LOG_CEILING = 1e200
+# a log axis cannot place 0 or inf; with nnrun's own tick locator it places anything below
+# ~1e300 (matplotlib's default locator overflowed far earlier, which cut diverged curves short)
+LOG_CEILING = 1e295
 
 
 def _envelope(x: np.ndarray, y: np.ndarray, points: int = 4000):
@@ -38,7 +39,7 @@ def _envelope(x: np.ndarray, y: np.ndarray, points: int = 4000):
 
 
 def loggable(history, column: str):
-    """(iterations, values) of a column that a log axis can show: finite, > 0, < 1e200."""
+    """(iterations, values) of a column that a log axis can show: finite, > 0, < 1e295."""
     if column not in history:
         return np.empty(0), np.empty(0)
     it = history["iteration"].to_numpy(dtype=float)
@@ -92,8 +93,9 @@ class _LossFigure:
         if np.isfinite(lo):
             ax.set_yscale("log")
             pad = (hi / lo) ** 0.04 if hi > lo else 1.5
-            ax.set_ylim(lo / pad, hi * pad)
-            label_log_axis(ax.yaxis, lo / pad, hi * pad)
+            bottom, top = lo / pad, min(hi * pad, 1e300)
+            ax.set_ylim(bottom, top)
+            label_log_axis(ax.yaxis, bottom, top)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
         ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)", fontsize=STYLE["font.size"])
         ax.set_title(_status_title(cfg, name, status), fontsize=9)
@@ -113,8 +115,9 @@ def plot_loss(history, cfg, path, status: str = "completed", name: str | None = 
     """Training (validation, test) loss against iteration, log y axis."""
     if not _LOSS_FIGURE:
         _LOSS_FIGURE.append(_LossFigure())
-    try:
-        _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at)
+    try:  # matplotlib's tick maths overflows harmlessly near 1e300 (a diverged run)
+        with np.errstate(over="ignore", invalid="ignore"):
+            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at)
     except BaseException:
         _LOSS_FIGURE.clear()  # never reuse a figure left half-drawn
         raise

@@ -59,7 +59,8 @@ def label_log_axis(axis, lo: float, hi: float) -> None:
         return
     decades = np.log10(hi / lo)
     if decades <= 1.3:
-        ticks = MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        # steps of 1, 2.5 or 5 x 10^k (not 2): round values such as 0.25 stay ticks
+        ticks = MaxNLocator(nbins=8, steps=[1, 2.5, 5, 10]).tick_values(lo, hi)
         ticks = ticks[(ticks >= lo) & (ticks <= hi) & (ticks > 0)]
         if len(ticks) < 2:
             ticks = np.array([lo, hi])
