@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnrun.plots.curves import loggable
+from nnrun.plots.curves import ITERATION_FORMAT, loggable
 from nnrun.plots.plane import class_handles, draw_map, grid, scatter
 from nnrun.plots.style import STYLE, describe, label_log_axis
 
@@ -49,10 +49,12 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
             ys = np.concatenate(it_all)
             right.set_yscale("log")
             pad = (ys.max() / ys.min()) ** 0.04 if ys.max() > ys.min() else 1.5
-            right.set_ylim(ys.min() / pad, ys.max() * pad)
-            label_log_axis(right.yaxis, ys.min() / pad, ys.max() * pad)
+            bottom, top = ys.min() / pad, min(ys.max() * pad, 1e300)
+            right.set_ylim(bottom, top)
+            label_log_axis(right.yaxis, bottom, top)
             right.legend(fontsize=8, loc="upper right")
         right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
+        right.xaxis.set_major_formatter(ITERATION_FORMAT)
         right.set_xlabel("iteration")
         right.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss")
         x_hist = history["iteration"].to_numpy(dtype=float)

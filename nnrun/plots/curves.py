@@ -8,9 +8,12 @@ so a diverged run shows everything it recorded before it blew up.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save
 
+# iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
+ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
 # a log axis cannot place 0 or inf; with nnrun's own tick locator it places anything below
 # ~1e300 (matplotlib's default locator overflowed far earlier, which cut diverged curves short)
@@ -96,6 +99,7 @@ class _LossFigure:
             bottom, top = lo / pad, min(hi * pad, 1e300)
             ax.set_ylim(bottom, top)
             label_log_axis(ax.yaxis, bottom, top)
+        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
         ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)", fontsize=STYLE["font.size"])
         ax.set_title(_status_title(cfg, name, status), fontsize=9)
@@ -152,6 +156,7 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             lo = min(lo, 1.0 / n_classes)
         ax.set_ylim(max(0.0, lo - 0.05), 1.01)
         ax.set_xlim(left=0)
+        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         ax.set_xlabel("iteration")
         ax.set_ylabel("accuracy (share classified correctly)")
         ax.set_title(_status_title(cfg, name, status), fontsize=9)

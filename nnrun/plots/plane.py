@@ -60,7 +60,7 @@ def _transformed_labels(cfg) -> tuple[str, str]:
     """Axis names of the network's inputs after a coordinate-changing transform (polar)."""
     steps = list(cfg.data.transform)
     after = steps[steps.index("polar") + 1:]
-    suffix = f" ({', '.join(after)})" if after else ""
+    suffix = f" (then {', '.join(after)})" if after else ""
     return f"r = distance from the centre{suffix}", f"θ = angle, radians{suffix}"
 
 
@@ -171,8 +171,8 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
     gap = 6  # pixels of blank between two units' maps
     # each layer is ONE image, the units' maps side by side: a few axes instead of dozens
     with plt.rc_context(STYLE | {"axes.grid": False}):
-        fig, axs = plt.subplots(len(layers), 1, figsize=(1.3 * columns + 1.8, 1.55 * len(layers) + 0.7),
-                                squeeze=False)
+        width, height = max(7.0, 1.3 * columns + 1.8), 1.55 * len(layers) + 0.9
+        fig, axs = plt.subplots(len(layers), 1, figsize=(width, height), squeeze=False)
         for l, a in enumerate(layers):
             ax = axs[l, 0]
             a = np.where(np.isfinite(a), a, np.nan)
@@ -202,8 +202,8 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
             ax.set_ylabel(f"layer {l + 1}\n({kind}, {network.activations[l]}){shown}", fontsize=7)
             cbar = fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01)
             cbar.ax.tick_params(labelsize=6)
-        fig.suptitle(f"{name or cfg.name}: activation of each unit over the input plane "
-                     f"({data.feature_names[0]} across, {data.feature_names[1]} up, the data's range)", fontsize=9)
-        fig.subplots_adjust(left=1.0 / (1.3 * columns + 1.8), right=0.99, bottom=0.05, top=1 - 0.5 / (1.55 * len(layers) + 0.7),
+        fig.suptitle(f"{name or cfg.name}: activation of each unit over the input plane\n"
+                     f"({data.feature_names[0]} across, {data.feature_names[1]} up, over the data's range)", fontsize=9)
+        fig.subplots_adjust(left=1.0 / width, right=1 - 0.5 / width, bottom=0.3 / height, top=1 - 0.75 / height,
                             hspace=0.4)
         save(fig, path)
