@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from nnrun import __version__
-from nnrun.config import Config, dump_yaml, validate
+from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError
-from nnrun.network import Network, parameter_count
+from nnrun.network import parameter_count
 from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
 from nnrun.train import HISTORY_COLUMNS, batch_size, build_network, evaluate, planned_iterations, resolve_log_every, train
 
@@ -221,17 +220,5 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
 
 
 # ------------------------------------------------------------------ reading back
-def load_run(run_dir: str | Path):
-    """(config, history DataFrame, network, metrics) of a run folder."""
-    import json
-
-    run_dir = Path(run_dir)
-    for needed in ("config.yaml", "history.csv", "model.npz"):
-        if not (run_dir / needed).exists():
-            raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
-    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text()), str(run_dir / "config.yaml"))
-    history = pd.read_csv(run_dir / "history.csv")
-    network = Network.from_npz(run_dir / "model.npz", key=str(run_dir))
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return cfg, history, network, metrics
+# load_run lives in rundir (plots reads run folders too, and experiment imports plots)
+from nnrun.rundir import load_run  # noqa: E402,F401

@@ -210,7 +210,7 @@ def redraw_run(folder, fmt: str = "png", only=None, log=None) -> list[Path]:
     leaves out the pictures that need it, with a warning."""
     from nnrun.data import load_data
     from nnrun.errors import NnrunError
-    from nnrun.experiment import load_run
+    from nnrun.rundir import load_run
     from nnrun.snapshots import load_snapshots
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
