@@ -288,3 +288,23 @@ def test_error_bars_are_explained_when_seeds_repeat(monkeypatch, tmp_path):
     results, axes = _sweep_results(seeds=1)
     plots_sweep.draw_sweep(tmp_path, results, {"train.eta": axes["train.eta"]})
     assert "error bars" not in figures[1]._suptitle.get_text()
+
+
+def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    it = np.arange(0, 101, 10.0)
+    history = pd.DataFrame({"iteration": it, "train_loss": np.exp(-it / 50), "val_loss": 1.1 * np.exp(-it / 50),
+                            "test_loss": 1.2 * np.exp(-it / 50), "train_accuracy": 1 - 0.5 * np.exp(-it / 30),
+                            "val_accuracy": 1 - 0.6 * np.exp(-it / 30), "test_accuracy": 1 - 0.7 * np.exp(-it / 30),
+                            "eta": np.full(len(it), 0.05), "seconds": it / 100})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    assert len(curves._LOSS_FIGURE[0].lines["val_loss"].get_xdata()) == len(it)
+    figures = capture(monkeypatch, curves)
+    curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png", n_classes=2)
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert labels == ["training accuracy", "validation accuracy", "test accuracy", "chance (1/2)"]
+    # without the columns (history.csv of this version) the validation lines are simply absent
+    curves.plot_loss(history.drop(columns=["val_loss"]), cfg, tmp_path / "loss.png")
+    assert len(curves._LOSS_FIGURE[0].lines["val_loss"].get_xdata()) == 0
+    curves.plot_accuracy(history.drop(columns=["val_accuracy"]), cfg, tmp_path / "accuracy.png", n_classes=2)
+    assert "validation accuracy" not in [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
