@@ -109,10 +109,10 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
                 out = np.where(np.isfinite(out), out, np.nan)
                 if out.shape[1] > 1:
                     winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
-                    mesh.set_array(winner.reshape(G0.shape).ravel())
+                    mesh.set_data(winner.reshape(G0.shape))
                 else:
                     P = out[:, 0].reshape(G0.shape)
-                    mesh.set_array(P.ravel())
+                    mesh.set_data(P)
                 left.draw_artist(mesh)
                 if out.shape[1] == 1 and data.task == "classification" and np.isfinite(P).any() \
                         and np.nanmin(P) < 0.5 < np.nanmax(P):

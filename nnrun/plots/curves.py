@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save
+from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save, save_options
 
 # iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
 ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
@@ -109,7 +109,7 @@ class _LossFigure:
             legend_outside(ax, shown)
         from nnrun.rundir import atomic_savefig
 
-        atomic_savefig(self.fig, path, dpi=DPI)
+        atomic_savefig(self.fig, path, **save_options(path))
 
 
 _LOSS_FIGURE: list[_LossFigure] = []

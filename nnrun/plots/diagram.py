@@ -60,8 +60,8 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
     b_norm = Normalize(-b_max or -1.0, b_max or 1.0)
     cmap = plt.get_cmap("RdBu_r")
     with plt.rc_context(STYLE | {"axes.grid": False}):
-        width = 2.2 * len(network.sizes) + 2.0
-        fig, ax = plt.subplots(figsize=(width, 5.6))
+        width = 1.9 * len(network.sizes) + 2.0
+        fig, ax = plt.subplots(figsize=(width, 5.0))
         if len(order):
             segments = [links[k] for k in order]
             colours = ["#c0392b" if weights[k] > 0 else "#2e6fbd" for k in order]
@@ -92,5 +92,5 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
                  else f"the {len(order)} strongest of {total_links} links")
         ax.set_title(f"{name or cfg.name}: {'-'.join(map(str, network.sizes))}; {shown}, red w > 0, blue w < 0, "
                      f"width ∝ |w| (max |w| = {w_max:.3g})", fontsize=9)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.93)
         save(fig, path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.plots.style import CLASS_COLOURS, STYLE, describe, legend_outside, save
+from nnrun.plots.style import CLASS_COLOURS, STYLE, describe, legend_below, legend_outside, save
 
 
 def grid(data, resolution: int):
@@ -34,7 +34,7 @@ def class_handles(data):
     return handles
 
 
-def scatter(ax, data, X_train=None, X_test=None, legend: bool = True, size: float = 28):
+def scatter(ax, data, X_train=None, X_test=None, legend=legend_outside, size: float = 28):
     """Training points as filled circles, test points as crosses, one colour per class
     (regression: coloured by target). The legend goes beside the axes, never over points."""
     classify = data.task == "classification"
@@ -52,7 +52,7 @@ def scatter(ax, data, X_train=None, X_test=None, legend: bool = True, size: floa
             mappable = ax.scatter(X[:, 0], X[:, 1], c=labels, marker=marker, cmap="viridis", s=size,
                                   edgecolors="k", linewidths=0.5, zorder=3)
     if classify and legend:
-        legend_outside(ax, class_handles(data))
+        legend(ax, class_handles(data))
     return mappable
 
 
@@ -77,7 +77,7 @@ def plot_data(data, cfg, path, name=None) -> None:
     with plt.rc_context(STYLE):
         fig, axs = plt.subplots(1, 2 if both else 1, figsize=(11.5 if both else 6.8, 5), squeeze=False)
         ax = axs[0, 0]
-        mappable = scatter(ax, data, legend=not both)
+        mappable = scatter(ax, data, legend=None if both else legend_outside)
         ax.set_xlabel(data.feature_names[0])
         ax.set_ylabel(data.feature_names[1])
         ax.set_title(f"{name or cfg.name}: data ({cfg.data.source}, {split})", fontsize=9)
@@ -90,7 +90,10 @@ def plot_data(data, cfg, path, name=None) -> None:
             right.set_xlabel(xlabel)
             right.set_ylabel(ylabel)
             right.set_title("as the network sees it: " + " → ".join(cfg.data.transform), fontsize=9)
-        fig.tight_layout()
+        if both:
+            fig.tight_layout()
+        else:  # fixed margins: tight_layout measures every label (slow), and the room is known
+            fig.subplots_adjust(left=0.12, right=0.98 if mappable is not None else 0.78, bottom=0.11, top=0.93)
         save(fig, path)
 
 
@@ -98,6 +101,12 @@ def output_map(network, data, resolution: int):
     """(G0, G1, outputs on the grid): the network's a_L over the input plane."""
     G0, G1, points = grid(data, resolution)
     return G0, G1, network.predict(data.transform(points))
+
+
+def _image_options(G0, G1) -> dict:
+    """imshow over a regular grid (much faster than pcolormesh), in data coordinates."""
+    return {"origin": "lower", "extent": (G0.min(), G0.max(), G1.min(), G1.max()), "aspect": "auto",
+            "interpolation": "nearest"}
 
 
 def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: bool = True):
@@ -109,16 +118,16 @@ def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: b
         k = out.shape[1]
         cmap = ListedColormap([CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(k)])
         winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
-        return ax.pcolormesh(G0, G1, winner.reshape(G0.shape), cmap=cmap, vmin=-0.5, vmax=k - 0.5,
-                             alpha=0.35, shading="auto", rasterized=True)
+        return ax.imshow(winner.reshape(G0.shape), cmap=cmap, vmin=-0.5, vmax=k - 0.5, alpha=0.35,
+                         **_image_options(G0, G1))
     P = out[:, 0].reshape(G0.shape)
     classify = data.task == "classification"
     bounded = cfg.model.output == "sigmoid"
     vmin, vmax = (0.0, 1.0) if bounded else (np.nanmin(P), np.nanmax(P)) if np.isfinite(P).any() else (0, 1)
     if not vmax > vmin:
         vmax = vmin + 1.0
-    mesh = ax.pcolormesh(G0, G1, P, cmap="RdBu_r" if classify else "viridis", vmin=vmin, vmax=vmax,
-                         alpha=0.75, shading="auto", rasterized=True)
+    mesh = ax.imshow(P, cmap="RdBu_r" if classify else "viridis", vmin=vmin, vmax=vmax, alpha=0.75,
+                     **_image_options(G0, G1))
     if colorbar:
         label = ("predicted probability of class " + data.class_names[-1] if (classify and bounded)
                  else "network output")
@@ -136,18 +145,18 @@ def plot_regions(network, data, cfg, path, accuracy: str = "", name=None) -> Non
     """
     import matplotlib.pyplot as plt
 
-    resolution = 400 if network.theta.size < 5000 else 250
+    resolution = 300 if network.theta.size < 5000 else 200
     G0, G1, out = output_map(network, data, resolution)
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.4 if out.shape[1] > 1 else 8.2, 5.2))
+        fig, ax = plt.subplots(figsize=(7.0, 5.9))
         draw_map(ax, fig, G0, G1, out, cfg, data)
-        scatter(ax, data)
+        scatter(ax, data, legend=legend_below)
         ax.set_xlim(G0.min(), G0.max())
         ax.set_ylim(G1.min(), G1.max())
         ax.set_xlabel(data.feature_names[0])
         ax.set_ylabel(data.feature_names[1])
         ax.set_title(describe(cfg, name) + (f"\n{accuracy}" if accuracy else ""), fontsize=9)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.9)  # room for the legend below
         save(fig, path)
 
 
@@ -171,7 +180,7 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
     gap = 6  # pixels of blank between two units' maps
     # each layer is ONE image, the units' maps side by side: a few axes instead of dozens
     with plt.rc_context(STYLE | {"axes.grid": False}):
-        width, height = max(7.0, 1.3 * columns + 1.8), 1.55 * len(layers) + 0.9
+        width, height = max(6.5, 1.05 * columns + 1.6), 1.3 * len(layers) + 0.8
         fig, axs = plt.subplots(len(layers), 1, figsize=(width, height), squeeze=False)
         for l, a in enumerate(layers):
             ax = axs[l, 0]

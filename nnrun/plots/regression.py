@@ -64,8 +64,9 @@ def plot_fit(network, data, cfg, path, name=None) -> None:
             targets = np.concatenate([data.labels_train, data.labels_test])
             values = np.concatenate([targets, P[np.isfinite(P)].ravel()])
             vmin, vmax = float(values.min()), float(values.max())
-            mesh = ax.pcolormesh(G0, G1, np.where(np.isfinite(P), P, np.nan), cmap="viridis", vmin=vmin,
-                                 vmax=vmax, shading="auto", rasterized=True)
+            mesh = ax.imshow(np.where(np.isfinite(P), P, np.nan), cmap="viridis", vmin=vmin, vmax=vmax,
+                             origin="lower", extent=(G0.min(), G0.max(), G1.min(), G1.max()), aspect="auto",
+                             interpolation="nearest")
             for X, y, marker in ((data.raw_train, data.labels_train, "o"), (data.raw_test, data.labels_test, "X")):
                 if len(X):
                     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="viridis", vmin=vmin, vmax=vmax, marker=marker,
