@@ -145,7 +145,7 @@ def plot_regions(network, data, cfg, path, accuracy: str = "", name=None) -> Non
     """
     import matplotlib.pyplot as plt
 
-    resolution = 300 if network.theta.size < 5000 else 200
+    resolution = 200  # imshow shows 200 x 200 cells as a smooth map at this size
     G0, G1, out = output_map(network, data, resolution)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7.0, 5.9))
@@ -171,7 +171,7 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
     """
     import matplotlib.pyplot as plt
 
-    n = 64
+    n = 48
     G0, G1, points = grid(data, n)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         _, A = network.forward(data.transform(points).T)
