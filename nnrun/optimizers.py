@@ -54,7 +54,7 @@ def adam_step(theta, g, state, eta, h, t):
     m[:] = m + (1.0 - h[BETA1]) * (g - m)
     s[:] = h[BETA2] * s + (1.0 - h[BETA2]) * g * g
     step = eta / (1.0 - h[BETA1] ** t)
-    root = (1.0 - h[BETA2] ** t) ** 0.5
+    root = np.sqrt(1.0 - h[BETA2] ** t)
     theta -= step * (m / (np.sqrt(s) / root + h[EPSILON]))
 
 

@@ -241,29 +241,42 @@ def eta_at(hyper, etas, state, it):
 
 
 @inline
-def update(opt, theta, moments, p, g, eta, hyper, step, root):
-    """One optimizer update of parameter p with gradient g (nnrun.optimizers, same order of
-    operations). ``step`` and ``root`` are Adam's eta / (1 - beta1^t) and sqrt(1 - beta2^t)."""
+def update(opt, theta, moments, g, eta, hyper, step, root):
+    """theta <- the optimizer's step with gradient g (all parameters; nnrun.optimizers, same
+    order of operations). ``step`` and ``root`` are Adam's eta / (1 - beta1^t) and
+    sqrt(1 - beta2^t). One loop per optimizer, each free of branches, so that LLVM
+    vectorises it (Adam's square roots and divisions four at a time)."""
+    P = theta.shape[0]
     if opt == SGD:
-        theta[p] -= eta * g
+        for p in range(P):
+            theta[p] -= eta * g[p]
     elif opt == MOMENTUM:
-        v = hyper[MU] * moments[0, p] + g
-        moments[0, p] = v
-        theta[p] -= eta * v
+        mu = hyper[MU]
+        for p in range(P):
+            v = mu * moments[0, p] + g[p]
+            moments[0, p] = v
+            theta[p] -= eta * v
     elif opt == NESTEROV:
-        v = hyper[MU] * moments[0, p] + g
-        moments[0, p] = v
-        theta[p] -= eta * (g + hyper[MU] * v)
+        mu = hyper[MU]
+        for p in range(P):
+            v = mu * moments[0, p] + g[p]
+            moments[0, p] = v
+            theta[p] -= eta * (g[p] + mu * v)
     elif opt == ADAM:
-        m = moments[0, p] + (1.0 - hyper[BETA1]) * (g - moments[0, p])
-        s = hyper[BETA2] * moments[1, p] + (1.0 - hyper[BETA2]) * g * g
-        moments[0, p] = m
-        moments[1, p] = s
-        theta[p] -= step * (m / (math.sqrt(s) / root + hyper[EPSILON]))
+        c1, c2, eps = 1.0 - hyper[BETA1], 1.0 - hyper[BETA2], hyper[EPSILON]
+        b2 = hyper[BETA2]
+        for p in range(P):
+            m = moments[0, p] + c1 * (g[p] - moments[0, p])
+            s = b2 * moments[1, p] + c2 * g[p] * g[p]
+            moments[0, p] = m
+            moments[1, p] = s
+            theta[p] -= step * (m / (math.sqrt(s) / root + eps))
     else:  # RMSPROP
-        s = hyper[ALPHA] * moments[0, p] + (1.0 - hyper[ALPHA]) * g * g
-        moments[0, p] = s
-        theta[p] -= eta * (g / (math.sqrt(s) + hyper[EPSILON]))
+        alpha, c, eps = hyper[ALPHA], 1.0 - hyper[ALPHA], hyper[EPSILON]
+        for p in range(P):
+            s = alpha * moments[0, p] + c * g[p] * g[p]
+            moments[0, p] = s
+            theta[p] -= eta * (g[p] / (math.sqrt(s) + eps))
 
 
 @inline
@@ -271,21 +284,23 @@ def adam_factors(opt, hyper, t, eta):
     """(eta / (1 - beta1^t), sqrt(1 - beta2^t)) for step t (Adam's bias corrections)."""
     if opt != ADAM:
         return eta, 1.0
-    return eta / (1.0 - hyper[BETA1] ** t), (1.0 - hyper[BETA2] ** t) ** 0.5
+    return eta / (1.0 - hyper[BETA1] ** t), math.sqrt(1.0 - hyper[BETA2] ** t)
 
 
 @inline
 def step_batch(theta, sizes, w_off, b_off, opt, hyper, moments, eta, step, root, G, m):
-    """The step of a batch of m: g = G / m + lambda W (weights), G / m (biases), then the update."""
+    """The step of a batch of m: G becomes g = G / m + lambda W (weights), G / m (biases),
+    then the optimizer's update."""
     L = sizes.shape[0] - 1
     inv_m = 1.0 / m
     lam = hyper[LAMBDA]
     for l in range(L):
         w0, b0 = w_off[l], b_off[l]
         for p in range(w0, b0):
-            update(opt, theta, moments, p, G[p] * inv_m + lam * theta[p], eta, hyper, step, root)
+            G[p] = G[p] * inv_m + lam * theta[p]
         for p in range(b0, b0 + sizes[l + 1]):
-            update(opt, theta, moments, p, G[p] * inv_m, eta, hyper, step, root)
+            G[p] = G[p] * inv_m
+    update(opt, theta, moments, G, eta, hyper, step, root)
 
 
 @inline

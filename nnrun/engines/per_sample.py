@@ -164,10 +164,11 @@ def accumulate(sizes, w_off, b_off, off, A, D, G):
 
 
 @inline
-def step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, step, root, A, D):
+def step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, step, root, A, D, G):
     """The step of one sample straight from the deltas: g = delta_l a_{l-1}^T + lambda W_l,
-    g = delta_l for b_l. Same numbers as accumulating a gradient of one sample, without the
-    three extra passes over every parameter (zero, check, update)."""
+    g = delta_l for b_l. SGD updates theta as it goes (the same numbers as accumulating a
+    gradient of one sample, without three extra passes over every parameter); the other
+    optimizers write g into G and update in one vectorised pass."""
     L = sizes.shape[0] - 1
     lam = hyper[LAMBDA]
     for l in range(L):
@@ -176,15 +177,16 @@ def step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, s
         for i in range(n):
             d = D[o + i]
             row = w_off[l] + i * n_prev
-            if opt == SGD:  # the common case, without the optimizer's dispatch per weight
+            if opt == SGD:
                 for j in range(n_prev):
                     theta[row + j] -= eta * (d * A[a0 + j] + lam * theta[row + j])
                 theta[b_off[l] + i] -= eta * d
             else:
                 for j in range(n_prev):
-                    update(opt, theta, moments, row + j, d * A[a0 + j] + lam * theta[row + j], eta, hyper,
-                           step, root)
-                update(opt, theta, moments, b_off[l] + i, d, eta, hyper, step, root)
+                    G[row + j] = d * A[a0 + j] + lam * theta[row + j]
+                G[b_off[l] + i] = d
+    if opt != SGD:
+        update(opt, theta, moments, G, eta, hyper, step, root)
 
 
 @jit
@@ -221,7 +223,7 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
             if finite:
                 state[STEPS] += 1.0
                 step, root = adam_factors(opt, hyper, state[STEPS], eta)
-                step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, step, root, A, D)
+                step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, step, root, A, D, G)
         else:
             for p in range(P):
                 G[p] = 0.0
