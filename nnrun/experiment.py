@@ -25,7 +25,9 @@ from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError
 from nnrun.network import Network, parameter_count
 from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
-from nnrun.train import HISTORY_COLUMNS, batch_size, build_network, evaluate, planned_iterations, resolve_log_every, train
+from nnrun.train import (
+    HISTORY_COLUMNS, batch_size, build_network, evaluate, load_engine, planned_iterations, resolve_log_every, train,
+)
 
 MAX_PARAMETERS = 50_000_000
 MAX_HISTORY_ROWS = 20_000_000
@@ -116,12 +118,15 @@ def final_metrics(cfg, result, data) -> dict:
     return metrics
 
 
-def prepare(cfg: Config, data=None):
-    """Everything checkable before a run folder exists: data (unless given), sizes, initial network."""
+def prepare(cfg: Config, data=None, announce=None, load_kernel: bool = True):
+    """Everything checkable before a run folder exists: data (unless given), sizes, initial
+    network; and the compiled kernel, loaded (or compiled, which ``announce`` is told of)."""
     data = load_data(cfg) if data is None else data
     check_size(cfg, len(data.X_train))
     network = build_network(cfg, streams(cfg.seed)["init"])
     batch_size(cfg, len(data.X_train))
+    if load_kernel:
+        load_engine(cfg, data, network, announce)
     return data, network
 
 
@@ -149,7 +154,7 @@ def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None 
     Raises NnrunError (before creating anything) for bad input.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    data, network = prepare(cfg)
+    data, network = prepare(cfg, announce=log)
     run_dir = make_run_dir(runs_dir, name or cfg.name)
     return record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log)
 

@@ -124,7 +124,7 @@ def gradcheck(cfg, points: int = 3) -> list[ArrayCheck]:
     from nnrun.data import streams
     from nnrun.sampling import Sampler, unit_rates
 
-    data, net = prepare(cfg)
+    data, net = prepare(cfg, load_kernel=False)
     drop = unit_rates(cfg.model.dropout_rates, net.sizes)
     masks = Sampler(len(data.X_train), 1, "random", None, drop, streams(cfg.seed)["dropout"]).masks(len(data.X_train))
     return check(net, data.X_train, data.Y_train, cfg.train.loss, cfg.train.lambda_, points=points, seed=cfg.seed,

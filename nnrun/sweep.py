@@ -343,8 +343,9 @@ class DaskPool:
 
 
 # --------------------------------------------------------------------- the sweep
-def prepare_sweep(config_path, overrides):
-    """Read the config, build and validate every cell: errors exit 2 before any folder."""
+def prepare_sweep(config_path, overrides, log=None):
+    """Read the config, build and validate every cell: errors exit 2 before any folder.
+    The first cell's kernel is loaded here (compiled once, ``log`` told), not by every worker."""
     config_path = Path(config_path)
     cli_axes, plain = split_overrides(overrides)
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
@@ -366,7 +367,7 @@ def prepare_sweep(config_path, overrides):
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
 
-    prepare(validate(cells[0].config))
+    prepare(validate(cells[0].config), announce=log)
     return base, axes, seeds, cells
 
 
@@ -383,7 +384,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
         cells = make_cells(base, axes, seeds)
     else:
-        base, axes, seeds, cells = prepare_sweep(config_path, overrides)
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
         label = name or base.get("name", "sweep")
         sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
         from nnrun import __version__

@@ -130,6 +130,41 @@ def build_network(cfg, rng: np.random.Generator) -> Network:
     return Network(m.architecture, m.activations).initialize(rng, m.init, m.init_scale, m.bias_init)
 
 
+COMPILE_SECONDS = "10-30 s"  # measured per kernel on the 2-core reference machine (benchmarks/README.md)
+
+
+def load_engine(cfg, data, network: Network, announce=None) -> str:
+    """Load the compiled kernel a run of ``cfg`` needs, compiling it if numba's cache does
+    not hold it yet (``announce(message)`` says so first); returns the engine's name.
+
+    Called before a run folder exists, with Python's own Ctrl-C handling, so a user who
+    stops the first, compiling run gets exit 130 and no folder.
+    """
+    name, _ = choose_engine(cfg.train.engine, network.activations, cfg.train.loss, cfg.train.optimizer)
+    if name != "numba":
+        return name
+    import time as clock
+
+    from nnrun.engines.numba_engine import NumbaEngine, kernel_cached, use_rows
+
+    n_train = len(data.X_train)
+    method = make_method(cfg, len(network.theta), n_train, data.has_val, data.task == "classification",
+                         resolve_log_every(cfg, n_train), planned_iterations(cfg, n_train))
+    rows = use_rows(method.batch, len(network.theta))
+    cached = kernel_cached(rows)
+    if cached is False and announce:
+        announce(f"nnrun: compiling the {'minibatch (rows)' if rows else 'per-sample'} training kernel with numba "
+                 f"(not in its cache yet: the first run on this machine or of this nnrun version; "
+                 f"about {COMPILE_SECONDS}, once)")
+    start = clock.perf_counter()
+    engine = NumbaEngine(Network(network.sizes, network.activations, network.theta.copy()), method, data)
+    history = np.empty((1, len(HISTORY_COLUMNS)))
+    engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), Sampler.masks_none(), 0, history)
+    if cached is False and announce:
+        announce(f"nnrun: compiled in {clock.perf_counter() - start:.1f} s; later runs load it from numba's cache")
+    return name
+
+
 def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=None,
           sampling_rng: np.random.Generator | None = None) -> TrainResult:
     """Train ``network`` (default: built from cfg and its seed) on ``data`` as cfg.train says.

@@ -511,7 +511,7 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     from nnrun.rundir import atomic_write, make_run_dir, write_json
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    data, network = prepare(cfg)
+    data, network = prepare(cfg, announce=log)
     initial = Network(network.sizes, network.activations, network.theta.copy())  # before nnrun trains it
     run_dir = make_run_dir(runs_dir, name or cfg.name, suffix="-compare")
     record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log)

@@ -165,11 +165,38 @@ def test_the_run_that_compiles_the_kernel_matches_the_runs_that_load_it(tmp_path
     from conftest import CONFIGS
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # empty: the first run compiles
-    models = []
+    models, said = [], []
     for run in range(2):
         runs = tmp_path / f"runs{run}"
         done = subprocess.run([sys.executable, "-m", "nnrun", "train", str(CONFIGS / config), *overrides,
                                "--runs-dir", str(runs), "--quiet"], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         models.append(next(runs.glob("*/model.npz")).read_bytes())
+        said.append("nnrun: compiling the" in done.stderr)
     assert models[0] == models[1]
+    assert said == [True, False]  # the first run says it compiles, before it does; later runs are silent
+
+
+def test_ctrl_c_while_the_kernel_compiles_exits_130_at_once_without_a_folder(tmp_path):
+    """The first run on a machine compiles for 10-30 s; Ctrl-C then used to wait for the compile."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import CONFIGS
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    runs = tmp_path / "runs"
+    process = subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(CONFIGS / "higham_2232.yaml"),
+                                "--runs-dir", str(runs)], stderr=subprocess.PIPE, text=True, env=env)
+    first = process.stderr.readline()
+    assert first.startswith("nnrun: compiling the per-sample training kernel"), first
+    time.sleep(1.0)  # inside the compile
+    sent = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert time.perf_counter() - sent < 3.0  # "within a second", with room for a loaded CI machine
+    assert "Traceback" not in process.stderr.read()
+    assert not runs.exists()

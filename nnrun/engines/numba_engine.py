@@ -36,6 +36,15 @@ def use_rows(batch: int, n_params: int) -> bool:
     return (batch > 1 and batch * n_params >= ROWS_MIN_WORK) or n_params >= ROWS_MIN_PARAMS
 
 
+def kernel_cached(rows: bool) -> bool | None:
+    """Whether numba's disk cache holds a compiled kernel for this source (None: cannot tell)."""
+    kernel = train_chunk_rows if rows else train_chunk
+    try:
+        return bool(kernel._cache._cache_file._load_index())  # numba's own check, stamp included
+    except Exception:  # noqa: BLE001 - a private API: never let it cost a run
+        return None
+
+
 class NumbaEngine:
     """Runs chunks of iterations in the per-sample or the rows kernel."""
 
