@@ -396,10 +396,12 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
+        waiting = {c.index for c in todo}
+        collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
     pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
     drawn, plot_error = None, None
     try:
-        interrupted = _run_cells(pool, todo, sweep_dir, quiet)
+        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
@@ -441,7 +443,7 @@ def _resolved_base(base: dict) -> dict:
     return cfg
 
 
-def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
+def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict) -> bool:
     """Submit every cell, write each as it finishes; True if Ctrl-C/SIGTERM stopped it."""
     from tqdm import tqdm
 
@@ -457,7 +459,9 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
         while pending and stop["signal"] is None:
             for future in pool.wait(list(pending)):
                 cell = pending.pop(future)
-                write_cell(sweep_dir, cell, future.result())
+                result = future.result()
+                write_cell(sweep_dir, cell, result)
+                append_result(sweep_dir, cell, result["metrics"], axes)
                 bar.update(1)
         if stop["signal"] is not None:
             pool.cancel()
@@ -470,6 +474,31 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
 
 
 # ------------------------------------------------------------------- results
+def result_columns(axes: dict) -> list[str]:
+    """The columns of results.csv (a seed axis is the seed column)."""
+    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *METRICS, "train_seconds", "iterations",
+            "error", "folder"]
+
+
+def result_row(cell: Cell, metrics: dict) -> dict:
+    """A cell's row of results.csv."""
+    row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
+    row.update(seed=cell.seed, status=metrics.get("status"))
+    row.update({m: metrics.get(m) for m in METRICS})
+    row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
+               error=metrics.get("error"), folder=cell.folder_name)
+    return row
+
+
+def append_result(sweep_dir: Path, cell: Cell, metrics: dict, axes: dict) -> None:
+    """Add a finished cell's row to results.csv at once, so the table grows with the sweep
+    (the end of the sweep rewrites it in cell order)."""
+    path = sweep_dir / "results.csv"
+    frame = pd.DataFrame([result_row(cell, metrics)], columns=result_columns(axes))
+    with open(path, "a", newline="") as f:
+        f.write(frame.to_csv(index=False, header=f.tell() == 0))
+
+
 def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFrame:
     """results.csv (a row per cell and seed) and summary.csv (mean and std over seeds)."""
     rows = []
@@ -477,16 +506,8 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
         path = sweep_dir / cell.folder_name / "metrics.json"
         if not path.exists():
             continue
-        metrics = json.loads(path.read_text())
-        row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
-        row.update(seed=cell.seed, status=metrics.get("status"))  # a seed axis is this column
-        row.update({m: metrics.get(m) for m in METRICS})
-        row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
-                   error=metrics.get("error"), folder=cell.folder_name)
-        rows.append(row)
-    seed_column = [] if "seed" in axes else ["seed"]
-    results = pd.DataFrame(rows, columns=[*axes, *seed_column, "status", *METRICS, "train_seconds",
-                                          "iterations", "error", "folder"])
+        rows.append(result_row(cell, json.loads(path.read_text())))
+    results = pd.DataFrame(rows, columns=result_columns(axes))
     atomic_write(sweep_dir / "results.csv", results.to_csv(index=False))
     if len(results) and axes:
         numeric = results.copy()
