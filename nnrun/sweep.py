@@ -520,27 +520,52 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
     return results
 
 
-def best_row(results: pd.DataFrame):
-    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss."""
+def best_row(results: pd.DataFrame, axes: dict | None = None):
+    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss.
+
+    With several seeds per cell (``axes`` given, seed not among them), cells are ranked by
+    their mean over the completed seeds; the row returned then holds that mean, its
+    ``std`` and ``seeds``, and the folder of the cell's best seed.
+    """
     ok = results[results["status"] == "completed"].copy()
     for column in METRICS:
         ok[column] = pd.to_numeric(ok[column], errors="coerce")
+    keys = [k for k in (axes or {}) if k != "seed"]
     for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
                             ("train_loss", False)):
-        if ok[metric].notna().any():
-            # ties (two cells at accuracy 1.0) go to the lower loss
-            tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
-            ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
-            return ranked.iloc[0], metric
+        if not ok[metric].notna().any():
+            continue
+        # ties (two cells at accuracy 1.0) go to the lower loss
+        tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
+        if keys and ok.duplicated(keys).any():  # repeated seeds: rank the cells by their means
+            groups = ok.groupby(keys, sort=False, dropna=False)
+            means = groups[[metric, tiebreak]].mean()
+            means["std"] = groups[metric].std()
+            means["seeds"] = groups.size()
+            best_key = means.sort_values([metric, tiebreak], ascending=[not largest, True]).index[0]
+            best_key = best_key if isinstance(best_key, tuple) else (best_key,)
+            members = ok[(ok[keys] == pd.Series(best_key, index=keys)).all(axis=1)]
+            row = members.sort_values(metric, ascending=not largest).iloc[0].copy()
+            stats = means.loc[best_key if len(keys) > 1 else best_key[0]]
+            row[metric], row["std"], row["seeds"] = stats[metric], stats["std"], int(stats["seeds"])
+            return row, metric
+        ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
+        return ranked.iloc[0], metric
     return None, None
 
 
 def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     counts = results["status"].value_counts().to_dict() if len(results) else {}
     log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    row, metric = best_row(results)
-    if row is not None:
-        where = ", ".join([f"{k}={row[k]}" for k in axes] + ([] if "seed" in axes else [f"seed {row['seed']}"]))
+    row, metric = best_row(results, axes)
+    if row is None:
+        return
+    where = ", ".join(f"{k}={row[k]}" for k in axes if k != "seed")
+    if "seeds" in row:
+        log(f"best cell (mean {metric} over {row['seeds']} seeds {row[metric]:.4g} ± {row['std']:.2g}): {where}; "
+            f"its best seed: {sweep_dir / row['folder']}")
+    else:
+        where = ", ".join(x for x in (where, f"seed {row['seed']}") if x)
         log(f"best cell ({metric} {row[metric]:.4g}): {where}: {sweep_dir / row['folder']}")
 
 
