@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def trained(config: str, tmp: Path):
     import nnrun
     from nnrun.experiment import final_metrics, prepare
-    from nnrun.train import HISTORY_COLUMNS, train
+    from nnrun.training import HISTORY_COLUMNS, train
 
     cfg = nnrun.load_config(str(ROOT / "configs" / f"{config}.yaml"))
     data, network = prepare(cfg)

@@ -414,7 +414,7 @@ def table_batch(mode: Mode) -> None:
         "3b. Batch size, 1000 ellipse samples, both engines (log_every = iterations: the step alone)",
         ["architecture", "batch", "batch*P", "numba us/iter", "numpy us/iter", "numpy 1-thread us/iter",
          "numpy / numba", "numpy 1-thread / numba", "faster", "auto picks", "auto right"], rows,
-        ["choose_engine (nnrun/train.py): auto is numba; numba runs a minibatch sample by sample",
+        ["choose_engine (nnrun/engines/__init__.py): auto is numba; numba runs a minibatch sample by sample",
          f"below batch * n_params = {ROWS_MIN_WORK:,} and as BLAS matrix products from there (engine_numba.use_rows).",
          "'faster' and 'auto right' compare numba with NumPy as nnrun runs it (default BLAS threads: "
          f"{threads}).", *notes,

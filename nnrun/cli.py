@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
-from nnrun import __version__
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, RunFailed
+
+# Each command imports what it needs when it runs, config first: `nnrun --help` and a
+# config error answer without loading NumPy's neighbours (pandas, numba, matplotlib).
 
 
 def user_errors(fn):
@@ -21,8 +23,6 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from nnrun.experiment import RunFailed
-
         try:
             return fn(*args, **kwargs)
         except NnrunError as e:
@@ -40,7 +40,7 @@ def user_errors(fn):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="nnrun")
+@click.version_option(package_name="nnrun", prog_name="nnrun")  # looked up only for --version
 def main():
     """Run neural-network experiments built from scratch, from YAML configs."""
 
@@ -71,9 +71,10 @@ def train(config, overrides, runs_dir, name, quiet):
     The last line printed is the run folder.
     """
     from nnrun.config import load_config
-    from nnrun.experiment import run_experiment
 
     cfg = load_config(config, overrides)
+    from nnrun.experiment import run_experiment
+
     run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet)
     click.echo(str(run_dir))
     exit_for_status(run_dir)
@@ -92,9 +93,10 @@ def gradcheck(config, overrides, points):
     array is below 1e-7, 1 otherwise.
     """
     from nnrun.config import load_config
-    from nnrun.gradcheck import TOLERANCE, gradcheck as run_check, table
 
     cfg = load_config(config, overrides)
+    from nnrun.gradcheck import TOLERANCE, gradcheck as run_check, table
+
     results = run_check(cfg, points=points)
     click.echo(table(results))
     if any(p > 0 for p in cfg.model.dropout_rates):
@@ -162,9 +164,10 @@ def compare(config, overrides, framework, runs_dir, name, quiet):
     final weights differ by more than 1e-8 relative.
     """
     from nnrun.config import load_config
-    from nnrun.twin import compare as run_compare
 
     cfg = load_config(config, overrides)
+    from nnrun.twin import compare as run_compare
+
     run_dir, report = run_compare(cfg, runs_dir, name=name, quiet=quiet)
     click.echo(str(run_dir))
     exit_for_status(run_dir)

@@ -18,6 +18,15 @@ class NnrunError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
+class RunFailed(Exception):
+    """Training crashed (a bug or a resource failure); the run folder keeps the evidence."""
+
+    def __init__(self, run_dir, error: BaseException):
+        super().__init__(f"training failed ({type(error).__name__}: {error}); the traceback is in "
+                         f"{run_dir / 'metrics.json'}")
+        self.run_dir = run_dir
+
+
 def where(path: str | None, key: str | None = None) -> str:
     """Prefix for messages: ``file: key:`` with whatever is known."""
     parts = [p for p in (path, key) if p]

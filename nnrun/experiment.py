@@ -21,24 +21,15 @@ from nnrun import __version__
 from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
 from nnrun.network import parameter_count
 from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
-from nnrun.train import (
+from nnrun.training import (
     HISTORY_COLUMNS, batch_size, build_network, evaluate, load_engine, planned_iterations, resolve_log_every, train,
 )
 
 MAX_PARAMETERS = 50_000_000
 MAX_HISTORY_ROWS = 20_000_000
-
-
-class RunFailed(Exception):
-    """Training crashed (a bug or a resource failure); the run folder keeps the evidence."""
-
-    def __init__(self, run_dir: Path, error: BaseException):
-        super().__init__(f"training failed ({type(error).__name__}: {error}); the traceback is in "
-                         f"{run_dir / 'metrics.json'}")
-        self.run_dir = run_dir
 
 
 def check_size(cfg: Config, n_train: int) -> None:

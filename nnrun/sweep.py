@@ -397,10 +397,12 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
+        waiting = {c.index for c in todo}
+        collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
     pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
     drawn, plot_error = None, None
     try:
-        interrupted = _run_cells(pool, todo, sweep_dir, quiet)
+        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
@@ -442,7 +444,7 @@ def _resolved_base(base: dict) -> dict:
     return cfg
 
 
-def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
+def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict) -> bool:
     """Submit every cell, write each as it finishes; True if Ctrl-C/SIGTERM stopped it."""
     from tqdm import tqdm
 
@@ -458,7 +460,9 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
         while pending and stop["signal"] is None:
             for future in pool.wait(list(pending)):
                 cell = pending.pop(future)
-                write_cell(sweep_dir, cell, future.result())
+                result = future.result()
+                write_cell(sweep_dir, cell, result)
+                append_result(sweep_dir, cell, result["metrics"], axes)
                 bar.update(1)
         if stop["signal"] is not None:
             pool.cancel()
@@ -471,6 +475,31 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool) -> bool:
 
 
 # ------------------------------------------------------------------- results
+def result_columns(axes: dict) -> list[str]:
+    """The columns of results.csv (a seed axis is the seed column)."""
+    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *METRICS, "train_seconds", "iterations",
+            "error", "folder"]
+
+
+def result_row(cell: Cell, metrics: dict) -> dict:
+    """A cell's row of results.csv."""
+    row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
+    row.update(seed=cell.seed, status=metrics.get("status"))
+    row.update({m: metrics.get(m) for m in METRICS})
+    row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
+               error=metrics.get("error"), folder=cell.folder_name)
+    return row
+
+
+def append_result(sweep_dir: Path, cell: Cell, metrics: dict, axes: dict) -> None:
+    """Add a finished cell's row to results.csv at once, so the table grows with the sweep
+    (the end of the sweep rewrites it in cell order)."""
+    path = sweep_dir / "results.csv"
+    frame = pd.DataFrame([result_row(cell, metrics)], columns=result_columns(axes))
+    with open(path, "a", newline="") as f:
+        f.write(frame.to_csv(index=False, header=f.tell() == 0))
+
+
 def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFrame:
     """results.csv (a row per cell and seed) and summary.csv (mean and std over seeds)."""
     rows = []
@@ -478,16 +507,8 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
         path = sweep_dir / cell.folder_name / "metrics.json"
         if not path.exists():
             continue
-        metrics = json.loads(path.read_text())
-        row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
-        row.update(seed=cell.seed, status=metrics.get("status"))  # a seed axis is this column
-        row.update({m: metrics.get(m) for m in METRICS})
-        row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
-                   error=metrics.get("error"), folder=cell.folder_name)
-        rows.append(row)
-    seed_column = [] if "seed" in axes else ["seed"]
-    results = pd.DataFrame(rows, columns=[*axes, *seed_column, "status", *METRICS, "train_seconds",
-                                          "iterations", "error", "folder"])
+        rows.append(result_row(cell, json.loads(path.read_text())))
+    results = pd.DataFrame(rows, columns=result_columns(axes))
     atomic_write(sweep_dir / "results.csv", results.to_csv(index=False))
     if len(results) and axes:
         numeric = results.copy()
@@ -500,27 +521,52 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
     return results
 
 
-def best_row(results: pd.DataFrame):
-    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss."""
+def best_row(results: pd.DataFrame, axes: dict | None = None):
+    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss.
+
+    With several seeds per cell (``axes`` given, seed not among them), cells are ranked by
+    their mean over the completed seeds; the row returned then holds that mean, its
+    ``std`` and ``seeds``, and the folder of the cell's best seed.
+    """
     ok = results[results["status"] == "completed"].copy()
     for column in METRICS:
         ok[column] = pd.to_numeric(ok[column], errors="coerce")
+    keys = [k for k in (axes or {}) if k != "seed"]
     for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
                             ("train_loss", False)):
-        if ok[metric].notna().any():
-            # ties (two cells at accuracy 1.0) go to the lower loss
-            tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
-            ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
-            return ranked.iloc[0], metric
+        if not ok[metric].notna().any():
+            continue
+        # ties (two cells at accuracy 1.0) go to the lower loss
+        tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
+        if keys and ok.duplicated(keys).any():  # repeated seeds: rank the cells by their means
+            groups = ok.groupby(keys, sort=False, dropna=False)
+            means = groups[[metric, tiebreak]].mean()
+            means["std"] = groups[metric].std()
+            means["seeds"] = groups.size()
+            best_key = means.sort_values([metric, tiebreak], ascending=[not largest, True]).index[0]
+            best_key = best_key if isinstance(best_key, tuple) else (best_key,)
+            members = ok[(ok[keys] == pd.Series(best_key, index=keys)).all(axis=1)]
+            row = members.sort_values(metric, ascending=not largest).iloc[0].copy()
+            stats = means.loc[best_key if len(keys) > 1 else best_key[0]]
+            row[metric], row["std"], row["seeds"] = stats[metric], stats["std"], int(stats["seeds"])
+            return row, metric
+        ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
+        return ranked.iloc[0], metric
     return None, None
 
 
 def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     counts = results["status"].value_counts().to_dict() if len(results) else {}
     log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    row, metric = best_row(results)
-    if row is not None:
-        where = ", ".join([f"{k}={row[k]}" for k in axes] + ([] if "seed" in axes else [f"seed {row['seed']}"]))
+    row, metric = best_row(results, axes)
+    if row is None:
+        return
+    where = ", ".join(f"{k}={row[k]}" for k in axes if k != "seed")
+    if "seeds" in row:
+        log(f"best cell (mean {metric} over {row['seeds']} seeds {row[metric]:.4g} ± {row['std']:.2g}): {where}; "
+            f"its best seed: {sweep_dir / row['folder']}")
+    else:
+        where = ", ".join(x for x in (where, f"seed {row['seed']}") if x)
         log(f"best cell ({metric} {row[metric]:.4g}): {where}: {sweep_dir / row['folder']}")
 
 

@@ -65,7 +65,7 @@ from nnrun.errors import NnrunError
 TOLERANCE = 1e-8
 TINY = np.finfo(np.float64).tiny
 
-from nnrun.train import HISTORY_COLUMNS  # noqa: E402
+from nnrun.training import HISTORY_COLUMNS  # noqa: E402
 
 
 def import_torch():
@@ -207,7 +207,7 @@ def torch_twin(cfg, data, initial_network, iterations: int | None = None, progre
 
     The sample sequence is nnrun's: a :class:`~nnrun.sampling.Sampler` seeded from
     ``streams(cfg.seed)["sampling"]`` and drawn in the same chunks as
-    :func:`nnrun.train.train` draws them (the sampler also gives the same indices for
+    :func:`nnrun.training.train` draws them (the sampler also gives the same indices for
     any other chunking; the tests check that).
     """
     torch = import_torch()
@@ -220,7 +220,7 @@ def _train_twin(torch, cfg, data, initial_network, iterations, progress=None, sh
     from nnrun.optimizers import OPTIMIZERS
     from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
     from nnrun.schedules import SCHEDULES
-    from nnrun.train import planned_iterations, resolve_log_every
+    from nnrun.training import planned_iterations, resolve_log_every
 
     t = cfg.train
     n_train = len(data.X_train)
@@ -529,7 +529,7 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     nnrun_theta = Network.from_npz(run_dir / "model.npz", key=str(run_dir)).theta
 
     from nnrun.experiment import progress_bar
-    from nnrun.train import stop_on_signals
+    from nnrun.training import stop_on_signals
 
     bar, update = progress_bar(metrics["iterations"], quiet, "PyTorch twin")
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -12,7 +12,8 @@ from conftest import CONFIGS, cli, read_metrics, run_dir_from, small_config
 from nnrun.plots import PICTURES, curves, draw_run, plane
 from nnrun.plots import sweep as plots_sweep
 from nnrun.snapshots import snapshot_iterations
-from nnrun.train import build_network
+from nnrun.network import Network
+from nnrun.training import build_network
 
 DIGITS = {"source": "digits", "path": str(CONFIGS.parent / "datasets" / "digits.csv"), "test_fraction": 0.2,
           "transform": ["minmax"]}
@@ -118,7 +119,7 @@ def test_snapshots_change_no_number_and_animate(write_config, runs_dir):
         pd.read_csv(snapped / "history.csv").drop(columns="seconds"))
     with np.load(snapped / "snapshots.npz") as s:
         assert s["iterations"].tolist() == snapshot_iterations(500, 12).tolist()
-        assert np.array_equal(s["theta"][-1], nnrun.network.Network.from_npz(snapped / "model.npz").theta)
+        assert np.array_equal(s["theta"][-1], Network.from_npz(snapped / "model.npz").theta)
         assert not np.array_equal(s["theta"][0], s["theta"][-1])
     gif = Image.open(snapped / "animation.gif")
     assert gif.n_frames == 12

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -166,6 +167,20 @@ def test_best_cell_ties_go_to_the_lower_loss():
                             "train_loss": [0.1] * 3, "folder": ["a", "b", "c"], "seed": [0] * 3})
     row, metric = best_row(results)
     assert metric == "test_accuracy" and row["folder"] == "b"
+
+
+def test_with_several_seeds_the_best_cell_is_the_best_mean():
+    """One lucky seed must not win: eta=0.1 has the single best seed, eta=0.2 the best mean."""
+    from nnrun.sweep import best_row
+
+    results = pd.DataFrame({"train.eta": [0.1, 0.1, 0.2, 0.2], "seed": [0, 1, 0, 1],
+                            "status": ["completed"] * 4, "test_accuracy": [1.0, 0.80, 0.95, 0.96],
+                            "train_accuracy": [1.0] * 4, "test_loss": [0.1] * 4, "train_loss": [0.1] * 4,
+                            "folder": ["a", "b", "c", "d"]})
+    row, metric = best_row(results, {"train.eta": [0.1, 0.2]})
+    assert row["train.eta"] == 0.2 and row["folder"] == "d" and row["seeds"] == 2
+    assert row[metric] == pytest.approx(0.955) and row["std"] == pytest.approx(np.std([0.95, 0.96], ddof=1))
+    assert best_row(results)[0]["folder"] == "a"  # without axes: the single best row, as before
 
 
 def test_heatmap_marks_diverged_cells_whatever_the_value_spelling(write_config, runs_dir):

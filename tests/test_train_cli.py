@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
@@ -164,3 +165,23 @@ def test_a_reused_loss_figure_draws_what_a_fresh_one_draws(tmp_path):
         plots.plot_loss(history(50, 3.0, test_line), cfg, tmp_path / "reused.png")
         fresh, reused = (matplotlib.image.imread(tmp_path / name) for name in ("fresh.png", "reused.png"))
         assert fresh.shape == reused.shape and np.array_equal(fresh, reused)
+
+
+@pytest.mark.parametrize("args,allowed", [
+    (["--help"], set()),
+    (["train", "--help"], set()),
+    (["train", "{bad}"], {"numpy"}),  # a config error: the schema needs NumPy's registries, nothing more
+])
+def test_help_and_config_errors_load_no_heavy_module(tmp_path, args, allowed):
+    """`nnrun --help` took 1.2 s because importing nnrun imported numba, pandas and matplotlib."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {source: higham}\n")
+    args = [str(bad) if a == "{bad}" else a for a in args]
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nnrun", *args], capture_output=True, text=True)
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    heavy = {"numpy", "pandas", "numba", "matplotlib", "scipy", "torch"}
+    assert imported & heavy <= allowed, sorted(imported & heavy)
+    assert done.returncode == (2 if "train" in args and "--help" not in args else 0)
