@@ -169,6 +169,35 @@ def compare(config, overrides, framework, runs_dir, name, quiet):
         sys.exit(1)
 
 
+@main.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
+@click.argument("csv_file", metavar="CSV", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the predictions to this CSV file (default: stdout).")
+@user_errors
+def predict(run_dir, csv_file, out):
+    """Apply a trained RUN to the rows of CSV, with the transforms fitted in training.
+
+    Writes one row per input row: the label (if the CSV has the label column), the
+    predicted class by name (or value, for regression) and the class probabilities.
+    The accuracy against the label column goes to stderr.
+    """
+    from nnrun.predict import predict as run_predict, summary_line
+    from nnrun.rundir import atomic_write
+
+    table, summary = run_predict(run_dir, csv_file)
+    text = table.to_csv(index=False, float_format="%.6g")
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            atomic_write(out, text)
+        except OSError as e:
+            raise NnrunError(f"--out: cannot write {out} ({e.strerror})") from None
+        click.echo(str(out))
+    click.echo(summary_line(summary), err=True)
+
+
 def exit_for_status(run_dir: Path) -> None:
     """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
     import json
