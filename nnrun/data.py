@@ -236,7 +236,7 @@ def label_values(cells, label: str, path: str) -> np.ndarray:
 
 def class_name(value) -> str:
     """A class's name: the text itself, or a number written plainly (1.0 -> '1')."""
-    return value if isinstance(value, str) else f"{float(value):g}"
+    return str(value) if isinstance(value, str) else f"{float(value):g}"
 
 
 def encode_labels(y: np.ndarray, task: str, where: str) -> tuple[np.ndarray, list[str]]:
@@ -249,7 +249,7 @@ def encode_labels(y: np.ndarray, task: str, where: str) -> tuple[np.ndarray, lis
     text = y.dtype.kind in "US"
     if task == "regression":
         if text:
-            bad = next(v for v in y if _not_a_number(v))
+            bad = str(next(v for v in y if _not_a_number(v)))
             raise NnrunError(f"{where}: label {bad!r} is text; regression needs numeric targets "
                              f"(or use data.task: classification)")
         return y.astype(np.float64), []

@@ -147,7 +147,7 @@ def summary_line(summary: dict) -> str:
     """'accuracy 0.9667 (29 of 30 rows against column 'species')' or the regression scores."""
     label = summary.get("label")
     if "accuracy" in summary:
-        return (f"accuracy {summary['accuracy']:.4g} ({summary['correct']} of {summary['rows']} rows "
+        return (f"accuracy {summary['accuracy']:.4f} ({summary['correct']} of {summary['rows']} rows "
                 f"against column '{label}')")
     if "rmse" in summary:
         r2 = "" if summary.get("r2") is None else f", R² {summary['r2']:.4g}"
