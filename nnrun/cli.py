@@ -198,6 +198,42 @@ def predict(run_dir, csv_file, out):
     click.echo(summary_line(summary), err=True)
 
 
+@main.command()
+@click.argument("folder", metavar="[DIR]", default="runs", type=click.Path(path_type=Path))
+@click.option("--sort", "sort_key", default=None, metavar="KEY",
+              help="Sort by a column or config key (accuracies best first, others ascending).")
+@click.option("--reverse", is_flag=True, help="Reverse the sort order.")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Keep rows whose column or config key has this value (repeatable).")
+@click.option("--csv", "as_csv", is_flag=True, help="Machine output: CSV with full-precision numbers.")
+@user_errors
+def runs(folder, sort_key, reverse, filters, as_csv):
+    """A table of the runs and sweeps under DIR (default runs/): time, name, status,
+    the config values that differ between them, and the final metrics."""
+    from nnrun.report.runs import runs_table, text_table
+
+    table = runs_table(folder, sort=sort_key, filters=filters, reverse=reverse)
+    if as_csv:
+        click.echo(table.to_csv(index=False), nl=False)
+    elif table.empty:
+        click.echo(f"no runs under {folder}" + (" match the filters" if filters else ""), err=True)
+    else:
+        click.echo(text_table(table))
+
+
+@main.command()
+@click.argument("run_dirs", metavar="RUN RUN ...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="The page to write.")
+@user_errors
+def report(run_dirs, out):
+    """One page comparing runs: the config keys that differ, the metrics side by side,
+    and the loss and accuracy curves overlaid."""
+    from nnrun.report.compare import write_compare_page
+
+    click.echo(str(write_compare_page(run_dirs, out)))
+
+
 def exit_for_status(run_dir: Path) -> None:
     """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
     import json
