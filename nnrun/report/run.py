@@ -149,9 +149,17 @@ def files_section(run_dir: Path) -> str:
     items = []
     for path in sorted(run_dir.iterdir()):
         if path.is_file() and not path.name.startswith(".") and path.name != "report.html":
-            items.append(f"<li><a href='{esc(path.name)}'><code>{esc(path.name)}</code></a> "
-                         f"({path.stat().st_size / 1024:.1f} KiB)</li>")
+            size = path.stat().st_size
+            shown = f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
+            items.append(f"<li><a href='{esc(path.name)}'><code>{esc(path.name)}</code></a> ({shown})</li>")
     return "<ul>" + "".join(items) + "</ul>"
+
+
+def _names(names: list[str], most: int = 12) -> str:
+    """'a, b, c', or 'p0, p1, p2, …, p63 (64 columns)' for long lists."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, …, {names[-1]} ({len(names)} columns)"
 
 
 def run_page(run_dir: Path, parent: str | None = None) -> str:
@@ -175,7 +183,7 @@ def run_page(run_dir: Path, parent: str | None = None) -> str:
             ("architecture", esc(architecture_line(model)) if model else ""),
             ("training", esc(training_line(train)) if train else ""),
             ("data", esc(data_line(data)) if data else ""),
-            ("features", esc(", ".join(model_json.get("features", [])))),
+            ("features", esc(_names(model_json.get("features", [])))),
             ("classes", esc(", ".join(model_json.get("class_names", [])))),
             ("seed", esc(fmt(raw.get("seed")))),
             ("nnrun version", esc(version))]
