@@ -39,7 +39,17 @@ def user_errors(fn):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandGroup(click.Group):
+    """The nnrun group; it remembers the command line, which run reports show."""
+
+    def main(self, args=None, *rest, **kwargs):
+        from nnrun.report import set_command
+
+        set_command(["nnrun", *(sys.argv[1:] if args is None else args)])
+        return super().main(args, *rest, **kwargs)
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nnrun")
 def main():
     """Run neural-network experiments built from scratch, from YAML configs."""

@@ -186,6 +186,9 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
     from nnrun.predict import write_model_json
 
     write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
+    from nnrun.report import command_line
+
+    metrics["command"] = command_line()  # for report.html; None outside the nnrun command
     write_json(run_dir / "metrics.json", metrics)
     if plots:
         from nnrun.plots import draw_run

@@ -72,6 +72,7 @@ def test_run_report_is_self_contained_and_holds_every_picture(runs):
     assert not page.external
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", (run_dir / "report.html").read_text())
     words = page.words
+    assert f"nnrun train {runs[0].parent / 'exp.yaml'} model.activation=tanh --runs-dir {runs[0]} -q" in page.words
     for text in ("tiny", "completed", "2-4-2, tanh hidden, softmax output", "test accuracy", "loss.png",
                  "regions.png", "Resolved config", "nnrun train"):
         assert text in words, text

@@ -19,6 +19,19 @@ from pathlib import Path
 from nnrun.rundir import atomic_write
 
 REPORT = "report.html"
+_COMMAND: list[str] = []
+
+
+def set_command(argv) -> None:
+    """Remember the command line of this process (the CLI calls this), for the reports."""
+    import shlex
+
+    _COMMAND[:] = [shlex.join(str(a) for a in argv)]
+
+
+def command_line() -> str | None:
+    """The command line this process was started with, if it came through the nnrun CLI."""
+    return _COMMAND[0] if _COMMAND else None
 
 
 def safely(write, folder: Path, log=None) -> Path | None:

@@ -41,7 +41,11 @@ def sweep_page(sweep_dir: Path) -> str:
     head = (f"<h1>{esc(name)} <span class='badge'>sweep</span></h1>"
             f"<p class='sub'><code>{esc(sweep_dir.name)}</code>{' · ' + esc(when) if when else ''}</p>")
     grid = "; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items())
-    what = [("grid", esc(grid)),
+    from nnrun.report import command_line
+
+    command = command_line() if (command_line() or "").startswith("nnrun sweep") else None
+    what = [("command", f"<code>{esc(command)}</code>" if command else ""),
+            ("grid", esc(grid)),
             ("cells", esc(f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}")),
             ("architecture", esc(architecture_line(base["model"])) if "model" in base else ""),
             ("training", esc(training_line(base["train"])) if "train" in base else ""),
