@@ -51,6 +51,17 @@ def folders(tmp_path_factory):
     return out
 
 
+def save_screenshot(page, path: Path) -> None:
+    """A full-page screenshot; for docs/ reduced to a 128-colour palette (a fifth of the bytes)."""
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("NNRUN_SCREENSHOTS"):
+        from PIL import Image
+
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+        small.save(path, optimize=True)
+
+
 def screenshot_dir(tmp_path) -> Path:
     folder = Path(os.environ.get("NNRUN_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,7 +97,7 @@ def test_run_report_in_chromium(browser, folders, name, tmp_path):
     assert "test accuracy" in page.inner_text("body") or name == "higham_2232"
     assert page.inner_text("h1").startswith(name)
     shot = screenshot_dir(tmp_path) / f"report-{name}.png"
-    page.screenshot(path=str(shot), full_page=True)
+    save_screenshot(page, shot)
     page.close()
     assert not errors, errors
     assert shot.stat().st_size > 10_000
@@ -119,7 +130,7 @@ def test_sweep_report_in_chromium_sorts_its_table(browser, folders, tmp_path):
     assert (sweep_dir / link).exists()
     page.click(f"#results thead th:nth-child({headings.index('train.eta') + 1}) button")  # back to a tidy order
     shot = screenshot_dir(tmp_path) / "report-digits_sweep.png"
-    page.screenshot(path=str(shot), full_page=True)
+    save_screenshot(page, shot)
     page.close()
     assert not errors, errors
     print(f"digits_sweep: {shown} image(s) loaded, no console errors, table sorted by test_accuracy "
