@@ -40,6 +40,13 @@ def flatten(config: dict, prefix: str = "") -> dict:
     return flat
 
 
+def _name(folder: Path, fallback) -> str:
+    """The name the folder was made with (--name or the config's), else the config's name."""
+    if stamp_of(folder) and len(folder.name) > 16:
+        return folder.name[16:].removesuffix("-sweep")
+    return str(fallback or folder.name)
+
+
 def _time(folder: Path) -> str:
     return stamp_of(folder) or time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(folder.stat().st_mtime))
 
@@ -51,7 +58,7 @@ def read_entry(folder: Path) -> dict | None:
     if (folder / "config.yaml").exists() and (folder / "metrics.json").exists():
         raw = read_yaml(folder / "config.yaml")
         metrics = read_json(folder / "metrics.json")
-        return {"time": _time(folder), "name": raw.get("name", folder.name), "kind": "run",
+        return {"time": _time(folder), "name": _name(folder, raw.get("name")), "kind": "run",
                 "status": metrics.get("status", "unknown"), "config": flatten(raw),
                 "metrics": {m: metrics.get(m) for m in METRIC_COLUMNS}, "folder": folder}
     return None
@@ -81,7 +88,7 @@ def _sweep_entry(folder: Path) -> dict:
         if row is not None:
             cell = read_json(folder / str(row["folder"]) / "metrics.json")
             metrics = {m: cell.get(m, row.get(m)) for m in METRIC_COLUMNS}
-    return {"time": _time(folder), "name": spec.get("name", folder.name), "kind": "sweep (best cell)",
+    return {"time": _time(folder), "name": _name(folder, spec.get("name")), "kind": "sweep (best cell)",
             "status": status, "config": config, "metrics": metrics, "folder": folder}
 
 
@@ -171,8 +178,17 @@ def text_table(table: pd.DataFrame) -> str:
     """The table for a terminal: 4 significant digits, blanks for missing values."""
     if table.empty:
         return ""
-    shown = table.copy()
+    shown = table.copy().astype(object)
     for column in shown.columns:
-        shown[column] = [fmt(v) if not isinstance(v, str) else v for v in shown[column]]
+        shown[column] = [_cell(v) for v in shown[column]]
     shown = shown.fillna("")
     return shown.to_string(index=False)
+
+
+def _cell(value) -> str:
+    """Whole numbers in full (60000, not 6e+04), other numbers to 4 significant digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return fmt(value)
