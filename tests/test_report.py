@@ -194,3 +194,31 @@ def test_report_bad_runs_are_one_line(runs, tmp_path, which, words):
     result = nnrun_process("report", *args, "--out", tmp_path / "x.html")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert all(word in result.stderr for word in words) and not (tmp_path / "x.html").exists()
+
+
+def test_validation_columns_appear_when_a_run_has_them(runs, tmp_path):
+    """history.csv and metrics.json may carry val_loss / val_accuracy (and eta): pages show them."""
+    import json
+    import shutil
+
+    _, dirs, _ = runs
+    copies = []
+    for d in dirs[:2]:
+        copy = tmp_path / d.name
+        shutil.copytree(d, copy)
+        history = pd.read_csv(copy / "history.csv")
+        history["val_loss"] = history["test_loss"] * 1.5
+        history["val_accuracy"] = history["test_accuracy"]
+        history["eta"] = 0.1
+        history.to_csv(copy / "history.csv", index=False)
+        metrics = json.loads((copy / "metrics.json").read_text())
+        metrics.update(val_loss=0.123456, val_accuracy=0.5)
+        (copy / "metrics.json").write_text(json.dumps(metrics))
+        copies.append(copy)
+    assert cli("plot", copies[0]).exit_code == 0
+    words = read_page(copies[0] / "report.html").words
+    assert "validation loss 0.1235" in words and "validation accuracy 0.5" in words
+    assert cli("report", *copies, "--out", tmp_path / "c.html").exit_code == 0
+    assert "validation loss 0.1235 0.1235" in read_page(tmp_path / "c.html").words
+    table = pd.read_csv(io.StringIO(cli("runs", tmp_path, "--csv").stdout))
+    assert list(table["val_loss"]) == [0.123456, 0.123456]

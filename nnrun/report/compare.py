@@ -64,15 +64,17 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
     from matplotlib.lines import Line2D
 
     has_acc = any(any(c.endswith("accuracy") and h[c].notna().any() for c in h.columns) for h in histories)
-    fig = Figure(figsize=(11, 4.4) if has_acc else (7.5, 4.6), dpi=110)
-    panels = [("loss", fig.add_subplot(1, 2 if has_acc else 1, 1))]
-    if has_acc:
-        panels.append(("accuracy", fig.add_subplot(1, 2, 2)))
+    has_eta = any("eta" in h and h["eta"].notna().any() for h in histories)  # a learning-rate schedule
+    kinds = ["loss"] + (["accuracy"] if has_acc else []) + (["eta"] if has_eta else [])
+    fig = Figure(figsize=(5.5 * len(kinds), 4.4) if len(kinds) > 1 else (7.5, 4.6), dpi=110)
+    panels = [(kind, fig.add_subplot(1, len(kinds), i + 1)) for i, kind in enumerate(kinds)]
     drawn = False
     for kind, ax in panels:
         for k, (history, label) in enumerate(zip(histories, labels)):
             for part, style in STYLES.items():
-                column = f"{part}_{kind}"
+                column = "eta" if kind == "eta" else f"{part}_{kind}"
+                if kind == "eta" and part != "train":
+                    continue
                 if column not in history or not history[column].notna().any():
                     continue
                 x = history["iteration"].to_numpy(dtype=float)
@@ -89,9 +91,12 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
                 ax.set_yscale("log")
             ax.set_ylabel(f"{loss_name} loss (mean over samples)")
             ax.set_title("loss (log scale)", fontsize=10)
-        else:
+        elif kind == "accuracy":
             ax.set_ylabel("accuracy")
             ax.set_title("accuracy", fontsize=10)
+        else:
+            ax.set_ylabel("learning rate η")
+            ax.set_title("learning rate", fontsize=10)
     if not drawn:
         return None
     runs = [Line2D([], [], color=COLOURS[k % len(COLOURS)], lw=2, label=label) for k, label in enumerate(labels)]
