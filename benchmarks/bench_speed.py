@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 import baselines  # noqa: E402  (benchmarks/baselines.py, next to this file)
 
 E1_ITERATIONS = 10**6
-from nnrun.engine_numba import ROWS_MIN_WORK  # noqa: E402  (per-sample loops below, BLAS products above)
+from nnrun.engines.numba_engine import ROWS_MIN_WORK  # noqa: E402  (per-sample loops below, BLAS products above)
 
 # Targets of issue 3.
 TARGET_RATIO_TO_C = 1.5  # nnrun / C with log_every=1
@@ -470,7 +470,7 @@ def table_process(tmp: Path) -> None:
     repo_before = cache_files(REPO / "nnrun")
     args = [*nnrun_command(), "train", str(E1_CONFIG), "--quiet", "--runs-dir", str(tmp / "runs")]
     rows, walls = [], []
-    import_s = run_process([sys.executable, "-c", "import nnrun.cli, nnrun.experiment, nnrun.engine_numba"], env)[0]
+    import_s = run_process([sys.executable, "-c", "import nnrun.cli, nnrun.experiment, nnrun.engines.numba_engine"], env)[0]
     for label in ("cold numba cache", "warm numba cache (2nd run)", "warm numba cache (3rd run)"):
         wall, rss, _, out = run_process(args, env)
         facts = run_folder_facts(out)

@@ -11,7 +11,7 @@ the NumPy engine runs and students read. None of them can overflow: sigmoid only
 ever exponentiates -|z|, ELU takes expm1 of a non-positive number.
 
 Adding an activation is one entry in :data:`ACTIVATIONS`. The compiled engine
-(``nnrun/engine_numba.py``) has a scalar twin of each, selected by ``code``; an
+(``nnrun/engines/compiled.py``) has a scalar twin of each, selected by ``code``; an
 activation it does not know yet simply runs on the NumPy engine, and the engine
 agreement tests hold every twin to the reference.
 

@@ -107,6 +107,9 @@ def gradcheck(config, overrides, points):
     cfg = load_config(config, overrides)
     results = run_check(cfg, points=points)
     click.echo(table(results))
+    if any(p > 0 for p in cfg.model.dropout_rates):
+        click.echo(f"dropout p = {cfg.model.dropout}: the masks of one training step, drawn from the run's "
+                   "dropout stream, are held fixed on both sides")
     bad = [r.name for r in results if not r.ok]
     if bad:
         click.echo(f"FAILED: {', '.join(bad)} above {TOLERANCE:g}", err=True)

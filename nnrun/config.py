@@ -33,6 +33,8 @@ from pydantic import (
 from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
 from nnrun.errors import NnrunError
 from nnrun.losses import LOSSES
+from nnrun.optimizers import HYPER_KEYS, OPTIMIZERS
+from nnrun.schedules import SCHEDULES
 
 TRANSFORMS = ("standardize", "minmax", "center", "polar")
 
@@ -46,10 +48,20 @@ class Strict(BaseModel):
 # ----------------------------------------------------------------------------- data
 class DataCommon(Strict):
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share held out for testing")
+    validation_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share held out for validation")
     transform: list[Literal["standardize", "minmax", "center", "polar"]] = Field(
         default_factory=list, description="applied in order, fitted on the training part"
     )
     task: Literal["classification", "regression"] = "classification"
+
+    @model_validator(mode="after")
+    def _held_out(self):
+        if self.test_fraction + self.validation_fraction >= 1.0:
+            raise ValueError(
+                f"data.validation_fraction: {self.validation_fraction:g} with data.test_fraction "
+                f"{self.test_fraction:g} leaves no training sample; the two must add up to less than 1"
+            )
+        return self
 
 
 class HighamData(DataCommon):
@@ -174,6 +186,8 @@ class ModelConfig(Strict):
         "init=normal, zeros otherwise"
     )
     init_from: str | None = Field(None, description="model.npz to start from")
+    dropout: float | list[float] = Field(0.0, description="drop probability p of the hidden units, "
+                                         "one number or one per hidden layer")
 
     @field_validator("architecture", mode="before")
     @classmethod
@@ -203,6 +217,17 @@ class ModelConfig(Strict):
                 f"activation: {len(self.activation)} activations given for {n_hidden} hidden "
                 f"layers of {'-'.join(map(str, self.architecture))}; give one per hidden layer or a single name"
             )
+        rates = [self.dropout] if not isinstance(self.dropout, list) else self.dropout
+        for p in rates:
+            if not (0.0 <= p < 1.0):
+                raise ValueError(f"dropout: {p!r} is not a drop probability; give p with 0 <= p < 1 "
+                                 "(the keep probability is 1 - p)")
+        if isinstance(self.dropout, list) and len(self.dropout) != n_hidden:
+            raise ValueError(f"dropout: {len(self.dropout)} values given for {n_hidden} hidden layers of "
+                             f"{'-'.join(map(str, self.architecture))}; give one per hidden layer or a single number")
+        if n_hidden == 0 and any(p > 0 for p in rates):
+            raise ValueError(f"dropout: {self.dropout!r} on {'-'.join(map(str, self.architecture))}, which has "
+                             "no hidden layer; dropout acts on hidden units only")
         if self.output == SOFTMAX and self.architecture[-1] < 2:
             raise ValueError("output: softmax on a single output unit is always 1; use sigmoid for one unit")
         if self.bias_init is None:
@@ -216,8 +241,26 @@ class ModelConfig(Strict):
         hidden = [self.activation] * n_hidden if isinstance(self.activation, str) else list(self.activation)
         return hidden + [self.output]
 
+    @property
+    def dropout_rates(self) -> list[float]:
+        """The drop probability of each hidden layer."""
+        n_hidden = len(self.architecture) - 2
+        return list(self.dropout) if isinstance(self.dropout, list) else [float(self.dropout)] * n_hidden
+
 
 # ---------------------------------------------------------------------------- train
+ScheduleConfig = Annotated[Union[tuple(s.model for s in SCHEDULES.values())],  # type: ignore[valid-type]
+                           Field(discriminator="type")]
+
+
+class EarlyStopping(Strict):
+    """Stop when the monitored loss (validation, else training) has not improved for a while."""
+
+    patience: int = Field(ge=1, description="records without improvement before training stops")
+    min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more than this")
+    restore_best: bool = Field(True, description="end with the weights of the best record")
+
+
 class TrainConfig(Strict):
     loss: str = "quadratic"
     eta: float = Field(gt=0.0, description="learning rate")
@@ -228,6 +271,40 @@ class TrainConfig(Strict):
     lambda_: float = Field(0.0, ge=0.0, alias="lambda", description="L2 penalty (lambda/2)||W||^2")
     log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
     engine: Literal["auto", "numpy", "numba"] = "auto"
+    optimizer: str = Field("sgd", description="sgd, momentum, nesterov, adam or rmsprop")
+    momentum: float | None = Field(None, description="momentum/nesterov: mu (default 0.9)")
+    betas: list[float] | None = Field(None, description="adam: [beta1, beta2] (default [0.9, 0.999])")
+    epsilon: float | None = Field(None, description="adam/rmsprop: added to the root (default 1e-8)")
+    alpha: float | None = Field(None, description="rmsprop: decay of the squared gradient (default 0.99)")
+    schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"].model(),
+                                     description="how eta changes over the run")
+    early_stopping: EarlyStopping | None = Field(None, description="stop when the monitored loss stalls")
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer(cls, v):
+        if v not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer '{v}'; accepted: {', '.join(OPTIMIZERS)}")
+        return v
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, v):
+        """'plateau' is short for {type: plateau}; a key of another schedule is named as such."""
+        if isinstance(v, str):
+            v = {"type": v}
+        if isinstance(v, dict):
+            kind = v.get("type", "constant")
+            if kind not in SCHEDULES:
+                raise ValueError(f"unknown schedule {kind!r}; accepted: {', '.join(SCHEDULES)}")
+            own = [k for k in SCHEDULES[kind].model.model_fields if k != "type"]
+            for key in v:
+                owners = [name for name, s in SCHEDULES.items() if key in s.model.model_fields and key != "type"]
+                if key != "type" and key not in own and owners:
+                    raise ValueError(f"{key} belongs to the {' / '.join(owners)} schedule, not {kind} "
+                                     f"({kind} takes {', '.join(own) or 'no keys'})")
+            v = {"type": kind, **{k: x for k, x in v.items() if k != "type"}}
+        return v
 
     @field_validator("loss")
     @classmethod
@@ -255,6 +332,30 @@ class TrainConfig(Strict):
         if (self.iterations is None) == (self.epochs is None):
             raise ValueError("give exactly one of train.iterations and train.epochs (to switch from one "
                               "to the other on the command line, set the other to null: train.iterations=null)")
+        return self
+
+    @model_validator(mode="after")
+    def _optimizer_keys(self):
+        """Each optimizer key belongs to some optimizers; unset ones get their defaults."""
+        taken = OPTIMIZERS[self.optimizer].defaults
+        for key, owners in HYPER_KEYS.items():
+            if getattr(self, key) is not None and key not in taken:
+                raise ValueError(
+                    f"train.{key}: {getattr(self, key)!r} is a setting of optimizer {' and '.join(owners)}, "
+                    f"not of train.optimizer={self.optimizer}; remove train.{key} or choose {' or '.join(owners)}"
+                )
+        checks = {
+            "momentum": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= momentum < 1"),
+            "betas": (lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "[beta1, beta2], each in [0, 1)"),
+            "epsilon": (lambda v: 0.0 < v and math.isfinite(v), "a number > 0"),
+            "alpha": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= alpha < 1"),
+        }
+        for key, default in taken.items():
+            value = getattr(self, key)
+            if value is None:
+                setattr(self, key, copy.deepcopy(default))
+            elif not checks[key][0](value):
+                raise ValueError(f"train.{key}: {value!r} is out of range; expected {checks[key][1]}")
         return self
 
 
@@ -375,6 +476,8 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
         child = node.get(part)
         if child is None:
             child = node[part] = {}
+        if isinstance(child, str) and part == "schedule":  # train.schedule=step, then its keys
+            child = node[part] = {"type": child}
         if not isinstance(child, dict):
             raise NnrunError(f"override {key}: '{'.'.join(parts[:i + 1])}' is a value, not a section")
         node = child
@@ -402,6 +505,11 @@ def _model_at(section: tuple, data: dict) -> type[BaseModel] | None:
     """The pydantic model of the section ``section`` (() is the top level), for suggestions."""
     if len(section) == 0:
         return Config
+    if section == ("train", "early_stopping"):
+        return EarlyStopping
+    if section == ("train", "schedule"):
+        kind = get_dotted(data, "train.schedule.type", "constant")
+        return SCHEDULES[kind].model if kind in SCHEDULES else None
     if len(section) > 1:
         return None
     if section[0] == "data":
@@ -424,6 +532,8 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
     loc = tuple(str(p) for p in e["loc"])
     if len(loc) >= 2 and loc[0] == "data" and loc[1] in SOURCES:
         loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts
+    if len(loc) >= 3 and loc[:2] == ("train", "schedule") and loc[2] in SCHEDULES:
+        loc = loc[:2] + loc[3:]
     if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
         loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
         if loc == ("train", "batch_size"):

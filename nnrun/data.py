@@ -22,11 +22,14 @@ import numpy as np
 from nnrun.errors import NnrunError
 
 # --------------------------------------------------------------------- randomness
-STREAMS = ("data", "split", "init", "sampling")
+STREAMS = ("data", "split", "init", "sampling", "dropout")
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
-    """Independent generators for each use of randomness, all from one seed."""
+    """Independent generators for each use of randomness, all from one seed.
+
+    A new stream goes at the end: the k-th child of a SeedSequence does not depend on how
+    many are spawned, so adding one never changes the numbers of the others."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
     return {name: np.random.default_rng(s) for name, s in zip(STREAMS, children)}
 
@@ -383,7 +386,23 @@ class Dataset:
     feature_names: list[str]
     class_names: list[str] = field(default_factory=list)
     transform: Pipeline = field(default_factory=lambda: Pipeline([]))
+    # the validation set (data.validation_fraction), carved from the training part
+    X_val: np.ndarray | None = None
+    Y_val: np.ndarray | None = None
+    labels_val: np.ndarray | None = None
+    raw_val: np.ndarray | None = None
     label_name: str | None = None  # the label column of a file source
+
+    def __post_init__(self):
+        if self.X_val is None:
+            self.X_val = np.empty((0, self.X_train.shape[1]))
+            self.Y_val = np.empty((0, self.Y_train.shape[1]))
+            self.labels_val = self.labels_train[:0]
+            self.raw_val = self.raw_train[:0]
+
+    @property
+    def has_val(self) -> bool:
+        return len(self.X_val) > 0
 
     @property
     def n_features(self) -> int:
@@ -403,7 +422,7 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
     d = cfg.data
     if d.source in GENERATORS:
         rng = streams(cfg.seed)["data"]
-        params = d.model_dump(exclude={"source", "test_fraction", "transform", "task"})
+        params = d.model_dump(exclude={"source", "test_fraction", "validation_fraction", "transform", "task"})
         X, y = GENERATORS[d.source](rng, **params)
         return X.astype(np.float64), y, ["x1", "x2"], None
     if d.source == "digits":
@@ -444,13 +463,19 @@ def load_data(cfg) -> Dataset:
 
     N = len(X)
     n_test = int(round(cfg.data.test_fraction * N))
-    if cfg.data.test_fraction > 0 and (n_test == 0 or n_test == N):
-        raise NnrunError(
-            f"data.test_fraction: {cfg.data.test_fraction} of {N} samples leaves "
-            f"{'no test' if n_test == 0 else 'no training'} sample; choose a fraction between {1 / N:.3g} and {1 - 1 / N:.3g}"
-        )
-    order = streams(cfg.seed)["split"].permutation(N) if n_test else np.arange(N)
-    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    n_val = int(round(cfg.data.validation_fraction * N))
+    for key, fraction, n in (("test", cfg.data.test_fraction, n_test), ("validation", cfg.data.validation_fraction, n_val)):
+        if fraction > 0 and (n == 0 or n_test + n_val >= N):
+            raise NnrunError(
+                f"data.{key}_fraction: {fraction} of {N} samples leaves "
+                f"{f'no {key}' if n == 0 else 'no training'} sample; choose a fraction between {1 / N:.3g} and "
+                f"{1 - 1 / N - (cfg.data.test_fraction if key == 'validation' else cfg.data.validation_fraction):.3g}"
+            )
+    # one permutation: the first n_test samples test, the next n_val validation, so a
+    # validation set never changes which samples are held out for testing
+    order = streams(cfg.seed)["split"].permutation(N) if (n_test or n_val) else np.arange(N)
+    test, val, train = (np.sort(order[:n_test]), np.sort(order[n_test:n_test + n_val]),
+                        np.sort(order[n_test + n_val:]))
     pipeline = Pipeline(cfg.data.transform).fit(X[train])
     return Dataset(
         X_train=np.ascontiguousarray(pipeline(X[train])),
@@ -466,4 +491,8 @@ def load_data(cfg) -> Dataset:
         class_names=class_names,
         transform=pipeline,
         label_name=label_name,
+        X_val=np.ascontiguousarray(pipeline(X[val])) if n_val else np.empty((0, n_in)),
+        Y_val=np.ascontiguousarray(Y[val]) if n_val else np.empty((0, n_out)),
+        labels_val=labels[val],
+        raw_val=X[val],
     )

@@ -82,6 +82,7 @@ def final_metrics(cfg, result, data) -> dict:
     finite = bool(np.isfinite(net.theta).all())
     tr, tra = evaluate(net, data.X_train, data.Y_train, t.loss, classify) if finite else (math.nan, math.nan)
     te, tea = evaluate(net, data.X_test, data.Y_test, t.loss, classify) if finite else (math.nan, math.nan)
+    vl, va = evaluate(net, data.X_val, data.Y_val, t.loss, classify) if finite else (math.nan, math.nan)
     penalty = net.penalty(t.lambda_)
     metrics = {
         "status": result.status,
@@ -91,6 +92,8 @@ def final_metrics(cfg, result, data) -> dict:
         "test_loss": te if data.has_test else None,
         "train_accuracy": tra if classify else None,
         "test_accuracy": tea if (classify and data.has_test) else None,
+        "val_loss": vl if data.has_val else None,
+        "val_accuracy": va if (classify and data.has_val) else None,
         "penalty": penalty,
         "objective": tr + penalty,
         "train_seconds": result.train_seconds,
@@ -105,6 +108,9 @@ def final_metrics(cfg, result, data) -> dict:
         metrics["test_r2"] = r2(net, data.X_test, data.Y_test[:, 0]) if finite else None
     if result.diverged_at is not None:
         metrics["diverged_at"] = result.diverged_at
+    early = result.early_stopping()
+    if early is not None:
+        metrics["early_stopping"] = early
     if result.signal is not None:
         metrics["signal"] = int(result.signal)
     return metrics
@@ -119,7 +125,7 @@ def prepare(cfg: Config, data=None):
     return data, network
 
 
-def _progress_bar(total: int, quiet: bool, label: str):
+def progress_bar(total: int, quiet: bool, label: str):
     if quiet:
         return None, None
     from tqdm import tqdm
@@ -153,7 +159,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
     log = log or (lambda msg: print(msg, file=sys.stderr))
     atomic_write(run_dir / "config.yaml", dump_yaml(resolved_config(cfg, len(data.X_train))))
     history_file = HistoryWriter(run_dir / "history.csv", HISTORY_COLUMNS)
-    bar, update = _progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
+    bar, update = progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
     try:
         result = train(cfg, data, network, progress=update, on_rows=history_file)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
@@ -211,7 +217,13 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
     elif status == "interrupted":
         log(f"interrupted after {metrics['iterations']} iterations; everything so far is saved")
     parts = [f"{status}: {metrics['iterations']} iterations in {metrics['train_seconds']:.3g} s"]
-    for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2"):
+    early = metrics.get("early_stopping")
+    if early and early["stopped_at"] is not None:
+        log(f"early stopping at iteration {early['stopped_at']}: {early['monitor']} best at iteration "
+            f"{early['best_iteration']} ({early['best_loss']:.4g})"
+            + ("; the model holds the weights of that record" if early["restored_best"] else ""))
+    for key in ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
+                "train_r2", "test_r2"):
         value = metrics.get(key)
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
             parts.append(f"{key} {value:.4g}")

@@ -10,6 +10,10 @@ Per parameter array (W1, b1, W2, ...) we report the maximum absolute error and t
 relative error max|backprop - numeric| / max|numeric|: relative to the array's
 largest entry, because entries near zero carry only rounding noise.
 
+With dropout, J is the loss of one training step: every hidden unit's mask (drawn from the
+run's dropout stream, as training draws it) is held fixed, so J is a smooth function of
+theta and its gradient is what that step applies.
+
 ReLU and leaky ReLU have a kink at z = 0. When theta +- h puts some pre-activation on
 both sides of it, the difference quotient is not a derivative at all, so such
 entries are left out of the comparison and counted (``kinks``).
@@ -41,17 +45,17 @@ class ArrayCheck:
         return bool(self.relative_error < TOLERANCE)
 
 
-def _kink_side(net: Network, X) -> np.ndarray:
+def _kink_side(net: Network, X, masks=None) -> np.ndarray:
     """Which side of 0 every pre-activation of a kinked unit is on (empty if none)."""
     kinked = [l for l, a in enumerate(net.activations) if a in ACTIVATIONS and ACTIVATIONS[a].kink]
     if not kinked:
         return np.empty(0, dtype=bool)
-    Z, _ = net.forward(X.T)
+    Z, _ = net.forward(X.T, masks)
     return np.concatenate([(Z[l] > 0).ravel() for l in kinked])
 
 
-def numeric_gradient(net: Network, X, Y, loss: str, lam: float, h: float = STEP):
-    """Central differences of Network.loss, one parameter at a time.
+def numeric_gradient(net: Network, X, Y, loss: str, lam: float, h: float = STEP, masks=None):
+    """Central differences of Network.loss (dropout masks held fixed), one parameter at a time.
 
     Returns (gradient, smooth) where smooth[p] is False if theta_p +- h crosses a kink.
     """
@@ -60,11 +64,11 @@ def numeric_gradient(net: Network, X, Y, loss: str, lam: float, h: float = STEP)
     for p in range(net.theta.size):
         keep = net.theta[p]
         net.theta[p] = keep + h
-        plus = net.loss(X, Y, loss, lam)
-        side = _kink_side(net, X)
+        plus = net.loss(X, Y, loss, lam, masks)
+        side = _kink_side(net, X, masks)
         net.theta[p] = keep - h
-        minus = net.loss(X, Y, loss, lam)
-        smooth[p] = np.array_equal(side, _kink_side(net, X))
+        minus = net.loss(X, Y, loss, lam, masks)
+        smooth[p] = np.array_equal(side, _kink_side(net, X, masks))
         net.theta[p] = keep
         g[p] = (plus - minus) / (2 * h)
     return g, smooth
@@ -81,20 +85,23 @@ def arrays(net: Network) -> list[tuple[str, slice, tuple]]:
 
 
 def check(net: Network, X, Y, loss: str, lam: float, points: int = 3, seed: int = 0,
-          max_samples: int = 32) -> list[ArrayCheck]:
+          max_samples: int = 32, mask_rows: np.ndarray | None = None) -> list[ArrayCheck]:
     """Worst errors per array over ``points`` parameter vectors: the given one and
-    random perturbations of it (so a check does not pass by luck at one point)."""
+    random perturbations of it (so a check does not pass by luck at one point).
+    ``mask_rows`` (one row per sample of X, as the sampler draws them) fixes dropout masks."""
     rng = np.random.default_rng(seed)
     if len(X) > max_samples:
         rows = rng.choice(len(X), max_samples, replace=False)
         X, Y = X[rows], Y[rows]
+        mask_rows = None if mask_rows is None else mask_rows[rows]
+    masks = None if mask_rows is None else net.layer_masks(mask_rows)
     start = net.theta.copy()
     worst = {name: [0.0, 0.0, 0] for name, _, _ in arrays(net)}
     try:
         for k in range(points):
             net.theta[:] = start if k == 0 else start + 0.1 * rng.standard_normal(start.shape)
-            analytic = net.gradient(X, Y, loss, lam)
-            numeric, smooth = numeric_gradient(net, X, Y, loss, lam)
+            analytic = net.gradient(X, Y, loss, lam, masks)
+            numeric, smooth = numeric_gradient(net, X, Y, loss, lam, masks=masks)
             for name, part, _ in arrays(net):
                 keep = smooth[part]
                 worst[name][2] += int((~keep).sum())
@@ -114,8 +121,14 @@ def gradcheck(cfg, points: int = 3) -> list[ArrayCheck]:
     """Build the configured data and initial network and check every gradient array."""
     from nnrun.experiment import prepare
 
+    from nnrun.data import streams
+    from nnrun.sampling import Sampler, unit_rates
+
     data, net = prepare(cfg)
-    return check(net, data.X_train, data.Y_train, cfg.train.loss, cfg.train.lambda_, points=points, seed=cfg.seed)
+    drop = unit_rates(cfg.model.dropout_rates, net.sizes)
+    masks = Sampler(len(data.X_train), 1, "random", None, drop, streams(cfg.seed)["dropout"]).masks(len(data.X_train))
+    return check(net, data.X_train, data.Y_train, cfg.train.loss, cfg.train.lambda_, points=points, seed=cfg.seed,
+                 mask_rows=masks if masks.size else None)
 
 
 def table(results: list[ArrayCheck]) -> str:

@@ -14,6 +14,11 @@ with W_l of shape (n_l, n_{l-1}) and b_l of shape (n_l,). Backpropagation
 For a batch of m samples the gradient is the mean of the per-sample gradients, and
 the L2 penalty (lambda/2) sum_l ||W_l||_F^2 adds lambda W_l (weights only).
 
+Dropout (inverted) multiplies each hidden layer's output by a mask m_l whose entries are
+1/(1-p) (kept) or 0 (dropped), so that nothing changes at evaluation::
+
+    a_l = m_l o f_l(z_l),          delta_l = f'(z_l) o m_l o (W_{l+1}^T delta_{l+1})
+
 All parameters live in one flat float64 vector ``theta``; ``W[l]`` and ``b[l]`` are
 views into it. The compiled engine works on the same vector, so both engines update
 the very same numbers.
@@ -89,16 +94,19 @@ class Network:
         return self
 
     # --------------------------------------------------------------- forward
-    def forward(self, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def forward(self, X: np.ndarray, masks: list[np.ndarray] | None = None
+                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """z_l = W_l a_{l-1} + b_l, a_l = f_l(z_l) for a batch X of shape (n_0, m) (columns = samples).
 
+        ``masks[l-1]`` (shape (n_l, m)), if given, multiplies hidden layer l's output (dropout).
         Returns the lists Z = [z_1..z_L] and A = [a_0..a_L].
         """
         A, Z = [X], []
-        for W_l, b_l, f in zip(self.W, self.b, self.activations):
+        for l, (W_l, b_l, f) in enumerate(zip(self.W, self.b, self.activations)):
             z = W_l @ A[-1] + b_l[:, None]
             Z.append(z)
-            A.append(apply(f, z))
+            a = apply(f, z)
+            A.append(a * masks[l] if masks is not None and l < self.n_layers - 1 else a)
         return Z, A
 
     def predict(self, X_rows: np.ndarray) -> np.ndarray:
@@ -106,11 +114,13 @@ class Network:
         return self.forward(np.asarray(X_rows, dtype=np.float64).T)[1][-1].T
 
     # -------------------------------------------------------------- backward
-    def backward(self, Z, A, Y: np.ndarray, loss: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def backward(self, Z, A, Y: np.ndarray, loss: str, masks: list[np.ndarray] | None = None
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Mean gradients (dC/dW_l, dC/db_l) over the batch, by backpropagation.
 
-        delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o (W_{l+1}^T delta_{l+1});
+        delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o m_l o (W_{l+1}^T delta_{l+1});
         dC/dW_l = delta_l a_{l-1}^T / m; dC/db_l = mean of delta_l over the batch.
+        With dropout, f'(z_l) needs the unmasked f(z_l), computed again from z_l.
         """
         inv_m = 1.0 / Y.shape[1]  # the mean over the batch (a multiply, as the compiled engine)
         L = self.n_layers
@@ -120,13 +130,19 @@ class Network:
             dW[l] = (delta @ A[l].T) * inv_m
             db[l] = delta.sum(axis=1) * inv_m
             if l > 0:
-                delta = ACTIVATIONS[self.activations[l - 1]].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
+                f = self.activations[l - 1]
+                if masks is None:
+                    delta = ACTIVATIONS[f].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
+                else:
+                    delta = (ACTIVATIONS[f].df(Z[l - 1], apply(f, Z[l - 1])) * (self.W[l].T @ delta)) * masks[l - 1]
         return dW, db
 
-    def gradient(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0) -> np.ndarray:
-        """Gradient of mean-loss + (lambda/2) sum ||W_l||^2 as a flat vector shaped like theta."""
-        Z, A = self.forward(X_rows.T)
-        dW, db = self.backward(Z, A, Y_rows.T, loss)
+    def gradient(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0,
+                 masks: list[np.ndarray] | None = None) -> np.ndarray:
+        """Gradient of mean-loss + (lambda/2) sum ||W_l||^2 as a flat vector shaped like theta
+        (with dropout masks held fixed, if given)."""
+        Z, A = self.forward(X_rows.T, masks)
+        dW, db = self.backward(Z, A, Y_rows.T, loss, masks)
         g = np.empty_like(self.theta)
         for l in range(self.n_layers):
             w0, b0 = self.w_off[l], self.b_off[l]
@@ -135,15 +151,28 @@ class Network:
         return g
 
     # ------------------------------------------------------------- the loss
-    def loss(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0) -> float:
-        """Mean over samples of the per-sample loss, plus (lambda/2) sum_l ||W_l||_F^2."""
-        Z, A = self.forward(X_rows.T)
+    def loss(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0,
+             masks: list[np.ndarray] | None = None) -> float:
+        """Mean over samples of the per-sample loss, plus (lambda/2) sum_l ||W_l||_F^2
+        (with dropout masks held fixed, if given)."""
+        Z, A = self.forward(X_rows.T, masks)
         value = float(LOSSES[loss].value(Z[-1], A[-1], Y_rows.T, self.activations[-1]).mean())
         return value + self.penalty(lam)
 
     def penalty(self, lam: float) -> float:
         """(lambda/2) sum_l ||W_l||_F^2, on the weights only."""
         return 0.5 * lam * sum(float((W_l * W_l).sum()) for W_l in self.W)
+
+    def layer_masks(self, rows: np.ndarray) -> list[np.ndarray] | None:
+        """Sampler mask rows (one row per sample, hidden units layer by layer) as the
+        per-layer (n_l, m) masks of :meth:`forward`; None for no dropout."""
+        if rows.size == 0:
+            return None
+        out, at = [], 0
+        for n in self.sizes[1:-1]:
+            out.append(rows[:, at:at + n].T)
+            at += n
+        return out
 
     # ------------------------------------------------------------------- I/O
     def to_npz(self, path) -> None:
@@ -174,3 +203,21 @@ class Network:
         except OSError as e:
             raise NnrunError(f"{key}: {path}: cannot read ({e})") from None
         return net
+
+
+def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, loss: str, classify: bool) -> tuple[float, float]:
+    """(mean loss, accuracy) over samples in rows, no dropout; accuracy is the share of
+    correct classes (argmax of a_L, or a_L >= 0.5 for one unit) and NaN for regression or
+    an empty set."""
+    if len(X) == 0:
+        return np.nan, np.nan
+    Z, A = net.forward(X.T)
+    value = float(LOSSES[loss].value(Z[-1], A[-1], Y.T, net.activations[-1]).mean())
+    if not classify:
+        return value, np.nan
+    out = A[-1]
+    if out.shape[0] == 1:
+        correct = (out[0] >= 0.5) == (Y[:, 0] >= 0.5)
+    else:
+        correct = out.argmax(axis=0) == Y.argmax(axis=1)
+    return value, float(correct.mean())

@@ -11,6 +11,11 @@ reproducible to the bit.
 ``epoch``   shuffle, then walk the permutation in batches; the last batch of an
             epoch holds the remainder.
 ``full``    (batch_size: full) every iteration uses all N samples in order.
+
+Dropout masks are handed out with the indices: row q of ``masks`` belongs to the sample
+``idx[q]`` and holds one multiplier per hidden unit (layer by layer), 1/(1-p) for a kept
+unit and 0 for a dropped one (inverted dropout). They come from their own stream, so
+turning dropout on changes no sample index, and every engine uses the very same masks.
 """
 
 from __future__ import annotations
@@ -25,8 +30,19 @@ def batch_count(n_train: int, batch_size: int | str) -> int:
     return 1 if batch_size == "full" else math.ceil(n_train / batch_size)
 
 
+NO_MASKS = np.empty((0, 0))
+
+
+def unit_rates(dropout_rates: list[float], sizes: list[int]) -> np.ndarray:
+    """The drop probability of every hidden unit, layer by layer (empty: no dropout)."""
+    if not any(p > 0 for p in dropout_rates):
+        return np.empty(0)
+    return np.repeat(np.asarray(dropout_rates, dtype=np.float64), sizes[1:-1])
+
+
 class Sampler:
-    def __init__(self, n_train: int, batch_size: int | str, sampling: str, rng: np.random.Generator):
+    def __init__(self, n_train: int, batch_size: int | str, sampling: str, rng: np.random.Generator,
+                 drop: np.ndarray | None = None, dropout_rng: np.random.Generator | None = None):
         self.n = n_train
         self.full = batch_size == "full"
         self.b = n_train if self.full else int(batch_size)
@@ -34,9 +50,23 @@ class Sampler:
         self.rng = rng
         self._perm = np.empty(0, dtype=np.int64)
         self._pos = 0
+        self.drop = np.empty(0) if drop is None else np.asarray(drop, dtype=np.float64)
+        self.dropout_rng = dropout_rng
+        self.keep_scale = 1.0 / (1.0 - self.drop)
 
-    def chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and pointers for the next k iterations."""
+    def chunk(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Indices, pointers and dropout masks (NO_MASKS without dropout) for the next k iterations."""
+        idx, ptr = self._indices(k)
+        return idx, ptr, self.masks(len(idx))
+
+    def masks(self, n: int) -> np.ndarray:
+        """Multipliers for n sample occurrences: 1/(1-p) where u >= p (kept), else 0."""
+        if len(self.drop) == 0:
+            return NO_MASKS
+        u = self.dropout_rng.random((n, len(self.drop)))
+        return np.where(u >= self.drop, self.keep_scale, 0.0)
+
+    def _indices(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.full:
             idx = np.tile(np.arange(self.n, dtype=np.int64), k)
             return idx, np.arange(0, k * self.n + 1, self.n, dtype=np.int64)

@@ -118,7 +118,9 @@ class Cell:
     @property
     def folder_name(self) -> str:
         parts = [f"{k.split('.')[-1]}={_short(v)}" for k, v in self.values.items()]
-        return sanitize_name(f"c{self.index:03d}_" + "_".join(parts + [f"seed={self.seed}"]))
+        if self.values.get("seed") != self.seed:  # a seed axis already names the seed
+            parts.append(f"seed={self.seed}")
+        return sanitize_name(f"c{self.index:03d}_" + "_".join(parts))
 
 
 def _short(value) -> str:
@@ -130,8 +132,11 @@ def _short(value) -> str:
 
 
 def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
-    """The cartesian product of the axes, times the seeds; each cell validated."""
-    base_seed = int(base.get("seed", 0) or 0)
+    """The cartesian product of the axes, times the seeds.
+
+    Repeat s (0 .. seeds-1) of a cell runs with seed + s, where seed is the cell's own
+    value of the ``seed`` axis if there is one, else the base config's.
+    """
     cells = []
     keys = list(axes)
     for combo in itertools.product(*(axes[k] for k in keys)):
@@ -139,8 +144,10 @@ def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
             cfg = copy.deepcopy(base)
             for key, value in zip(keys, combo):
                 set_dotted(cfg, key, value)
-            cfg["seed"] = base_seed + s
-            cells.append(Cell(len(cells), dict(zip(keys, combo)), base_seed + s, cfg))
+            seed = cfg.get("seed", 0)
+            if isinstance(seed, int) and not isinstance(seed, bool):  # else validation says what is wrong
+                cfg["seed"] = seed + s
+            cells.append(Cell(len(cells), dict(zip(keys, combo)), cfg.get("seed"), cfg))
     return cells
 
 
@@ -474,13 +481,14 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
             continue
         metrics = json.loads(path.read_text())
         row = {k: (_short(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
-        row.update(seed=cell.seed, status=metrics.get("status"))
+        row.update(seed=cell.seed, status=metrics.get("status"))  # a seed axis is this column
         row.update({m: metrics.get(m) for m in METRICS})
         row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
                    error=metrics.get("error"), folder=cell.folder_name)
         rows.append(row)
-    results = pd.DataFrame(rows, columns=[*axes, "seed", "status", *METRICS, "train_seconds", "iterations",
-                                          "error", "folder"])
+    seed_column = [] if "seed" in axes else ["seed"]
+    results = pd.DataFrame(rows, columns=[*axes, *seed_column, "status", *METRICS, "train_seconds",
+                                          "iterations", "error", "folder"])
     atomic_write(sweep_dir / "results.csv", results.to_csv(index=False))
     if len(results) and axes:
         numeric = results.copy()
@@ -513,8 +521,8 @@ def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     row, metric = best_row(results)
     if row is not None:
-        where = "".join(f"{k}={row[k]}, " for k in axes)
-        log(f"best cell ({metric} {row[metric]:.4g}): {where}seed {row['seed']}: {sweep_dir / row['folder']}")
+        where = ", ".join([f"{k}={row[k]}" for k in axes] + ([] if "seed" in axes else [f"seed {row['seed']}"]))
+        log(f"best cell ({metric} {row[metric]:.4g}): {where}: {sweep_dir / row['folder']}")
 
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:

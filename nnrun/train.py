@@ -1,25 +1,21 @@
-"""Training: the SGD loop, its two engines, and the history it records.
+"""Training: the loop that runs an engine over chunks of iterations and records the history.
 
-The update, for the batch B_k of iteration k (|B_k| = m)::
+The step of iteration k, for its batch B_k (|B_k| = m) and the schedule's eta_k::
 
-    theta <- theta - eta * ( (1/m) sum_{i in B_k} grad C_i(theta) + lambda * W )
+    g = (1/m) sum_{i in B_k} grad C_i(theta) + lambda * W          (lambda on the weights only)
+    theta <- optimizer step with g and eta_k                        (nnrun.optimizers)
 
-with lambda acting on the weights only. Every ``log_every`` iterations (and after the
-last) the mean loss and accuracy over the whole training and test sets are recorded.
-Recorded losses are the data loss alone; the penalty is reported in ``metrics.json``.
+With dropout, the forward and backward passes of the batch use the sampler's masks
+(:mod:`nnrun.sampling`). Every ``log_every`` iterations (and after the last) the mean
+loss and accuracy over the whole training, test and validation sets are recorded, with
+the eta in force; the plateau schedule and early stopping look at each record. Recorded
+losses are the data loss alone; the penalty is reported in ``metrics.json``.
 
-Two engines run that loop on the same flat parameter vector and the same chunks of
-sample indices (:mod:`nnrun.sampling`):
-
-``numpy``  :class:`NumpyEngine`, the reference: ``Network.forward``/``backward`` on
-           matrices, one iteration per Python step.
-``numba``  :class:`nnrun.engine_numba.NumbaEngine`, the same maths compiled: per-sample
-           SGD at C speed, minibatches as matrix products (BLAS) without Python in the loop.
-``auto``   numba; NumPy (with one warning) when numba cannot be imported, and NumPy when
-           it has no compiled version of the configured functions.
-
-Training stops early on a non-finite gradient or loss (``diverged``) or on Ctrl-C /
-SIGTERM (``interrupted``, within one chunk, i.e. well under a second).
+The engines (:mod:`nnrun.engines`) run that step on the same flat parameter vector and the
+same chunks of sample indices and masks; which one runs is :func:`nnrun.engines.choose_engine`'s
+choice. Training stops early on a non-finite gradient or loss (``diverged``), on early
+stopping (``completed``, with where it stopped), or on Ctrl-C / SIGTERM (``interrupted``,
+within one chunk, i.e. well under a second).
 """
 
 from __future__ import annotations
@@ -33,118 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnrun.activations import code as activation_code
+from nnrun.engines import choose_engine, make_engine
+from nnrun.engines import layout as ix
+from nnrun.engines.layout import HISTORY_COLUMNS
+from nnrun.engines.method import Method, make_method
+from nnrun.engines.reference import observe, record
 from nnrun.errors import NnrunError
-from nnrun.losses import LOSSES
-from nnrun.network import Network
-from nnrun.sampling import Sampler, batch_count, chunk_iterations
-
-HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
-
-
-def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, loss: str, classify: bool) -> tuple[float, float]:
-    """(mean loss, accuracy) over samples in rows; accuracy is the share of correct classes
-    (argmax of a_L, or a_L >= 0.5 for one unit) and NaN for regression or an empty set."""
-    if len(X) == 0:
-        return np.nan, np.nan
-    Z, A = net.forward(X.T)
-    value = float(LOSSES[loss].value(Z[-1], A[-1], Y.T, net.activations[-1]).mean())
-    if not classify:
-        return value, np.nan
-    out = A[-1]
-    if out.shape[0] == 1:
-        correct = (out[0] >= 0.5) == (Y[:, 0] >= 0.5)
-    else:
-        correct = out.argmax(axis=0) == Y.argmax(axis=1)
-    return value, float(correct.mean())
-
-
-class NumpyEngine:
-    """The reference engine: forward and backward on matrices, an iteration at a time."""
-
-    name = "numpy"
-
-    def __init__(self, network, loss, classify, eta, lam, data, log_every, total, stop_flag=None,
-                 full_batch=False):
-        self.net, self.loss, self.classify = network, loss, classify
-        self.eta, self.lam = float(eta), float(lam)
-        self.data, self.log_every, self.total = data, int(log_every), int(total)
-        self.stop_flag = stop_flag or (lambda: False)
-        # full-batch gradient descent uses the same columns every step: transpose once
-        self.full = (np.ascontiguousarray(data.X_train.T), np.ascontiguousarray(data.Y_train.T)) \
-            if full_batch else None
-
-    def _record(self, history, row, it):
-        d = self.data
-        tr, tra = evaluate(self.net, d.X_train, d.Y_train, self.loss, self.classify)
-        te, tea = evaluate(self.net, d.X_test, d.Y_test, self.loss, self.classify)
-        history[row, :5] = (it, tr, te, tra, tea)
-        return tr
-
-    def run_chunk(self, idx, ptr, it0, history):
-        """Iterations it0+1 .. it0+len(ptr)-1; returns (done, rows, status) like the compiled one."""
-        net, d = self.net, self.data
-        rows = 0
-        for k in range(len(ptr) - 1):
-            if self.full:
-                X, Y = self.full
-            else:
-                batch = idx[ptr[k]:ptr[k + 1]]
-                X, Y = d.X_train[batch].T, d.Y_train[batch].T
-            Z, A = net.forward(X)
-            dW, db = net.backward(Z, A, Y, self.loss)
-            finite = all(np.isfinite(g).all() for g in dW + db)
-            it = it0 + k + 1
-            if finite:
-                for W_l, b_l, dW_l, db_l in zip(net.W, net.b, dW, db):
-                    W_l -= self.eta * (dW_l + self.lam * W_l)
-                    b_l -= self.eta * db_l
-            if not finite or it % self.log_every == 0 or it == self.total:
-                train_loss = self._record(history, rows, it)
-                rows += 1
-                if not finite or not np.isfinite(train_loss):
-                    return k + 1, rows, 1
-            if self.stop_flag():
-                return k + 1, rows, 0
-        return len(ptr) - 1, rows, 0
-
-
-def numba_supports(activations: list[str], loss: str) -> bool:
-    try:
-        from nnrun import engine_numba
-    except ImportError:
-        return False
-    return (all(activation_code(a) in engine_numba.COMPILED_CODES for a in activations)
-            and LOSSES[loss].code in engine_numba.COMPILED_LOSSES)
-
-
-def numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def choose_engine(requested: str, net: Network, loss: str) -> tuple[str, str | None]:
-    """(engine name, warning or None). auto: numba whenever it can run the configuration.
-
-    The compiled engine is faster at every batch size (per-sample loops for small
-    batches, BLAS products for large ones: benchmarks/bench_speed.py, table 3b); NumPy
-    stays the readable reference the tests hold it to.
-    """
-    if requested == "numpy":
-        return "numpy", None
-    if not numba_available():
-        return "numpy", "numba is not installed; training on the (slower) NumPy engine"
-    if not numba_supports(net.activations, loss):
-        if requested == "numba":
-            raise NnrunError(
-                "train.engine: numba has no compiled version of these activations/loss "
-                f"({', '.join(net.activations)}, {loss}); use train.engine=numpy or auto"
-            )
-        return "numpy", None
-    return "numba", None
+from nnrun.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
+from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
 
 
 @dataclass
@@ -162,6 +54,21 @@ class TrainResult:
     diverged_at: int | None = None
     warnings: list[str] = field(default_factory=list)
     signal: int | None = None  # the signal that interrupted training, if any
+    method: Method | None = None  # the optimizer, schedule and monitor as they ended
+    stopped_early: bool = False  # early stopping ended the run
+
+    def early_stopping(self) -> dict | None:
+        """Where early stopping stopped (None: it ran to the end) and which record was best."""
+        if self.method is None or not self.method.early_stopping:
+            return None
+        st, h = self.method.state, self.method.hyper
+        return {
+            "monitor": "val_loss" if h[ix.HAS_VAL] > 0 else "train_loss",
+            "stopped_at": self.iterations if self.stopped_early else None,
+            "best_iteration": int(st[ix.ES_BEST_IT]),
+            "best_loss": float(st[ix.ES_BEST]),
+            "restored_best": bool(h[ix.ES_RESTORE] > 0),
+        }
 
 
 def resolve_log_every(cfg, n_train: int) -> int:
@@ -229,7 +136,8 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
 
     ``progress(iterations_done, last_train_loss)`` is called after every chunk;
     ``on_rows(rows)`` receives each chunk's recorded history rows (to stream them to
-    disk); without it the rows are collected into ``TrainResult.history``.
+    disk); without it the rows are collected into ``TrainResult.history``. With early
+    stopping and restore_best, the network ends with the weights of the best record.
     """
     from nnrun.data import streams
 
@@ -241,70 +149,72 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     total = planned_iterations(cfg, n_train)
     log_every = resolve_log_every(cfg, n_train)
     classify = data.task == "classification"
-    name, warning = choose_engine(t.engine, net, t.loss)
+    method = make_method(cfg, len(net.theta), n_train, data.has_val, classify, log_every, total)
+    name, warning = choose_engine(t.engine, net.activations, t.loss, t.optimizer)
     notes = []
     if warning:
         warnings.warn(warning, UserWarning, stacklevel=2)
         notes.append(warning)
 
-    sampler = Sampler(n_train, t.batch_size, t.sampling, sampling_rng or rngs["sampling"])
-    chunk = chunk_iterations(len(net.theta), batch, n_train, len(data.X_test), log_every, total)
+    drop = unit_rates(cfg.model.dropout_rates, net.sizes)
+    sampler = Sampler(n_train, t.batch_size, t.sampling, sampling_rng or rngs["sampling"], drop, rngs["dropout"])
+    chunk = chunk_iterations(len(net.theta), batch, n_train, len(data.X_test) + len(data.X_val), log_every, total)
 
     collected = []
+    emit = on_rows or collected.append
     # Overflow is how divergence starts; it is detected and reported as status
     # 'diverged' with a hint, so NumPy's floating-point warnings would only repeat it.
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if name == "numba":
-            from nnrun.engine_numba import NumbaEngine
-
-            engine = NumbaEngine(net, LOSSES[t.loss].code, classify, t.eta, t.lambda_, data, log_every, total,
-                                 batch)
-        else:
-            engine = NumpyEngine(net, t.loss, classify, t.eta, t.lambda_, data, log_every, total,
-                                 stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")
+        engine = make_engine(name, net, method, data, dropout=len(drop) > 0,
+                             stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")
         buffer = np.full((chunk // log_every + 2, len(HISTORY_COLUMNS)), np.nan)
-        reference = NumpyEngine(net, t.loss, classify, t.eta, t.lambda_, data, log_every, total)
         first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-        reference._record(first, 0, 0)
-        first[0, -1] = 0.0
-        (on_rows or collected.append)(first)
+        record(net, data, method, first, 0, 0, method.eta_at(1))
+        first[0, ix.SECONDS] = 0.0
+        observe(method, net.theta, 0, first[0, ix.TRAIN_LOSS], first[0, ix.VAL_LOSS])  # the start counts
+        emit(first)
         last_recorded = 0
 
         # train_seconds and the 'seconds' column count time inside the engine only, not
         # sampling or history writing (which a background thread overlaps anyway).
-        done, status, diverged_at, seconds = 0, "completed", None, 0.0
+        done, status, diverged_at, seconds, stopped = 0, "completed", None, 0.0, False
         # an empty first call loads (or compiles) the compiled kernel outside the timer
-        engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), 0, buffer)
+        engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), sampler.masks(0), 0, buffer)
         while done < total:
             k = min(chunk, total - done)
-            idx, ptr = sampler.chunk(k)
+            idx, ptr, masks = sampler.chunk(k)
             t0 = time.perf_counter()
-            n, rows, code = engine.run_chunk(idx, ptr, done, buffer)
+            n, rows, code = engine.run_chunk(idx, ptr, masks, done, buffer)
             before, seconds = seconds, seconds + (time.perf_counter() - t0)
             done += n
             if rows:
                 block = buffer[:rows].copy()
                 # rows inside a compiled chunk are timed by interpolation
-                block[:, -1] = before + (seconds - before) * (block[:, 0] - (done - n)) / max(n, 1)
-                (on_rows or collected.append)(block)
-                last_recorded = int(block[-1, 0])
+                block[:, ix.SECONDS] = before + (seconds - before) * (block[:, ix.IT] - (done - n)) / max(n, 1)
+                emit(block)
+                last_recorded = int(block[-1, ix.IT])
                 if progress:
-                    progress(done, float(block[-1, 1]))
+                    progress(done, float(block[-1, ix.TRAIN_LOSS]))
             elif progress:
                 progress(done, None)
-            if code == 1:
+            if code == ix.DIVERGED:
                 status, diverged_at = "diverged", done
+                break
+            if code == ix.STOPPED:
+                stopped = True
                 break
             if flag["signal"] is not None:
                 status = "interrupted"
                 break
         if status == "interrupted" and last_recorded != done:
             final = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-            reference._record(final, 0, done)
-            final[0, -1] = seconds
-            (on_rows or collected.append)(final)
+            record(net, data, method, final, 0, done, method.eta_at(max(done, 1)))
+            final[0, ix.SECONDS] = seconds
+            emit(final)
         interrupted_by = flag["signal"]
+    if method.early_stopping and method.hyper[ix.ES_RESTORE] > 0 and status == "completed":
+        net.theta[:] = method.best_theta  # the weights of the best record
 
     history = np.vstack(collected) if collected else np.empty((0, len(HISTORY_COLUMNS)))
     return TrainResult(net, history, status, done, total, seconds, name, log_every, diverged_at,
-                       notes, interrupted_by)
+                       notes, interrupted_by, method, stopped)

@@ -13,9 +13,9 @@ and reports how far apart the two are (``compare.json``, ``compare.png``,
 
 The maths both sides implement, for layers l = 1..L and a batch B_k of m samples::
 
-    z_l = W_l a_{l-1} + b_l,    a_l = f_l(z_l),    a_0 = x
-    C(theta; B_k) = (1/m) sum_{i in B_k} C_i  +  (lambda/2) sum_l ||W_l||_F^2
-    theta <- theta - eta * grad C(theta; B_k)          (plain SGD, no momentum)
+    z_l = W_l a_{l-1} + b_l,    a_l = m_l o f_l(z_l) (hidden),  f_L(z_L) (output),   a_0 = x
+    g = grad (1/m) sum_{i in B_k} C_i  +  lambda W        (weights only)
+    theta <- torch.optim step with g and the schedule's eta
 
 with the per-sample losses
 
@@ -30,21 +30,21 @@ it) and the accuracy (argmax of a_L against argmax of y; a_L >= 0.5 for one unit
 Why this is an independent check
 --------------------------------
 The twin shares with nnrun only its *inputs*: the data set, the initial weights, the
-sample indices of every iteration (nnrun's :class:`~nnrun.sampling.Sampler`, replayed
-from the same seed) and the recording schedule. It uses none of nnrun's forward pass,
-backward pass, activations, losses, penalty gradient or update: those are PyTorch's
+sample indices and dropout masks of every iteration (nnrun's
+:class:`~nnrun.sampling.Sampler`, replayed from the same seed) and the recording
+schedule. It uses none of nnrun's forward pass, backward pass, activations, losses,
+penalty gradient, optimizer, schedule or early stopping: those are PyTorch's
 (``torch.nn.Linear``, ``torch.sigmoid``/``tanh``/``relu``/``F.leaky_relu``/``F.elu``,
 ``torch.log_softmax``, ``F.binary_cross_entropy_with_logits``, autograd,
-``torch.optim.SGD``). A wrong derivative, a missing output activation, a sum where a
+``torch.optim.SGD/Adam/RMSprop``, ``torch.optim.lr_scheduler``), or written here
+afresh (early stopping). A wrong derivative, a missing output activation, a sum where a
 mean belongs or a penalty on the biases in either implementation moves the weights
 by far more than rounding does, so agreement to a relative 1e-8 after thousands of
 steps means both compute the same thing. The remaining differences are rounding
 (about 1e-16 per operation, amplified by the training dynamics).
 
-The L2 penalty is added to the twin's objective, ``(lambda/2) sum_l ||W_l||^2`` over
-the weights only, and autograd differentiates it (rather than SGD's ``weight_decay``,
-which would give the same update ``W <- W - eta (grad + lambda W)``): the twin then
-minimises exactly the objective written above.
+The L2 penalty is the optimizers' ``weight_decay`` on a parameter group of the weights
+(the biases in a group without it), which adds lambda W to the gradient as nnrun does.
 """
 
 from __future__ import annotations
@@ -141,17 +141,21 @@ class _Twin:
     def weights(self) -> list:
         return [layer.weight for layer in self.layers]
 
-    def forward(self, x):
-        """(z_L, a_L) for samples in rows."""
-        a = x
-        for layer, f in zip(self.layers, self.functions):
+    def forward(self, x, masks=None):
+        """(z_L, a_L) for samples in rows; ``masks`` (rows like x, hidden units layer by
+        layer) multiply the hidden layers' outputs (dropout)."""
+        a, at = x, 0
+        for l, (layer, f) in enumerate(zip(self.layers, self.functions)):
             z = layer(a)  # x W^T + b: the row form of z_l = W_l a_{l-1} + b_l
             a = f(z)
+            if masks is not None and l < len(self.layers) - 1:
+                a = a * masks[:, at:at + a.shape[1]]
+                at += a.shape[1]
         return z, a
 
-    def data_loss(self, x, y):
+    def data_loss(self, x, y, masks=None):
         """Mean over the samples of the per-sample loss (no penalty)."""
-        z, a = self.forward(x)
+        z, a = self.forward(x, masks)
         return per_sample_loss(self.loss, self.output, z, a, y).mean(), a
 
     def evaluate(self, x, y, classify: bool) -> tuple[float, float]:
@@ -190,14 +194,16 @@ def one_thread(torch):
         torch.set_num_threads(before)
 
 
-def torch_twin(cfg, data, initial_network, iterations: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def torch_twin(cfg, data, initial_network, iterations: int | None = None, progress=None,
+               should_stop=None) -> tuple[np.ndarray, np.ndarray]:
     """Train ``cfg`` in PyTorch from ``initial_network``'s weights; returns (history, final theta).
 
     ``history`` has the columns of nnrun's history.csv (iteration, train_loss, test_loss,
     train_accuracy, test_accuracy, seconds) and one row per recorded iteration: 0, every
     ``log_every``, and the last. ``theta`` is flattened in nnrun's layout (W_1, b_1, ...).
     ``iterations`` (default: the planned number) lets the twin stop where nnrun stopped.
-    ``initial_network`` is only read.
+    ``initial_network`` is only read. ``progress(iterations_done)`` is called now and then;
+    when ``should_stop()`` turns True (Ctrl-C), the twin stops and returns what it has.
 
     The sample sequence is nnrun's: a :class:`~nnrun.sampling.Sampler` seeded from
     ``streams(cfg.seed)["sampling"]`` and drawn in the same chunks as
@@ -206,12 +212,14 @@ def torch_twin(cfg, data, initial_network, iterations: int | None = None) -> tup
     """
     torch = import_torch()
     with one_thread(torch):
-        return _train_twin(torch, cfg, data, initial_network, iterations)
+        return _train_twin(torch, cfg, data, initial_network, iterations, progress, should_stop)
 
 
-def _train_twin(torch, cfg, data, initial_network, iterations):
+def _train_twin(torch, cfg, data, initial_network, iterations, progress=None, should_stop=None):
     from nnrun.data import streams
-    from nnrun.sampling import Sampler, chunk_iterations
+    from nnrun.optimizers import OPTIMIZERS
+    from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
+    from nnrun.schedules import SCHEDULES
     from nnrun.train import planned_iterations, resolve_log_every
 
     t = cfg.train
@@ -220,52 +228,94 @@ def _train_twin(torch, cfg, data, initial_network, iterations):
     planned = planned_iterations(cfg, n_train)
     total = planned if iterations is None else int(iterations)
     log_every = resolve_log_every(cfg, n_train)
+    per_epoch = batch_count(n_train, t.batch_size)
     classify = data.task == "classification"
 
     net = _Twin(initial_network, cfg.model.activations, t.loss)
-    X_train = torch.from_numpy(np.ascontiguousarray(data.X_train, dtype=np.float64))
-    Y_train = torch.from_numpy(np.ascontiguousarray(data.Y_train, dtype=np.float64))
-    X_test = torch.from_numpy(np.ascontiguousarray(data.X_test, dtype=np.float64))
-    Y_test = torch.from_numpy(np.ascontiguousarray(data.Y_test, dtype=np.float64))
-    eta, lam = float(t.eta), float(t.lambda_)
+    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    X_train, Y_train = tensor(data.X_train), tensor(data.Y_train)
+    sets = [(tensor(data.X_test), tensor(data.Y_test)), (tensor(data.X_val), tensor(data.Y_val))]
+    hyper = {key: getattr(t, key) for key in OPTIMIZERS[t.optimizer].defaults}
+    groups = [{"params": net.weights(), "weight_decay": float(t.lambda_)},
+              {"params": [layer.bias for layer in net.layers], "weight_decay": 0.0}]
+    optimizer = OPTIMIZERS[t.optimizer].torch(torch, groups, float(t.eta), hyper)
+    factory = SCHEDULES[t.schedule.type].torch
+    scheduler = factory(torch, optimizer, t.schedule) if factory else None
+    plateau = t.schedule.type == "plateau"
+    stopping = t.early_stopping
+    best = {"loss": np.inf, "bad": 0, "theta": None}
     params = net.parameters()
-    optimizer = torch.optim.SGD(params, lr=eta, momentum=0.0, weight_decay=0.0)
 
     rows = []
     seconds = 0.0
 
-    def record(it):
+    def record(it, eta):
+        """A history row; then the plateau scheduler and early stopping see the monitored loss.
+        True: early stopping says stop."""
         tr, tra = net.evaluate(X_train, Y_train, classify)
-        te, tea = net.evaluate(X_test, Y_test, classify)
-        rows.append((it, tr, te, tra, tea, seconds))
-        return tr
+        (te, tea), (vl, va) = (net.evaluate(x, y, classify) for x, y in sets)
+        rows.append((it, tr, te, tra, tea, vl, va, eta, seconds))
+        monitored = vl if data.has_val else tr
+        if plateau:
+            scheduler.step(monitored)
+        if stopping is None:
+            return False
+        if monitored < best["loss"] - stopping.min_delta:
+            best.update(loss=monitored, bad=0, it=it, theta=[p.detach().clone() for p in params])
+            return False
+        best["bad"] += 1
+        return best["bad"] >= stopping.patience
 
-    record(0)
-    sampler = Sampler(n_train, t.batch_size, t.sampling, streams(cfg.seed)["sampling"])
-    chunk = chunk_iterations(len(initial_network.theta), batch, n_train, len(data.X_test), log_every, planned)
+    def lr():
+        return optimizer.param_groups[0]["lr"]
+
+    stop = record(0, lr())
+    drop = unit_rates(cfg.model.dropout_rates, initial_network.sizes)
+    rngs = streams(cfg.seed)
+    sampler = Sampler(n_train, t.batch_size, t.sampling, rngs["sampling"], drop, rngs["dropout"])
+    chunk = chunk_iterations(len(initial_network.theta), batch, n_train, len(data.X_test) + len(data.X_val),
+                             log_every, planned)
     done = 0
-    while done < total:
-        idx, ptr = sampler.chunk(min(chunk, planned - done))
+    while done < total and not stop:
+        idx, ptr, masks = sampler.chunk(min(chunk, planned - done))
         idx = torch.from_numpy(idx)
+        masks = torch.from_numpy(masks) if masks.size else None
         for k in range(min(len(ptr) - 1, total - done)):
             it = done + 1
+            eta = lr()
             t0 = time.perf_counter()
             batch_idx = idx[ptr[k]:ptr[k + 1]]
             optimizer.zero_grad(set_to_none=True)
-            objective, _ = net.data_loss(X_train[batch_idx], Y_train[batch_idx])
-            if lam:
-                objective = objective + 0.5 * lam * sum((W * W).sum() for W in net.weights())
+            objective, _ = net.data_loss(X_train[batch_idx], Y_train[batch_idx],
+                                         None if masks is None else masks[ptr[k]:ptr[k + 1]])
             objective.backward()
             finite = bool(torch.isfinite(torch.cat([p.grad.reshape(-1) for p in params])).all())
             if finite:  # as nnrun: a non-finite gradient is not applied; training stops
                 optimizer.step()
+            if scheduler is not None and not plateau and it % per_epoch == 0:
+                scheduler.step()  # the end of an epoch
             seconds += time.perf_counter() - t0
             done = it
             if not finite or it % log_every == 0 or it == total:
-                train_loss = record(it)
-                if not finite or not np.isfinite(train_loss):
+                stop = record(it, eta)
+                if not finite or not np.isfinite(rows[-1][1]):
                     total = done
                     break
+                if stop:
+                    break
+            if it % 256 == 0:
+                if progress:
+                    progress(done)
+                if should_stop and should_stop():
+                    stop = True
+                    break
+        if progress:
+            progress(done)
+    diverged = not np.isfinite(rows[-1][1]) or not finite if done else False
+    if stopping is not None and stopping.restore_best and best["theta"] is not None and not diverged:
+        with torch.no_grad():  # as nnrun: end with the weights of the best record
+            for p, saved in zip(params, best["theta"]):
+                p.copy_(saved)
     history = np.array(rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS))
     return history, net.theta()
 
@@ -340,7 +390,8 @@ def differences(nnrun_history: np.ndarray, torch_history: np.ndarray, nnrun_thet
     a, b = nnrun_history[:n], torch_history[:n]
     if not np.array_equal(a[:, 0], b[:, 0]):
         problems.append("the recorded iterations differ")
-    losses = {name: max_pointwise_relative(a[:, col], b[:, col]) for name, col in (("train_loss", 1), ("test_loss", 2))}
+    columns = (("train_loss", 1), ("test_loss", 2), ("val_loss", 5))
+    losses = {name: max_pointwise_relative(a[:, col], b[:, col]) for name, col in columns if col < a.shape[1]}
     nnrun_arrays, torch_arrays = _weight_arrays(nnrun_theta, sizes), _weight_arrays(torch_theta, sizes)
     L = len(sizes) - 1
     names = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
@@ -477,10 +528,32 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     nnrun_history = pd.read_csv(run_dir / "history.csv").to_numpy(dtype=np.float64)
     nnrun_theta = Network.from_npz(run_dir / "model.npz", key=str(run_dir)).theta
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        torch_history, torch_theta = torch_twin(cfg, data, initial, iterations=metrics["iterations"])
+    from nnrun.experiment import progress_bar
+    from nnrun.train import stop_on_signals
+
+    bar, update = progress_bar(metrics["iterations"], quiet, "PyTorch twin")
+    with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            torch_history, torch_theta = torch_twin(cfg, data, initial, iterations=metrics["iterations"],
+                                                    progress=update and (lambda done: update(done, None)),
+                                                    should_stop=lambda: flag["signal"] is not None)
+        finally:
+            if bar:
+                bar.close()
     frame = pd.DataFrame(torch_history, columns=HISTORY_COLUMNS).astype({"iteration": np.int64})
     atomic_write(run_dir / "history_torch.csv", frame.to_csv(index=False, float_format="%.17g"))
+    if flag["signal"] is not None:  # Ctrl-C during the twin: keep what both have, say so
+        done = int(torch_history[-1, 0]) if len(torch_history) else 0
+        report = {"config": cfg.name, "run_dir": str(run_dir), "status": "interrupted",
+                  "iterations": metrics.get("iterations"), "torch_iterations": done,
+                  "torch_version": torch.__version__, "tolerance": TOLERANCE, "agree": None,
+                  "problems": [f"the PyTorch twin was interrupted after {done} of {metrics.get('iterations')} "
+                               "iterations; nothing compared"]}
+        write_json(run_dir / "compare.json", report)
+        write_json(run_dir / "metrics.json", {**metrics, "status": "interrupted", "signal": int(flag["signal"]),
+                                               "interrupted_in": "torch twin"})
+        log(f"interrupted: the PyTorch twin stopped after {done} of {metrics.get('iterations')} iterations")
+        return run_dir, report
 
     report = {
         "config": cfg.name,
@@ -490,15 +563,18 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
         "engine": metrics.get("engine"),
         "nnrun_version": __version__,
         "torch_version": torch.__version__,
-        "twin": ("PyTorch float64: torch.nn.Linear layers, torch activations and losses, autograd, "
-                 "torch.optim.SGD(lr=eta, momentum=0); L2 penalty (lambda/2) sum ||W_l||^2 in the objective"),
+        "twin": (f"PyTorch float64: torch.nn.Linear layers, torch activations and losses, autograd, "
+                 f"torch.optim for optimizer {cfg.train.optimizer}, torch.optim.lr_scheduler for schedule "
+                 f"{cfg.train.schedule.type}; L2 penalty as weight_decay on the weights' parameter group"),
         **differences(nnrun_history, torch_history, nnrun_theta, torch_theta, network.sizes),
     }
     write_json(run_dir / "compare.json", report)
     plot_compare(cfg, nnrun_history, torch_history, report, run_dir / "compare.png")
     d = report["max_rel_diff"]
     summary = (f"torch twin ({torch.__version__}): max relative difference train loss "
-               f"{_fmt(d['train_loss'])}, test loss {_fmt(d['test_loss'])}, final weights "
+               f"{_fmt(d['train_loss'])}, test loss {_fmt(d['test_loss'])}"
+               + (f", validation loss {_fmt(d['val_loss'])}" if d.get("val_loss") is not None else "")
+               + ", final weights "
                f"{_fmt(d['weights']['overall'])}")
     log(summary)
     if report["agree"]:

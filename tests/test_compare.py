@@ -141,8 +141,8 @@ def test_sampler_chunks_concatenate(batch, sampling):
     def draw(sizes):
         s = Sampler(43, batch, sampling, streams(5)["sampling"])
         parts = [s.chunk(k) for k in sizes]
-        idx = np.concatenate([i for i, _ in parts])
-        lengths = np.concatenate([np.diff(p) for _, p in parts])
+        idx = np.concatenate([i for i, _, _ in parts])
+        lengths = np.concatenate([np.diff(p) for _, p, _ in parts])
         return idx, lengths
 
     whole = draw([60])

@@ -108,7 +108,7 @@ def test_split_changes_with_the_seed_and_nothing_else():
 
 def test_random_sampling_reaches_the_last_point():
     # E2's report drew indices from 0..N-2, so the last point was never trained on
-    idx, ptr = Sampler(10, 1, "random", np.random.default_rng(0)).chunk(2000)
+    idx, ptr, _ = Sampler(10, 1, "random", np.random.default_rng(0)).chunk(2000)
     assert set(idx.tolist()) == set(range(10))
     counts = np.bincount(idx, minlength=10)
     assert counts.min() > 150
@@ -116,7 +116,7 @@ def test_random_sampling_reaches_the_last_point():
 
 def test_epoch_sampling_visits_every_point_once_per_epoch():
     sampler = Sampler(10, 3, "epoch", np.random.default_rng(0))
-    idx, ptr = sampler.chunk(8)  # 4 batches per epoch: 3, 3, 3, 1
+    idx, ptr, _ = sampler.chunk(8)  # 4 batches per epoch: 3, 3, 3, 1
     assert np.diff(ptr).tolist() == [3, 3, 3, 1, 3, 3, 3, 1]
     assert sorted(idx[:10].tolist()) == list(range(10)) and sorted(idx[10:].tolist()) == list(range(10))
 

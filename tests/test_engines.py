@@ -72,7 +72,7 @@ def test_engines_agree_on_divergence(batch):
 @pytest.fixture
 def rows_path(monkeypatch):
     """Every run through the rows kernel (matrix products), per-sample SGD included."""
-    from nnrun import engine_numba
+    from nnrun.engines import numba_engine as engine_numba
 
     monkeypatch.setattr(engine_numba, "ROWS_MIN_PARAMS", 0)
     assert engine_numba.use_rows(1, 10)
@@ -107,7 +107,7 @@ def test_rows_path_agrees_on_one_sigmoid_unit_and_on_divergence(rows_path):
 
 def test_digits_sized_network_takes_the_rows_path_and_matches_numpy():
     """The E5 shape (64-50-10, batch 100) without forcing: the default thresholds pick rows."""
-    from nnrun import engine_numba
+    from nnrun.engines import numba_engine as engine_numba
 
     assert engine_numba.use_rows(100, 64 * 50 + 50 + 50 * 10 + 10)
     cfg = small_config(data={"source": "digits", "path": str(__import__("conftest").REPO / "datasets" / "digits.csv"),
@@ -120,7 +120,7 @@ def test_digits_sized_network_takes_the_rows_path_and_matches_numpy():
 
 
 def test_exp_into_is_numpy_exp_to_one_ulp():
-    from nnrun.engine_numba import exp_into
+    from nnrun.engines.compiled import exp_into
 
     rng = np.random.default_rng(0)
     x = np.concatenate([-708.0 * rng.random(200_000), -3.0 * rng.random(50_000),
@@ -137,7 +137,7 @@ def test_exp_into_is_numpy_exp_to_one_ulp():
 
 def test_sigmoid_into_is_the_reference_sigmoid():
     from nnrun.activations import sigmoid
-    from nnrun.engine_numba import sigmoid_into
+    from nnrun.engines.compiled import sigmoid_into
 
     rng = np.random.default_rng(1)
     z = np.concatenate([rng.normal(0.0, 5.0, 100_000), [0.0, -0.0, 36.0, -36.0, 708.0, -708.0, -709.5,

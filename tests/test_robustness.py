@@ -181,7 +181,7 @@ def test_diverging_run_ends_cleanly_with_artifacts(write_config, runs_dir):
 
 
 def test_a_crash_during_training_keeps_the_folder_with_status_failed(write_config, runs_dir, monkeypatch):
-    from nnrun import engine_numba
+    from nnrun.engines import numba_engine as engine_numba
 
     def broken(*args, **kwargs):
         raise MemoryError("simulated")

@@ -206,3 +206,26 @@ def test_a_plot_that_fails_costs_no_results(write_config, runs_dir, monkeypatch)
     assert result.exit_code == 0
     assert "the sweep's plots were not drawn (" in result.stderr  # (the worker cannot even unpickle it)
     assert len(pd.read_csv(run_dir_from(result) / "results.csv")) == 6
+
+
+def test_seed_is_an_axis_like_any_other_key(write_config, runs_dir):
+    """Regression: with seed as an axis every cell ran the config's seed (the cell named seed=2
+    repeated seed 1's numbers) and the summary crashed (Grouper for 'seed' not 1-dimensional)."""
+    import numpy as np
+
+    config = write_config(small_config(**FAST))
+    result = nnrun_process("sweep", config, "seed=1,2", "train.eta=0.05,0.5", "--jobs", "1", "--runs-dir",
+                           runs_dir / "sweep", "-q")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    sweep_dir = run_dir_from(result)
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert list(results.columns).count("seed") == 1 and sorted(results["seed"]) == [1, 1, 2, 2]
+    assert len(pd.read_csv(sweep_dir / "summary.csv")) == 4
+    for _, row in results.iterrows():
+        alone = cli("train", config, f"seed={row['seed']}", f"train.eta={row['train.eta']}", "--runs-dir",
+                    runs_dir / f"alone-{row['folder']}", "-q")
+        expected = np.load(run_dir_from(alone) / "model.npz")
+        got = np.load(sweep_dir / row["folder"] / "model.npz")
+        assert all(np.array_equal(expected[k], got[k]) for k in expected.files), row["folder"]
+    by_seed = results.set_index(["seed", "train.eta"])["train_loss"]
+    assert by_seed[(1, 0.05)] != by_seed[(2, 0.05)]

@@ -25,7 +25,8 @@ def test_relu_ellipse_writes_every_artifact(runs_dir):
     assert "nnrun_version" in config
 
     history = pd.read_csv(run_dir / "history.csv")
-    assert list(history.columns) == ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"]
+    assert list(history.columns) == ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
+                                     "val_loss", "val_accuracy", "eta", "seconds"]
     assert history["iteration"].tolist() == list(range(0, 3001, 100))
 
     metrics = read_metrics(run_dir)

@@ -1,0 +1,345 @@
+"""The compiled pieces both training kernels share: numba settings, the scalar twins of the
+activations and losses, e^x, and one optimizer step, schedule and monitor.
+
+Same maths as :mod:`nnrun.network`, :mod:`nnrun.optimizers` and :mod:`nnrun.schedules`
+(see their docstrings), written as scalar code on flat arrays so that nothing is
+allocated inside a kernel. Activations are selected by the integer ``code`` of their
+registry entry in :mod:`nnrun.activations`; :data:`COMPILED_CODES` lists the ones with a
+scalar twin here. Optimizers by the ``code`` of their entry in
+:data:`nnrun.optimizers.OPTIMIZERS`; the method's numbers travel in the ``hyper`` and
+``state`` vectors of :mod:`nnrun.engines.layout`.
+
+Floating point: in the per-sample kernel LLVM may fuse multiply-adds, reorder sums and use
+reciprocals (fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes its loops
+about 1.7x faster and moves results by ~1e-16 relative (the engine agreement tests hold
+them to 1e-10 of the NumPy reference). Never ``nnan``/``ninf``: detecting divergence
+relies on ``isfinite``. The rows kernel uses no fast-math (see ``jit_rows``); inline helpers
+are inlined as numba IR, so they take the flags of the kernel that calls them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from nnrun.engines.layout import (
+    ALPHA, BETA1, BETA2, EPSILON, LAMBDA, ES_BAD, ES_BEST, ES_BEST_IT, ES_MIN_DELTA, ES_PATIENCE, ES_RESTORE, ETA,
+    HAS_VAL, MU, PER_EPOCH, PL_BAD, PL_BEST, PL_FACTOR, PL_MIN_DELTA, PL_PATIENCE, PLATEAU,
+)
+
+# codes: see nnrun.activations.ACTIVATIONS and SOFTMAX_CODE, nnrun.losses.LOSSES, nnrun.optimizers
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU = 0, 1, 2, 3, 4, 5
+SOFTMAX = 100
+QUADRATIC, CROSS_ENTROPY = 0, 1
+SGD, MOMENTUM, NESTEROV, ADAM, RMSPROP = 0, 1, 2, 3, 4
+LEAKY_SLOPE = 0.01
+
+COMPILED_CODES = {IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTMAX}
+COMPILED_LOSSES = {QUADRATIC, CROSS_ENTROPY}
+COMPILED_OPTIMIZERS = {SGD, MOMENTUM, NESTEROV, ADAM, RMSPROP}
+
+FAST = {"contract", "arcp", "nsz", "reassoc"}  # no nnan/ninf: divergence checks need them
+# exp_into: e^x = 2^k e^r, k = round(x / ln 2), r = x - k ln 2 (Cody & Waite: ln 2 split in
+# two so that k * LN2_HI is exact), e^r by its Taylor series to r^13 (|r| <= ln(2)/2, so the
+# truncation error is below 1e-17 relative), 2^k built from its IEEE exponent bits.
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+EXP_MIN = -708.0  # below: e^x is below the smallest normal double; returned as 0
+C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = (1.0 / math.factorial(k) for k in range(2, 14))
+
+jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, fastmath=FAST)
+inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always", fastmath=FAST)
+# The rows path: no fast-math at all. With it, a kernel compiled in this process and the
+# same kernel loaded from numba's cache rounded differently (functions compiled apart were
+# optimised together differently), so a first run differed from later ones, visibly so
+# where training is chaotic (E5's eta = 10). Its time is in BLAS and in exp_into, which
+# gain nothing from reassociation; its loops vectorise without it. np.dot(a, b, out) also
+# needs numba's reference counting (NRT).
+jit_rows = njit(cache=True, error_model="numpy", nogil=True)
+inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always")
+
+
+@jit
+def act(code, z):
+    """a = f(z), the scalar twin of nnrun.activations."""
+    if code == SIGMOID:
+        e = math.exp(-abs(z))
+        return (1.0 if z >= 0 else e) / (1.0 + e)
+    if code == TANH:
+        return math.tanh(z)
+    if code == RELU:
+        return max(z, 0.0)
+    if code == LEAKY_RELU:
+        return max(z, LEAKY_SLOPE * z)
+    if code == ELU:
+        return max(z, 0.0) + math.expm1(min(z, 0.0))
+    return z + 0.0
+
+
+@jit
+def dact(code, z, a):
+    """f'(z) given z and a = f(z)."""
+    if code == SIGMOID:
+        return a * (1.0 - a)
+    if code == TANH:
+        return 1.0 - a * a
+    if code == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == LEAKY_RELU:
+        return LEAKY_SLOPE + (1.0 - LEAKY_SLOPE) * (1.0 if z > 0.0 else 0.0)
+    if code == ELU:
+        return 1.0 + min(a, 0.0)
+    return 1.0
+
+
+@inline
+def softplus(x):
+    """log(1 + e^x) as numpy.logaddexp(0, x) computes it."""
+    if x == 0.0:
+        return math.log(2.0)
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+
+
+@jit
+def sample_loss(loss, out_code, Z, A, o, n, Y, s):
+    """Per-sample loss C(a_L, y) from z_L (see nnrun.losses)."""
+    c = 0.0
+    if loss == CROSS_ENTROPY and out_code == SOFTMAX:
+        zmax = Z[o]
+        for i in range(1, n):
+            zmax = max(zmax, Z[o + i])
+        total = 0.0
+        for i in range(n):
+            total += math.exp(Z[o + i] - zmax)
+        lse = zmax + math.log(total)
+        ysum = 0.0
+        yz = 0.0
+        for i in range(n):
+            ysum += Y[s, i]
+            yz += Y[s, i] * Z[o + i]
+        return lse * ysum - yz
+    if loss == CROSS_ENTROPY:
+        for i in range(n):
+            c += Y[s, i] * softplus(-Z[o + i]) + (1.0 - Y[s, i]) * softplus(Z[o + i])
+        return c
+    for i in range(n):
+        d = A[o + i] - Y[s, i]
+        c += d * d
+    return 0.5 * c
+
+
+@jit
+def sample_correct(A, o, n, Y, s):
+    """1 if the predicted class matches: argmax for several units, a >= 0.5 for one."""
+    if n == 1:
+        return 1.0 if (A[o] >= 0.5) == (Y[s, 0] >= 0.5) else 0.0
+    best, target = 0, 0
+    for i in range(1, n):
+        if A[o + i] > A[o + best]:
+            best = i
+        if Y[s, i] > Y[s, target]:
+            target = i
+    return 1.0 if best == target else 0.0
+
+
+
+
+@inline
+def all_finite(x, start, stop):
+    """True if x[start:stop] holds no inf or NaN."""
+    for p in range(start, stop):
+        if not math.isfinite(x[p]):
+            return False
+    return True
+
+
+
+
+# The scalar helpers compiled again without fast-math for the rows kernel.
+act_rows = jit_rows(act.py_func)
+dact_rows = jit_rows(dact.py_func)
+sample_loss_rows = jit_rows(sample_loss.py_func)
+sample_correct_rows = jit_rows(sample_correct.py_func)
+
+
+@inline_rows
+def exp_reduced(v):
+    """(e^r, the IEEE bits of 2^k) with e^v = e^r 2^k, for EXP_MIN <= v <= 709 (see LOG2E above)."""
+    k = math.floor(v * LOG2E + 0.5)
+    r = (v - k * LN2_HI) - k * LN2_LO
+    p = C13
+    p = p * r + C12
+    p = p * r + C11
+    p = p * r + C10
+    p = p * r + C9
+    p = p * r + C8
+    p = p * r + C7
+    p = p * r + C6
+    p = p * r + C5
+    p = p * r + C4
+    p = p * r + C3
+    p = p * r + C2
+    p = p * r + 1.0
+    return p * r + 1.0, (np.int64(k) + 1023) << 52  # e^r and the bits of the double 2^k
+
+
+@jit_rows
+def exp_into(x, out, bits):
+    """out = e^x element-wise (1-D arrays; x and out distinct; bits an int64 scratch).
+
+    Exact to 1 ulp against numpy.exp for x >= -708; below, 0 (e^x < 3.3e-308), and NaN
+    stays NaN. Two branch-free loops, so LLVM vectorises them. (No fast-math: reassociating
+    would undo the two-part ln 2 of the reduction.)
+    """
+    n = x.shape[0]
+    for i in range(n):
+        v = x[i] if x[i] > EXP_MIN else EXP_MIN  # NaN and -inf too: fixed below
+        out[i], bits[i] = exp_reduced(v)
+    scale = bits.view(np.float64)
+    for i in range(n):
+        xi = x[i]
+        out[i] = out[i] * scale[i] if xi >= EXP_MIN else (0.0 if xi == xi else xi)
+
+
+@jit_rows
+def sigmoid_into(z, out, bits):
+    """out = 1 / (1 + e^{-z}) element-wise, from e = e^{-|z|} <= 1 (as activations.sigmoid):
+    1 / (1 + e) for z >= 0, e / (1 + e) for z < 0. NaN stays NaN; vectorised like exp_into."""
+    n = z.shape[0]
+    for i in range(n):
+        v = -abs(z[i])
+        out[i], bits[i] = exp_reduced(v if v > EXP_MIN else EXP_MIN)
+    scale = bits.view(np.float64)
+    for i in range(n):
+        zi = z[i]
+        e = out[i] * scale[i] if -abs(zi) >= EXP_MIN else (0.0 if zi == zi else zi)
+        out[i] = (1.0 if zi >= 0 else e) / (1.0 + e)
+
+
+@inline_rows
+def rows_of(buffer, start, m, n):
+    """The (m, n) matrix stored row-major in buffer[start:start + m * n]."""
+    return buffer[start:start + m * n].reshape((m, n))
+
+
+
+# ------------------------------------------------------- the method of a run
+@inline
+def eta_at(hyper, etas, state, it):
+    """The eta of iteration it (from 1): the schedule's table by epoch, or the plateau's eta."""
+    if hyper[PLATEAU] > 0.0:
+        return state[ETA]
+    epoch = (it - 1) // np.int64(hyper[PER_EPOCH])
+    return etas[min(epoch, etas.shape[0] - 1)]
+
+
+@inline
+def update(opt, theta, moments, g, eta, hyper, step, root):
+    """theta <- the optimizer's step with gradient g (all parameters; nnrun.optimizers, same
+    order of operations). ``step`` and ``root`` are Adam's eta / (1 - beta1^t) and
+    sqrt(1 - beta2^t). One loop per optimizer, each free of branches, so that LLVM
+    vectorises it (Adam's square roots and divisions four at a time)."""
+    P = theta.shape[0]
+    if opt == SGD:
+        for p in range(P):
+            theta[p] -= eta * g[p]
+    elif opt == MOMENTUM:
+        mu = hyper[MU]
+        for p in range(P):
+            v = mu * moments[0, p] + g[p]
+            moments[0, p] = v
+            theta[p] -= eta * v
+    elif opt == NESTEROV:
+        mu = hyper[MU]
+        for p in range(P):
+            v = mu * moments[0, p] + g[p]
+            moments[0, p] = v
+            theta[p] -= eta * (g[p] + mu * v)
+    elif opt == ADAM:
+        c1, c2, eps = 1.0 - hyper[BETA1], 1.0 - hyper[BETA2], hyper[EPSILON]
+        b2 = hyper[BETA2]
+        for p in range(P):
+            m = moments[0, p] + c1 * (g[p] - moments[0, p])
+            s = b2 * moments[1, p] + c2 * g[p] * g[p]
+            moments[0, p] = m
+            moments[1, p] = s
+            theta[p] -= step * (m / (math.sqrt(s) / root + eps))
+    else:  # RMSPROP
+        alpha, c, eps = hyper[ALPHA], 1.0 - hyper[ALPHA], hyper[EPSILON]
+        for p in range(P):
+            s = alpha * moments[0, p] + c * g[p] * g[p]
+            moments[0, p] = s
+            theta[p] -= eta * (g[p] / (math.sqrt(s) + eps))
+
+
+@inline
+def adam_factors(opt, hyper, t, eta):
+    """(eta / (1 - beta1^t), sqrt(1 - beta2^t)) for step t (Adam's bias corrections)."""
+    if opt != ADAM:
+        return eta, 1.0
+    return eta / (1.0 - hyper[BETA1] ** t), math.sqrt(1.0 - hyper[BETA2] ** t)
+
+
+@inline
+def step_batch(theta, sizes, w_off, b_off, opt, hyper, moments, eta, step, root, G, m):
+    """The step of a batch of m: G becomes g = G / m + lambda W (weights), G / m (biases),
+    then the optimizer's update."""
+    L = sizes.shape[0] - 1
+    inv_m = 1.0 / m
+    lam = hyper[LAMBDA]
+    for l in range(L):
+        w0, b0 = w_off[l], b_off[l]
+        for p in range(w0, b0):
+            G[p] = G[p] * inv_m + lam * theta[p]
+        for p in range(b0, b0 + sizes[l + 1]):
+            G[p] = G[p] * inv_m
+    update(opt, theta, moments, G, eta, hyper, step, root)
+
+
+@inline
+def observe(hyper, state, theta, best_theta, it, train_loss, val_loss):
+    """After a record: the plateau schedule and early stopping look at the monitored loss
+    (validation, else training); True means stop (nnrun.engines.reference.observe)."""
+    loss = val_loss if hyper[HAS_VAL] > 0.0 else train_loss
+    if hyper[PLATEAU] > 0.0:
+        if loss < state[PL_BEST] - hyper[PL_MIN_DELTA]:
+            state[PL_BEST] = loss
+            state[PL_BAD] = 0.0
+        else:
+            state[PL_BAD] += 1.0
+            if state[PL_BAD] >= hyper[PL_PATIENCE]:
+                state[ETA] = state[ETA] / hyper[PL_FACTOR]
+                state[PL_BAD] = 0.0
+    if hyper[ES_PATIENCE] > 0.0:
+        if loss < state[ES_BEST] - hyper[ES_MIN_DELTA]:
+            state[ES_BEST] = loss
+            state[ES_BAD] = 0.0
+            state[ES_BEST_IT] = it
+            if hyper[ES_RESTORE] > 0.0:
+                for p in range(theta.shape[0]):
+                    best_theta[p] = theta[p]
+        else:
+            state[ES_BAD] += 1.0
+            if state[ES_BAD] >= hyper[ES_PATIENCE]:
+                return True
+    return False
+
+
+@inline
+def write_record(history, row, it, tr, te, tra, tea, vl, va, eta):
+    """A history row (nnrun.engines.layout.HISTORY_COLUMNS; 'seconds' is filled by the loop)."""
+    history[row, 0] = it
+    history[row, 1] = tr
+    history[row, 2] = te
+    history[row, 3] = tra
+    history[row, 4] = tea
+    history[row, 5] = vl
+    history[row, 6] = va
+    history[row, 7] = eta

@@ -1,0 +1,222 @@
+"""The rows kernel: each batch as a matrix, one row per sample, layer by layer::
+
+    Z_l = A_{l-1} W_l^T + b_l            (m x n_l)      A_l = M_l o f_l(Z_l)
+    D_{l-1} = f'(Z_{l-1}) o M_{l-1} o (D_l W_l)          dC/dW_l = D_l^T A_{l-1}
+
+The products go to BLAS (``np.dot`` inside numba calls SciPy's BLAS); e^x goes through
+:func:`~nnrun.engines.compiled.exp_into`, which LLVM vectorises (the scalar ``math.exp``
+costs ~4x more, and a sigmoid network spends most of its non-BLAS time there).
+Recording the loss over a whole data set uses the same products, in blocks of rows.
+No fast-math here (see ``jit_rows`` in :mod:`nnrun.engines.compiled`).
+
+Layer l's (m, n_l) matrices start at moff[l] in AM (and FM, f(Z_l) before the dropout
+mask, the very array AM without dropout) and at zoff[l] in ZM and DM (which have no
+layer 0: it would be as large as the batch of inputs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnrun.engines.compiled import (
+    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, dact_rows, eta_at, exp_into, jit_rows,
+    observe, rows_of, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch, write_record,
+)
+from nnrun.engines.layout import DIVERGED, RUNNING, STEPS, STOPPED
+
+
+@jit_rows
+def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, SM, KB, LSE, MK, start, hoff, dropout):
+    """Z_l = A_{l-1} W_l^T + b_l and A_l = M_l o f_l(Z_l) for the m rows of A_0 (already in AM);
+    row c's mask is MK[start + c] when ``dropout``. For a softmax output,
+    LSE[c] = log sum_k e^{z_k} of row c, kept for the loss."""
+    L = sizes.shape[0] - 1
+    for l in range(L):
+        n_prev, n = sizes[l], sizes[l + 1]
+        Ap = rows_of(AM, moff[l], m, n_prev)
+        Z = rows_of(ZM, zoff[l + 1], m, n)
+        A = rows_of(AM, moff[l + 1], m, n)
+        W = rows_of(theta, w_off[l], n, n_prev)
+        np.dot(Ap, W.T, Z)
+        b0 = b_off[l]
+        for c in range(m):
+            for i in range(n):
+                Z[c, i] += theta[b0 + i]
+        code = codes[l]
+        size = m * n
+        z = ZM[zoff[l + 1]:zoff[l + 1] + size]
+        a = AM[moff[l + 1]:moff[l + 1] + size]
+        if code == SIGMOID:
+            sigmoid_into(z, a, KB[:size])
+        elif code == SOFTMAX:
+            # p = e^{z - max z} / sum, and LSE = max z + log sum e^{z - max z} for the loss
+            S = rows_of(SM, 0, m, n)
+            for c in range(m):
+                zmax = Z[c, 0]
+                for i in range(1, n):
+                    zmax = max(zmax, Z[c, i])
+                LSE[c] = zmax
+                for i in range(n):
+                    S[c, i] = Z[c, i] - zmax
+            exp_into(SM[:size], a, KB[:size])
+            for c in range(m):
+                total = 0.0
+                for i in range(n):
+                    total += A[c, i]
+                LSE[c] += math.log(total)
+                inv = 1.0 / total
+                for i in range(n):
+                    A[c, i] *= inv
+        else:
+            for p in range(size):
+                a[p] = act_rows(code, z[p])
+        if dropout and l < L - 1:
+            F = rows_of(FM, moff[l + 1], m, n)
+            h0 = hoff[l]
+            for c in range(m):
+                for i in range(n):
+                    F[c, i] = A[c, i]
+                    A[c, i] *= MK[start + c, h0 + i]
+
+
+@jit_rows
+def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, DM, loss, Y, idx, start, G,
+                  MK, hoff, dropout):
+    """G = sum over the m rows of dC/dtheta: delta_L per row, then layer by layer
+    dC/dW_l = D_l^T A_{l-1}, dC/db_l = column sums of D_l,
+    D_{l-1} = f'(Z_{l-1}) o M_{l-1} o (D_l W_l). Row c is the sample idx[start + c]."""
+    L = sizes.shape[0] - 1
+    n = sizes[L]
+    out = codes[L - 1]
+    Z = rows_of(ZM, zoff[L], m, n)
+    A = rows_of(AM, moff[L], m, n)
+    D = rows_of(DM, zoff[L], m, n)
+    for c in range(m):
+        s = idx[start + c]
+        if loss == CROSS_ENTROPY:
+            for i in range(n):
+                D[c, i] = A[c, i] - Y[s, i]
+        elif out == SOFTMAX:
+            pg = 0.0
+            for i in range(n):
+                pg += A[c, i] * (A[c, i] - Y[s, i])
+            for i in range(n):
+                D[c, i] = A[c, i] * ((A[c, i] - Y[s, i]) - pg)
+        else:
+            for i in range(n):
+                D[c, i] = dact_rows(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
+    for l in range(L - 1, -1, -1):
+        n_prev, n = sizes[l], sizes[l + 1]
+        D = rows_of(DM, zoff[l + 1], m, n)
+        Ap = rows_of(AM, moff[l], m, n_prev)
+        np.dot(D.T, Ap, rows_of(G, w_off[l], n, n_prev))
+        b0 = b_off[l]
+        for i in range(n):
+            G[b0 + i] = 0.0
+        for c in range(m):
+            for i in range(n):
+                G[b0 + i] += D[c, i]
+        if l > 0:
+            Dp = rows_of(DM, zoff[l], m, n_prev)
+            np.dot(D, rows_of(theta, w_off[l], n, n_prev), Dp)
+            code = codes[l - 1]
+            size = m * n_prev
+            d = DM[zoff[l]:zoff[l] + size]
+            z = ZM[zoff[l]:zoff[l] + size]
+            f = FM[moff[l]:moff[l] + size]
+            for p in range(size):
+                d[p] *= dact_rows(code, z[p], f[p])
+            if dropout:
+                h0 = hoff[l - 1]
+                for c in range(m):
+                    for j in range(n_prev):
+                        Dp[c, j] *= MK[start + c, h0 + j]
+
+
+@jit_rows
+def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y, ZM, AM, SM, KB, LSE, MK, hoff):
+    """(mean loss, accuracy) over the rows of X by matrix products, in blocks of rows, no
+    dropout (the softmax cross-entropy from LSE: C = lse(z) sum y - y . z)."""
+    m_all = X.shape[0]
+    if m_all == 0:
+        return np.nan, np.nan
+    L = sizes.shape[0] - 1
+    n0, n = sizes[0], sizes[L]
+    out = codes[L - 1]
+    block = min(m_all, (moff[1] - moff[0]) // n0)
+    total, correct = 0.0, 0.0
+    for start in range(0, m_all, block):
+        m = min(block, m_all - start)
+        A0 = rows_of(AM, moff[0], m, n0)
+        for c in range(m):
+            for j in range(n0):
+                A0[c, j] = X[start + c, j]
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, AM, SM, KB, LSE, MK, 0, hoff, False)
+        Z = rows_of(ZM, zoff[L], m, n)
+        A = rows_of(AM, moff[L], m, n)
+        for c in range(m):
+            s = start + c
+            if loss == CROSS_ENTROPY and out == SOFTMAX:
+                ysum, yz = 0.0, 0.0
+                for i in range(n):
+                    ysum += Y[s, i]
+                    yz += Y[s, i] * Z[c, i]
+                total += LSE[c] * ysum - yz
+            else:
+                total += sample_loss_rows(loss, out, Z[c], A[c], 0, n, Y, s)
+            if classify:
+                correct += sample_correct_rows(A[c], 0, n, Y, s)
+    return total / m_all, (correct / m_all if classify else np.nan)
+
+
+@jit_rows
+def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyper, etas, state, moments,
+                     best_theta, X, Y, Xt, Yt, Xv, Yv, idx, ptr, MK, hoff, it0, total, log_every, history, G,
+                     moff, zoff, ZM, AM, FM, DM, SM, KB, LSE):
+    """:func:`nnrun.engines.per_sample.train_chunk` by the rows path: each batch (one sample
+    included) as matrices through :func:`forward_rows` and :func:`backward_rows`, the
+    records by :func:`evaluate_rows`. Same arguments and return values, with the rows buffers."""
+    P = theta.shape[0]
+    rows = 0
+    k_max = ptr.shape[0] - 1
+    until_record = log_every - it0 % log_every
+    n0 = sizes[0]
+    dropout = MK.shape[0] > 0
+    for k in range(k_max):
+        start, stop = ptr[k], ptr[k + 1]
+        it = it0 + k + 1
+        eta = eta_at(hyper, etas, state, it)
+        m = stop - start
+        A0 = rows_of(AM, moff[0], m, n0)
+        for c in range(m):
+            s = idx[start + c]
+            for j in range(n0):
+                A0[c, j] = X[s, j]
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, SM, KB, LSE, MK, start, hoff,
+                     dropout)
+        backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, DM, loss, Y, idx, start, G,
+                      MK, hoff, dropout)
+        finite = all_finite(G, 0, P)
+        if finite:
+            state[STEPS] += 1.0
+            step, root = adam_factors(opt, hyper, state[STEPS], eta)
+            step_batch(theta, sizes, w_off, b_off, opt, hyper, moments, eta, step, root, G, m)
+        until_record -= 1
+        if until_record == 0 or (not finite) or it == total:
+            if until_record == 0:
+                until_record = log_every
+            tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y,
+                                    ZM, AM, SM, KB, LSE, MK, hoff)
+            te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xt, Yt,
+                                    ZM, AM, SM, KB, LSE, MK, hoff)
+            vl, va = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xv, Yv,
+                                   ZM, AM, SM, KB, LSE, MK, hoff)
+            write_record(history, rows, it, tr, te, tra, tea, vl, va, eta)
+            rows += 1
+            if not finite or not math.isfinite(tr):
+                return k + 1, rows, DIVERGED
+            if observe(hyper, state, theta, best_theta, it, tr, vl):
+                return k + 1, rows, STOPPED
+    return k_max, rows, RUNNING
