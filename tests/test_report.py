@@ -222,3 +222,15 @@ def test_validation_columns_appear_when_a_run_has_them(runs, tmp_path):
     assert "validation loss 0.1235 0.1235" in read_page(tmp_path / "c.html").words
     table = pd.read_csv(io.StringIO(cli("runs", tmp_path, "--csv").stdout))
     assert list(table["val_loss"]) == [0.123456, 0.123456]
+
+
+def test_run_report_names_the_training_method_and_early_stopping(write_config, runs_dir):
+    cfg = small_config(data={"validation_fraction": 0.2},
+                       train={"optimizer": "adam", "eta": 0.01, "iterations": 200, "batch_size": 4, "log_every": 10,
+                              "early_stopping": {"patience": 3}},
+                       model={"dropout": 0.1})
+    run_dir = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
+    words = read_page(run_dir / "report.html").words
+    assert "adam, η=0.01" in words and "early stopping (patience 3)" in words and "dropout p=0.1" in words
+    assert "Early stopping" in words and "val loss was best at iteration" in words
+    assert "validation loss" in words and "validation accuracy" in words

@@ -64,7 +64,8 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
     from matplotlib.lines import Line2D
 
     has_acc = any(any(c.endswith("accuracy") and h[c].notna().any() for c in h.columns) for h in histories)
-    has_eta = any("eta" in h and h["eta"].notna().any() for h in histories)  # a learning-rate schedule
+    # a learning-rate panel only where a schedule changes eta (a constant eta is in the config table)
+    has_eta = any("eta" in h and h["eta"].dropna().nunique() > 1 for h in histories)
     kinds = ["loss"] + (["accuracy"] if has_acc else []) + (["eta"] if has_eta else [])
     fig = Figure(figsize=(5.5 * len(kinds), 4.4) if len(kinds) > 1 else (7.5, 4.6), dpi=110)
     panels = [(kind, fig.add_subplot(1, len(kinds), i + 1)) for i, kind in enumerate(kinds)]

@@ -58,7 +58,10 @@ def architecture_line(model: dict) -> str:
     arch = "-".join(map(str, arch)) if isinstance(arch, list) else str(arch)
     act = model.get("activation")
     act = "/".join(act) if isinstance(act, list) else act
-    return f"{arch}, {act} hidden, {model.get('output')} output; init {model.get('init')}"
+    dropout = model.get("dropout")
+    rates = dropout if isinstance(dropout, list) else [dropout]
+    dropout = f"; dropout p={fmt(dropout)}" if any(r for r in rates if r) else ""
+    return f"{arch}, {act} hidden, {model.get('output')} output; init {model.get('init')}{dropout}"
 
 
 def data_line(data: dict) -> str:
@@ -79,8 +82,15 @@ def training_line(train: dict) -> str:
     batch = train.get("batch_size")
     batch = "full batch" if batch == "full" else ("one sample per step" if batch == 1 else f"batch {batch}")
     lam = f", λ={fmt(train['lambda'])}" if train.get("lambda") else ""
-    return (f"{str(train.get('loss', '')).replace('_', ' ')} loss, η={fmt(train.get('eta'))}{lam}, {batch} "
-            f"({train.get('sampling')}), {length}")
+    optimizer = f"{train['optimizer']}, " if train.get("optimizer") not in (None, "sgd") else ""
+    schedule = train.get("schedule")
+    if isinstance(schedule, dict):
+        schedule = schedule.get("type")
+    schedule = f", {schedule} schedule" if schedule not in (None, "constant") else ""
+    early = train.get("early_stopping")
+    early = f", early stopping (patience {early.get('patience')})" if isinstance(early, dict) else ""
+    return (f"{str(train.get('loss', '')).replace('_', ' ')} loss, {optimizer}η={fmt(train.get('eta'))}{lam}"
+            f"{schedule}, {batch} ({train.get('sampling')}), {length}{early}")
 
 
 def best_of_history(run_dir: Path) -> dict:
@@ -136,6 +146,14 @@ def status_section(metrics: dict) -> str:
         parts.append(f"<p class='hint'><strong>Failed</strong>: {esc(metrics.get('error', ''))}</p>")
         if metrics.get("traceback"):
             parts.append(f"<pre>{esc(metrics['traceback'])}</pre>")
+    early = metrics.get("early_stopping")
+    if early:
+        kept = "; the model holds the weights of that record" if early.get("restored_best") else ""
+        when = (f"stopped at iteration {fmt(early.get('stopped_at'))}" if early.get("stopped_at") is not None
+                else "did not trigger (the run went to its end)")
+        parts.append(f"<p>Early stopping {esc(when)}: {esc(str(early.get('monitor', '')).replace('_', ' '))} was best "
+                     f"at iteration {esc(fmt(early.get('best_iteration')))} ({esc(fmt(early.get('best_loss')))})"
+                     f"{esc(kept)}.</p>")
     hints = (metrics.get("diagnostics") or {}).get("hints") or []
     if hints:
         parts.append("<p>Diagnostics:</p><ul class='hints'>" + "".join(f"<li>{esc(h)}</li>" for h in hints) + "</ul>")
