@@ -71,6 +71,8 @@ class HighamData(DataCommon):
 
 
 class GeneratedData(DataCommon):
+    # an infinite noise or radius gives infinite points, which no plot can place
+    model_config = ConfigDict(allow_inf_nan=False)
     n_samples: int = Field(400, gt=1, le=10_000_000)
     noise: float = Field(0.05, ge=0.0)
 
