@@ -185,11 +185,19 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
         # finite but far worse than where it started: diverged, for the sweep's marks too
         metrics.update(status="diverged", diverged_at=metrics["diagnostics"]["blew_up_at"])
     atomic_npz(run_dir / "model.npz", result.network.to_npz)
+    from nnrun.predict import write_model_json
+
+    write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
+    from nnrun.report import command_line
+
+    metrics["command"] = command_line()  # for report.html; None outside the nnrun command
     write_json(run_dir / "metrics.json", metrics)
     if plots:
         from nnrun.plots import draw_run
+        from nnrun.report import write_run_report
 
         draw_run(run_dir, cfg, history, result.network, data, metrics)
+        write_run_report(run_dir, log=log)
     summarize(metrics, run_dir, log)
     return run_dir
 

@@ -12,10 +12,14 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NnrunError(f"{folder}: no such run folder")
+    from nnrun.report import write_run_report, write_sweep_report
+
     if (folder / "sweep.yaml").exists():
         from nnrun.sweep import redraw_sweep
 
-        return redraw_sweep(folder, fmt)
+        written = redraw_sweep(folder, fmt)
+        report = write_sweep_report(folder)  # the cells' pages too
+        return written + ([report] if report else [])
     from nnrun.data import load_data
     from nnrun.experiment import load_run
     from nnrun.plots import draw_run
@@ -25,4 +29,6 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
     cfg, history, network, metrics = load_run(folder)
     data = load_data(cfg) if cfg.model.architecture[0] == 2 else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        return draw_run(folder, cfg, history, network, data, metrics, fmt)
+        written = draw_run(folder, cfg, history, network, data, metrics, fmt)
+    report = write_run_report(folder)
+    return written + ([report] if report else [])
