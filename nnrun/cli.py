@@ -39,7 +39,17 @@ def user_errors(fn):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandGroup(click.Group):
+    """The nnrun group; it remembers the command line, which run reports show."""
+
+    def main(self, args=None, *rest, **kwargs):
+        from nnrun.report import set_command
+
+        set_command(["nnrun", *(sys.argv[1:] if args is None else args)])
+        return super().main(args, *rest, **kwargs)
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnrun", prog_name="nnrun")  # looked up only for --version
 def main():
     """Run neural-network experiments built from scratch, from YAML configs."""
@@ -173,6 +183,71 @@ def compare(config, overrides, framework, runs_dir, name, quiet):
     exit_for_status(run_dir)
     if not report["agree"]:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
+@click.argument("csv_file", metavar="CSV", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the predictions to this CSV file (default: stdout).")
+@user_errors
+def predict(run_dir, csv_file, out):
+    """Apply a trained RUN to the rows of CSV, with the transforms fitted in training.
+
+    Writes one row per input row: the label (if the CSV has the label column), the
+    predicted class by name (or value, for regression) and the class probabilities.
+    The accuracy against the label column goes to stderr.
+    """
+    from nnrun.predict import predict as run_predict, summary_line
+    from nnrun.rundir import atomic_write
+
+    table, summary = run_predict(run_dir, csv_file)
+    text = table.to_csv(index=False, float_format="%.6g")
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            atomic_write(out, text)
+        except OSError as e:
+            raise NnrunError(f"--out: cannot write {out} ({e.strerror})") from None
+        click.echo(str(out))
+    click.echo(summary_line(summary), err=True)
+
+
+@main.command()
+@click.argument("folder", metavar="[DIR]", default="runs", type=click.Path(path_type=Path))
+@click.option("--sort", "sort_key", default=None, metavar="KEY",
+              help="Sort by a column or config key (accuracies best first, others ascending).")
+@click.option("--reverse", is_flag=True, help="Reverse the sort order.")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Keep rows whose column or config key has this value (repeatable).")
+@click.option("--csv", "as_csv", is_flag=True, help="Machine output: CSV with full-precision numbers.")
+@user_errors
+def runs(folder, sort_key, reverse, filters, as_csv):
+    """A table of the runs and sweeps under DIR (default runs/): time, name, status,
+    the config values that differ between them, and the final metrics."""
+    from nnrun.report.runs import runs_table, text_table
+
+    table = runs_table(folder, sort=sort_key, filters=filters, reverse=reverse)
+    if as_csv:
+        click.echo(table.to_csv(index=False), nl=False)
+    elif table.empty:
+        click.echo(f"no runs under {folder}" + (" match the filters" if filters else ""), err=True)
+    else:
+        click.echo(text_table(table))
+
+
+@main.command()
+@click.argument("run_dirs", metavar="RUN RUN ...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="The page to write.")
+@user_errors
+def report(run_dirs, out):
+    """One page comparing runs: the config keys that differ, the metrics side by side,
+    and the loss and accuracy curves overlaid."""
+    from nnrun.report.compare import write_compare_page
+
+    click.echo(str(write_compare_page(run_dirs, out)))
 
 
 def exit_for_status(run_dir: Path) -> None:

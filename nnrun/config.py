@@ -73,6 +73,8 @@ class HighamData(DataCommon):
 
 
 class GeneratedData(DataCommon):
+    # an infinite noise or radius gives infinite points, which no plot can place
+    model_config = ConfigDict(allow_inf_nan=False)
     n_samples: int = Field(400, gt=1, le=10_000_000)
     noise: float = Field(0.05, ge=0.0)
 
@@ -147,7 +149,8 @@ class CsvData(DataCommon):
     """A CSV file with a header row; the label column and the feature columns."""
 
     source: Literal["csv"]
-    path: str = Field(description="CSV file, relative to the config file")
+    path: str = Field(description="CSV file; in a config file relative to it, on the command line to the "
+                      "current directory")
     label: str | None = Field(None, description="label column (default: the last)")
     features: list[str] | None = Field(None, description="feature columns (default: all others)")
 
@@ -607,16 +610,25 @@ def _absolute(data: dict, key: str, base: Path) -> None:
         set_dotted(data, key, str((base / value).resolve()))
 
 
+PATH_KEYS = ("data.path", "model.init_from")
+
+
 def apply_overrides(raw: dict, overrides, config_dir: Path) -> dict:
-    """A copy of ``raw`` with KEY=VALUE overrides applied and file paths made absolute
-    (relative paths are relative to the config file's folder)."""
+    """A copy of ``raw`` with KEY=VALUE overrides applied and file paths made absolute.
+
+    A relative path inside the config file is relative to the config file's folder; one
+    given on the command line is relative to the current directory, where the user
+    typed it (so tab completion gives the right path).
+    """
     data = copy.deepcopy(raw)
     for text in overrides:
         key, value = parse_override(text)
+        if key in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute():
+            value = str(Path(value).resolve())
         set_dotted(data, key, value)
     if isinstance(data.get("data"), dict) and data["data"].get("source") == "digits":
         data["data"].setdefault("path", DigitsData.model_fields["path"].default)
-    for key in ("data.path", "model.init_from"):
+    for key in PATH_KEYS:
         _absolute(data, key, config_dir)
     return data
 

@@ -159,8 +159,18 @@ GENERATORS = {
 
 
 # -------------------------------------------------------------------------- files
-def read_csv(path: str, label: str | None, features: list[str] | None, key: str = "data.path"):
-    """Read a CSV with a header; return (X, y, feature names, label name). Errors name file, row, column."""
+DELIMITERS = ",;\t"
+
+
+def read_table(path: str, key: str = "data.path"):
+    """A user's CSV as a DataFrame of text cells, as it comes from spreadsheets and exports.
+
+    The delimiter (comma, semicolon or tab) is detected from the first lines
+    (``csv.Sniffer``); a UTF-8 byte-order mark, CRLF line ends and quoted fields are
+    read by pandas. Every cell stays text here; the caller decides what must be a number.
+    """
+    import csv
+
     import pandas as pd
 
     p = Path(path)
@@ -169,7 +179,19 @@ def read_csv(path: str, label: str | None, features: list[str] | None, key: str 
     if p.is_dir():
         raise NnrunError(f"{key}: {path}: is a directory, expected a CSV file")
     try:
-        frame = pd.read_csv(p, skipinitialspace=True)
+        with open(p, encoding="utf-8-sig", newline="") as f:
+            sample = f.read(64 * 1024)
+    except UnicodeDecodeError:
+        raise NnrunError(f"{path}: not a text file in UTF-8; expected a CSV file") from None
+    except OSError as e:
+        raise NnrunError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or too few lines to tell
+        sep = ","
+    try:
+        frame = pd.read_csv(p, sep=sep, encoding="utf-8-sig", skipinitialspace=True, dtype=str,
+                            keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise NnrunError(f"{path}: the file is empty; expected a header row and data rows") from None
     except (UnicodeDecodeError, pd.errors.ParserError) as e:
@@ -177,10 +199,35 @@ def read_csv(path: str, label: str | None, features: list[str] | None, key: str 
         raise NnrunError(f"{path}: not a readable CSV ({first})") from None
     except OSError as e:
         raise NnrunError(f"{path}: cannot read ({e.strerror})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
+
+
+def numeric_column(frame, column: str, path: str) -> np.ndarray:
+    """The column as float64; a missing, non-numeric or infinite cell is one error naming row and value."""
+    import pandas as pd
+
+    values = pd.to_numeric(frame[column].replace("", np.nan), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raw = frame[column].iloc[row]
+        what = "missing value" if raw == "" else f"value {raw!r}"
+        raise NnrunError(f"{path}: row {row + 2}, column '{column}': {what}; expected a finite number")
+    return values
+
+
+def read_csv(path: str, label: str | None, features: list[str] | None, key: str = "data.path"):
+    """Read a CSV with a header; return (X, y, feature names, label name). Errors name file, row, column.
+
+    Features must be numbers. Labels are numbers when every cell of the label column
+    is one, else text (class names such as ``setosa``); :func:`encode_labels` turns
+    them into classes.
+    """
+    frame = read_table(path, key)
     if len(frame) == 0:
         raise NnrunError(f"{path}: no data rows after the header")
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
+    columns = list(frame.columns)
     label = label if label is not None else columns[-1]
     if label not in columns:
         raise NnrunError(f"data.label: column '{label}' not in {path}; columns: {', '.join(columns)}")
@@ -193,20 +240,59 @@ def read_csv(path: str, label: str | None, features: list[str] | None, key: str 
         raise NnrunError(f"data.features: {path} has no feature column besides the label '{label}'")
     if label in features:
         raise NnrunError(f"data.features: '{label}' is the label column and cannot also be a feature")
-    for column in features + [label]:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raw = frame[column].iloc[row]
-            what = "missing value" if (isinstance(raw, float) and np.isnan(raw)) else f"value {raw!r}"
-            raise NnrunError(
-                f"{path}: row {row + 2}, column '{column}': {what}; expected a finite number"
-            )
-        frame[column] = values
-    X = frame[features].to_numpy(dtype=np.float64)
-    y = frame[label].to_numpy(dtype=np.float64)
+    X = np.column_stack([numeric_column(frame, c, path) for c in features])
+    y = label_values(frame[label], label, path)
     return X, y, list(features), label
+
+
+def label_values(cells, label: str, path: str) -> np.ndarray:
+    """Labels as float64 when every cell is a number, else as text; an empty cell is an error."""
+    import pandas as pd
+
+    empty = (cells == "").to_numpy()
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise NnrunError(f"{path}: row {row + 2}, column '{label}': missing label; every row needs one")
+    numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    if np.isfinite(numbers).all():
+        return numbers
+    return cells.to_numpy(dtype=str)
+
+
+def class_name(value) -> str:
+    """A class's name: the text itself, or a number written plainly (1.0 -> '1')."""
+    return str(value) if isinstance(value, str) else f"{float(value):g}"
+
+
+def encode_labels(y: np.ndarray, task: str, where: str) -> tuple[np.ndarray, list[str]]:
+    """(class index per sample, class names) for classification; (targets, []) for regression.
+
+    Classes are the distinct labels in sorted order: numbers by value, text
+    alphabetically. Fractional numbers are refused in a classification (each distinct
+    value would silently become a class of its own).
+    """
+    text = y.dtype.kind in "US"
+    if task == "regression":
+        if text:
+            bad = str(next(v for v in y if _not_a_number(v)))
+            raise NnrunError(f"{where}: label {bad!r} is text; regression needs numeric targets "
+                             f"(or use data.task: classification)")
+        return y.astype(np.float64), []
+    if not text:
+        fractional = y[y != np.round(y)]
+        if fractional.size:
+            raise NnrunError(f"{where}: label {fractional[0]:g} is not a whole number; class labels must be "
+                             f"whole numbers or names (for numeric targets use data.task: regression)")
+    values, labels = np.unique(y, return_inverse=True)
+    return labels, [class_name(v) for v in values]
+
+
+def _not_a_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
 
 
 # --------------------------------------------------------------------- transforms
@@ -287,6 +373,23 @@ class Pipeline:
             X = step(X)
         return X
 
+    def state(self) -> list[dict]:
+        """The fitted transforms as plain data (name and fitted arrays), for model.json."""
+        return [{"name": name, **{k: np.asarray(v).tolist() for k, v in vars(step).items()}}
+                for name, step in zip(self.names, self.steps)]
+
+    @classmethod
+    def from_state(cls, state: list[dict]) -> "Pipeline":
+        """The pipeline :meth:`state` described, fitted as it was in training."""
+        pipeline = cls([entry["name"] for entry in state])
+        for entry in state:
+            step = TRANSFORMS[entry["name"]]()
+            for k, v in entry.items():
+                if k != "name":
+                    setattr(step, k, np.asarray(v, dtype=np.float64))
+            pipeline.steps.append(step)
+        return pipeline
+
 
 # ------------------------------------------------------------------------ dataset
 @dataclass
@@ -310,6 +413,7 @@ class Dataset:
     Y_val: np.ndarray | None = None
     labels_val: np.ndarray | None = None
     raw_val: np.ndarray | None = None
+    label_name: str | None = None  # the label column of a file source
 
     def __post_init__(self):
         if self.X_val is None:
@@ -335,8 +439,8 @@ class Dataset:
         return len(self.X_test) > 0
 
 
-def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
-    """(X, y, feature names, class names or None) straight from the source."""
+def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
+    """(X, y, feature names, label column or None) straight from the source."""
     d = cfg.data
     if d.source in GENERATORS:
         rng = streams(cfg.seed)["data"]
@@ -345,17 +449,16 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
         X, y = GENERATORS[d.source](rng, **params)
         return X.astype(np.float64), y, [f"x{i + 1}" for i in range(X.shape[1])], None
     if d.source == "digits":
-        X, y, names, _ = read_csv(d.path, "label", None)
+        X, y, names, label = read_csv(d.path, "label", None)
         if X.shape[1] != 64:
             raise NnrunError(f"data.path: {d.path} has {X.shape[1]} pixel columns; the digits have 64")
-        return X, y, names, None
-    X, y, names, _ = read_csv(d.path, d.label, d.features)
-    return X, y, names, None
+        return X, y, names, label
+    return read_csv(d.path, d.label, d.features)
 
 
 def load_data(cfg) -> Dataset:
     """Build the configured data set: source -> labels/targets -> split -> transforms."""
-    X, y, feature_names, _ = _raw(cfg)
+    X, y, feature_names, label_name = _raw(cfg)
     n_in, n_out = cfg.model.architecture[0], cfg.model.architecture[-1]
     arch = "-".join(map(str, cfg.model.architecture))
     where = f"data.path {cfg.data.path}" if hasattr(cfg.data, "path") else f"data.source {cfg.data.source}"
@@ -370,23 +473,22 @@ def load_data(cfg) -> Dataset:
             f"data.image_shape: {shape[0]}x{shape[1]} = {shape[0] * shape[1]} pixels, but {where} gives "
             f"{X.shape[1]} features; give [height, width] with height * width = {X.shape[1]}, or leave it out"
         )
+    labels, class_names = encode_labels(y, cfg.data.task, where)
     if cfg.data.task == "classification":
-        values, labels = np.unique(y, return_inverse=True)
-        if len(values) < 2:
-            raise NnrunError(f"{where}: only one class ({values[0]:g}) in the labels; a classifier needs at least 2")
-        if not (len(values) == n_out or (len(values) == 2 and n_out == 1)):
+        n_classes = len(class_names)
+        if n_classes < 2:
+            raise NnrunError(f"{where}: only one class ({class_names[0]}) in the labels; a classifier needs at least 2")
+        if not (n_classes == n_out or (n_classes == 2 and n_out == 1)):
             raise NnrunError(
                 f"model.architecture: {arch} has {n_out} output unit(s) but {where} has "
-                f"{len(values)} classes; make the last size {len(values)}"
-                + (" (or 1 for 0/1 targets)" if len(values) == 2 else "")
+                f"{n_classes} classes; make the last size {n_classes}"
+                + (" (or 1 for 0/1 targets)" if n_classes == 2 else "")
             )
-        class_names = [f"{v:g}" for v in values]
         Y = np.eye(n_out)[labels] if n_out > 1 else labels[:, None].astype(np.float64)
     else:
         if n_out != 1:
             raise NnrunError(f"model.architecture: regression predicts one value; make the last size 1, not {n_out}")
-        labels, class_names = y, []
-        Y = y[:, None].astype(np.float64)
+        Y = labels[:, None].astype(np.float64)
 
     N = len(X)
     n_test = int(round(cfg.data.test_fraction * N))
@@ -417,6 +519,7 @@ def load_data(cfg) -> Dataset:
         feature_names=feature_names,
         class_names=class_names,
         transform=pipeline,
+        label_name=label_name,
         X_val=np.ascontiguousarray(pipeline(X[val])) if n_val else np.empty((0, n_in)),
         Y_val=np.ascontiguousarray(Y[val]) if n_val else np.empty((0, n_out)),
         labels_val=labels[val],

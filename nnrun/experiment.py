@@ -188,15 +188,23 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
         from nnrun.snapshots import save_snapshots
 
         save_snapshots(run_dir / "snapshots.npz", *zip(*result.snapshots))
+    from nnrun.predict import write_model_json
+
+    write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
+    from nnrun.report import command_line
+
+    metrics["command"] = command_line()  # for report.html; None outside the nnrun command
     write_json(run_dir / "metrics.json", metrics)
     if plots:  # True: every picture; or a tuple of picture names
         from nnrun.plots import draw_run
+        from nnrun.report import write_run_report
 
         snapshots = None
         if result.snapshots:
             snapshots = (np.array([i for i, _ in result.snapshots]), np.vstack([t for _, t in result.snapshots]))
         draw_run(run_dir, cfg, history, result.network, data, metrics, only=None if plots is True else plots,
                  snapshots=snapshots, log=log)
+        write_run_report(run_dir, log=log)
     summarize(metrics, run_dir, log)
     return run_dir
 

@@ -16,10 +16,16 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NnrunError(f"{folder}: no such run folder")
+    from nnrun.report import write_run_report, write_sweep_report
+
     if (folder / "sweep.yaml").exists():
         from nnrun.sweep import redraw_sweep
 
-        return redraw_sweep(folder, fmt)
+        written = redraw_sweep(folder, fmt)
+        report = write_sweep_report(folder)  # the cells' pages too
+        return written + ([report] if report else [])
     from nnrun.plots import redraw_run
 
-    return redraw_run(folder, fmt)
+    written = redraw_run(folder, fmt)
+    report = write_run_report(folder)
+    return written + ([report] if report else [])

@@ -428,6 +428,9 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
             f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
     report(results, axes, sweep_dir, log)
+    from nnrun.report import write_sweep_report
+
+    write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
             f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")

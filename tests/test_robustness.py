@@ -41,6 +41,7 @@ BAD_CONFIGS = [
     (["model.architecture=2-30000-30000-2"], ["model.architecture", "parameters", "limit"]),
     (["train.iterations=1000000000", "train.log_every=1"], ["train.log_every", "history rows"]),
     (["model.init_from=missing.npz"], ["model.init_from", "missing.npz", "no such file"]),
+    (["data.noise=InfiNITY"], ["data.noise", "finite number"]),  # found by the fuzz test below
     (["foo=1"], ["unknown key 'foo'"]),
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
 ]

@@ -9,8 +9,8 @@ import yaml
 
 from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
 
-ARTIFACTS_2D = {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png", "data.png", "regions.png",
-                "accuracy.png", "neurons.png", "network.png", "confusion.png"}
+ARTIFACTS_2D = {"config.yaml", "history.csv", "metrics.json", "model.npz", "model.json", "loss.png", "data.png",
+                "regions.png", "report.html", "accuracy.png", "neurons.png", "network.png", "confusion.png"}
 
 
 def test_relu_ellipse_writes_every_artifact(runs_dir):
@@ -86,8 +86,9 @@ def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
     metrics = read_metrics(run_dir)
     assert metrics["train_accuracy"] is None and metrics["train_r2"] is not None
     assert pd.read_csv(run_dir / "history.csv")["train_accuracy"].isna().all()
-    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png",
-                                                   "network.png", "fit.png", "residuals.png"}
+    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz",
+                                                   "model.json", "loss.png", "report.html", "network.png", "fit.png",
+                                                   "residuals.png"}
 
 
 def test_epochs_and_full_batch(runs_dir, write_config):

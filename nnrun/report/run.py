@@ -1,0 +1,219 @@
+"""report.html of a run folder: what ran, status and hints, metrics, every picture, the config.
+
+Everything comes from the files of the folder (config.yaml, metrics.json, history.csv,
+model.json and the pictures), so ``nnrun plot`` redraws the page of any run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
+
+METRIC_ROWS = [  # (metrics.json key, history column, label, higher is better)
+    ("train_loss", "train_loss", "training loss", False),
+    ("val_loss", "val_loss", "validation loss", False),
+    ("test_loss", "test_loss", "test loss", False),
+    ("train_accuracy", "train_accuracy", "training accuracy", True),
+    ("val_accuracy", "val_accuracy", "validation accuracy", True),
+    ("test_accuracy", "test_accuracy", "test accuracy", True),
+    ("train_r2", None, "training R²", True),
+    ("test_r2", None, "test R²", True),
+    ("penalty", None, "L2 penalty (λ/2)Σ‖W‖²", False),
+    ("objective", None, "objective (training loss + penalty)", False),
+]
+HISTORY_METRICS = [column for _, column, _, _ in METRIC_ROWS if column]
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stamp_of(folder: Path) -> str:
+    """'2026-11-23 03:47:20' from a folder named <YYYYMMDD-HHMMSS>-<name>, else ''."""
+    head = folder.name[:15]
+    if len(head) == 15 and head[8] == "-" and (head[:8] + head[9:]).isdigit():
+        return f"{head[:4]}-{head[4:6]}-{head[6:8]} {head[9:11]}:{head[11:13]}:{head[13:15]}"
+    return ""
+
+
+def architecture_line(model: dict) -> str:
+    arch = model.get("architecture")
+    arch = "-".join(map(str, arch)) if isinstance(arch, list) else str(arch)
+    act = model.get("activation")
+    act = "/".join(act) if isinstance(act, list) else act
+    dropout = model.get("dropout")
+    rates = dropout if isinstance(dropout, list) else [dropout]
+    dropout = f"; dropout p={fmt(dropout)}" if any(r for r in rates if r) else ""
+    return f"{arch}, {act} hidden, {model.get('output')} output; init {model.get('init')}{dropout}"
+
+
+def data_line(data: dict) -> str:
+    skip = {"source", "transform", "task", "test_fraction", "validation_fraction"}
+    parts = [f"{data.get('source')}"]
+    parts += [f"{k}={fmt(v)}" for k, v in data.items() if k not in skip and v is not None]
+    line = f"{parts[0]} ({', '.join(parts[1:])})" if len(parts) > 1 else parts[0]
+    split = [f"{k.split('_')[0]} {fmt(data[k])}" for k in ("validation_fraction", "test_fraction") if data.get(k)]
+    if split:
+        line += "; held out: " + ", ".join(split)
+    if data.get("transform"):
+        line += "; transforms: " + " → ".join(data["transform"])
+    return line + f"; {data.get('task', 'classification')}"
+
+
+def training_line(train: dict) -> str:
+    length = f"{train['epochs']} epochs" if train.get("epochs") else f"{train.get('iterations')} iterations"
+    batch = train.get("batch_size")
+    batch = "full batch" if batch == "full" else ("one sample per step" if batch == 1 else f"batch {batch}")
+    lam = f", λ={fmt(train['lambda'])}" if train.get("lambda") else ""
+    optimizer = f"{train['optimizer']}, " if train.get("optimizer") not in (None, "sgd") else ""
+    schedule = train.get("schedule")
+    if isinstance(schedule, dict):
+        schedule = schedule.get("type")
+    schedule = f", {schedule} schedule" if schedule not in (None, "constant") else ""
+    early = train.get("early_stopping")
+    early = f", early stopping (patience {early.get('patience')})" if isinstance(early, dict) else ""
+    return (f"{str(train.get('loss', '')).replace('_', ' ')} loss, {optimizer}η={fmt(train.get('eta'))}{lam}"
+            f"{schedule}, {batch} ({train.get('sampling')}), {length}{early}")
+
+
+def best_of_history(run_dir: Path) -> dict:
+    """{column: (best value, iteration)} over history.csv (lowest loss, highest accuracy)."""
+    path = run_dir / "history.csv"
+    try:
+        header = path.open().readline().strip().split(",")
+        columns = [c for c in HISTORY_METRICS if c in header]
+        if not columns:
+            return {}
+        history = pd.read_csv(path, usecols=["iteration", *columns], dtype=float, engine="c")
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}
+    best = {}
+    for column in columns:
+        values = history[column]
+        if values.notna().any():
+            i = values.idxmax() if column.endswith("accuracy") else values.idxmin()
+            best[column] = (float(values[i]), int(history["iteration"][i]))
+    return best
+
+
+def metrics_section(metrics: dict, best: dict) -> str:
+    rows = []
+    for key, column, label, _ in METRIC_ROWS:
+        value = metrics.get(key)
+        if value is None and column not in best:
+            continue
+        b = best.get(column)
+        rows.append([label, value if value is not None else math.nan,
+                     b[0] if b else math.nan, b[1] if b else None])
+    table = grid_table(["metric", "final", "best during training", "at iteration"], rows)
+    extra = [("iterations", f"{fmt(metrics.get('iterations'))} of {fmt(metrics.get('planned_iterations'))} planned"
+              if metrics.get("planned_iterations") else fmt(metrics.get("iterations"))),
+             ("training time", f"{fmt(metrics.get('train_seconds'))} s in the training loop"
+              + (f" ({metrics['seconds_per_iteration'] * 1e6:.3g} µs per iteration)"
+                 if metrics.get("seconds_per_iteration") else "")),
+             ("engine", fmt(metrics.get("engine"))),
+             ("recorded", f"every {fmt(metrics.get('log_every'))} iterations" if metrics.get("log_every") else "")]
+    return table + kv_table([(k, esc(v)) for k, v in extra if v])
+
+
+def status_section(metrics: dict) -> str:
+    status = metrics.get("status", "unknown")
+    parts = []
+    if status == "diverged":
+        parts.append(f"<p class='hint'><strong>Diverged</strong> at iteration {esc(fmt(metrics.get('diverged_at')))}: "
+                     "the numbers after that point are not a result.</p>")
+    elif status == "interrupted":
+        parts.append(f"<p class='hint'><strong>Interrupted</strong> after {esc(fmt(metrics.get('iterations')))} "
+                     "iterations; everything up to there is saved.</p>")
+    elif status == "failed":
+        parts.append(f"<p class='hint'><strong>Failed</strong>: {esc(metrics.get('error', ''))}</p>")
+        if metrics.get("traceback"):
+            parts.append(f"<pre>{esc(metrics['traceback'])}</pre>")
+    early = metrics.get("early_stopping")
+    if early:
+        kept = "; the model holds the weights of that record" if early.get("restored_best") else ""
+        when = (f"stopped at iteration {fmt(early.get('stopped_at'))}" if early.get("stopped_at") is not None
+                else "did not trigger (the run went to its end)")
+        parts.append(f"<p>Early stopping {esc(when)}: {esc(str(early.get('monitor', '')).replace('_', ' '))} was best "
+                     f"at iteration {esc(fmt(early.get('best_iteration')))} ({esc(fmt(early.get('best_loss')))})"
+                     f"{esc(kept)}.</p>")
+    hints = (metrics.get("diagnostics") or {}).get("hints") or []
+    if hints:
+        parts.append("<p>Diagnostics:</p><ul class='hints'>" + "".join(f"<li>{esc(h)}</li>" for h in hints) + "</ul>")
+    elif status == "completed":
+        parts.append("<p>Completed; the diagnostics found nothing to point out (no divergence, loss growth, "
+                     "dead or saturated units, or one-class classifier).</p>")
+    return "".join(parts)
+
+
+def files_section(run_dir: Path) -> str:
+    items = []
+    for path in sorted(run_dir.iterdir()):
+        if path.is_file() and not path.name.startswith(".") and path.name != "report.html":
+            size = path.stat().st_size
+            shown = f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
+            items.append(f"<li><a href='{esc(path.name)}'><code>{esc(path.name)}</code></a> ({shown})</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _names(names: list[str], most: int = 12) -> str:
+    """'a, b, c', or 'p0, p1, p2, …, p63 (64 columns)' for long lists."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])}, …, {names[-1]} ({len(names)} columns)"
+
+
+def run_page(run_dir: Path, parent: str | None = None) -> str:
+    """The HTML of a run folder's report."""
+    run_dir = Path(run_dir)
+    raw = read_yaml(run_dir / "config.yaml")
+    metrics = read_json(run_dir / "metrics.json")
+    model_json = read_json(run_dir / "model.json")
+    name = raw.get("name", run_dir.name)
+    status = metrics.get("status", "unknown")
+    version = raw.get("nnrun_version") or metrics.get("nnrun_version") or "?"
+    when = stamp_of(run_dir)
+    up = f" · part of <a href='../report.html'>{esc(parent)}</a>" if parent else ""
+    head = (f"<h1>{esc(name)} <span class='badge {esc(status)}'>{esc(status)}</span></h1>"
+            f"<p class='sub'><code>{esc(run_dir.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
+    model, data, train = raw.get("model", {}), raw.get("data", {}), raw.get("train", {})
+    command = metrics.get("command")
+    what = [("name", esc(name)),
+            ("command", f"<code>{esc(command)}</code>" if command else ""),
+            ("repeat with", f"<code>nnrun train {esc(run_dir.name)}/config.yaml</code>"),
+            ("architecture", esc(architecture_line(model)) if model else ""),
+            ("training", esc(training_line(train)) if train else ""),
+            ("data", esc(data_line(data)) if data else ""),
+            ("features", esc(_names(model_json.get("features", [])))),
+            ("classes", esc(", ".join(model_json.get("class_names", [])))),
+            ("seed", esc(fmt(raw.get("seed")))),
+            ("nnrun version", esc(version))]
+    pictures = pictures_in(run_dir)
+    body = [head,
+            "<h2>What ran</h2>", kv_table([(k, v) for k, v in what if v]),
+            "<h2>Status</h2>", status_section(metrics),
+            "<h2>Metrics</h2>", metrics_section(metrics, best_of_history(run_dir)),
+            "<h2>Pictures</h2>",
+            "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
+            else "<p>No pictures in this folder.</p>",
+            "<h2>Resolved config</h2>",
+            f"<pre>{esc((run_dir / 'config.yaml').read_text() if (run_dir / 'config.yaml').exists() else '')}</pre>",
+            "<h2 class='noprint'>Files</h2><div class='noprint'>", files_section(run_dir), "</div>"]
+    return document(f"{name}: nnrun run report", "\n".join(body), version)

@@ -1,0 +1,104 @@
+"""report.html of a sweep folder: the grid, the best cell, the heatmaps, a sortable table of
+every cell with a link to the cell's own report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
+from nnrun.report.run import architecture_line, data_line, read_yaml, stamp_of, training_line
+
+SHOWN_METRICS = ["train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
+                 "train_seconds"]
+
+
+def _best(results: pd.DataFrame):
+    from nnrun.sweep import best_row
+
+    try:
+        return best_row(results)
+    except (KeyError, ValueError):
+        return None, None
+
+
+def sweep_page(sweep_dir: Path) -> str:
+    """The HTML of a sweep folder's report."""
+    sweep_dir = Path(sweep_dir)
+    spec = read_yaml(sweep_dir / "sweep.yaml")
+    base = spec.get("base") or {}
+    axes = spec.get("axes") or {}
+    name = spec.get("name", sweep_dir.name)
+    version = spec.get("nnrun_version", "?")
+    try:
+        results = pd.read_csv(sweep_dir / "results.csv")
+    except (OSError, pd.errors.EmptyDataError):
+        results = pd.DataFrame(columns=["status", "folder"])
+    counts = results["status"].value_counts().to_dict() if len(results) else {}
+    done = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no cell finished"
+    when = stamp_of(sweep_dir)
+    head = (f"<h1>{esc(name)} <span class='badge'>sweep</span></h1>"
+            f"<p class='sub'><code>{esc(sweep_dir.name)}</code>{' · ' + esc(when) if when else ''}</p>")
+    grid = "; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items())
+    from nnrun.report import command_line
+
+    command = command_line() if (command_line() or "").startswith("nnrun sweep") else None
+    what = [("command", f"<code>{esc(command)}</code>" if command else ""),
+            ("grid", esc(grid)),
+            ("cells", esc(f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}")),
+            ("architecture", esc(architecture_line(base["model"])) if "model" in base else ""),
+            ("training", esc(training_line(base["train"])) if "train" in base else ""),
+            ("data", esc(data_line(base["data"])) if "data" in base else ""),
+            ("nnrun version", esc(version))]
+    row, metric = _best(results)
+    if row is not None:
+        where = ", ".join(f"{k} = {fmt(row[k])}" for k in axes)
+        link = f"{row['folder']}/report.html"
+        best = (f"<p><strong>Best cell</strong> ({esc(metric.replace('_', ' '))} {esc(fmt(float(row[metric])))}): "
+                f"{esc(where)}, seed {esc(fmt(row['seed']))} · <a href='{esc(link)}'>its report</a></p>")
+    else:
+        best = "<p>No cell completed, so there is no best cell.</p>"
+    columns = [c for c in axes if c in results.columns] + ["seed", "status"]
+    columns += [m for m in SHOWN_METRICS if m in results.columns and results[m].notna().any()]
+    rows, classes = [], []
+    for _, r in results.iterrows():
+        cells = [_value(r[c]) for c in columns]
+        cells.append(f"<a href='{esc(r.get('folder'))}/report.html'>report</a>")
+        rows.append(cells)
+        classes.append("best" if row is not None and r.get("folder") == row["folder"] else "")
+    table = grid_table(columns + ["cell"], rows, sortable=True, row_classes=classes, html_cells={"cell"},
+                       table_id="results")
+    pictures = pictures_in(sweep_dir)
+    body = [head, "<h2>What ran</h2>", kv_table([(k, v) for k, v in what if v]),
+            "<h2>Best cell</h2>", best,
+            "<h2>Pictures</h2>",
+            "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
+            else "<p>No pictures in this folder.</p>",
+            "<h2>Every cell</h2><p class='noprint'>Click a column heading to sort by it; again to reverse.</p>",
+            table,
+            "<h2>Base config</h2>", f"<pre>{esc(_yaml(base))}</pre>"]
+    return document(f"{name}: nnrun sweep report", "\n".join(body), version, script=True)
+
+
+def _value(value):
+    """A results.csv cell as a Python number when it is one (sorts as a number), else as it is."""
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, str) and value.strip() and _numeric(value):
+        return float(value)
+    return value
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _yaml(data: dict) -> str:
+    from nnrun.config import dump_yaml
+
+    return dump_yaml(data) if data else ""

@@ -1,0 +1,236 @@
+"""report.html of runs and sweeps, nnrun runs, nnrun report (issue 12)."""
+
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import cli, nnrun_process, run_dir_from, small_config
+
+FAST = {"train": {"iterations": 200, "batch_size": 4, "log_every": 20}}
+
+
+class Page(HTMLParser):
+    """What a page holds: image sources, links, scripts and style sheets from outside, text."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.images, self.links, self.external, self.text = [], [], [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag == "a":
+            self.links.append(attrs.get("href", ""))
+        if tag in ("script", "link", "iframe") and (attrs.get("src") or attrs.get("href")):
+            self.external.append(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def words(self):
+        return " ".join(" ".join(self.text).split())
+
+
+def read_page(path: Path) -> Page:
+    return Page(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Three runs that differ in activation, and a sweep, in one runs folder."""
+    tmp = tmp_path_factory.mktemp("reports")
+    runs_dir = tmp / "runs"
+    config = tmp / "exp.yaml"
+    import yaml
+
+    config.write_text(yaml.safe_dump(small_config(**FAST)))
+    dirs = []
+    for activation in ("tanh", "relu", "sigmoid"):
+        result = cli("train", config, f"model.activation={activation}", "--runs-dir", runs_dir, "-q")
+        assert result.exit_code == 0, result.output
+        dirs.append(run_dir_from(result))
+    result = cli("sweep", config, "train.eta=0.05,0.5", "train.lambda=0,0.01", "--jobs", "2", "--runs-dir",
+                 runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    return runs_dir, dirs, run_dir_from(result)
+
+
+def test_run_report_is_self_contained_and_holds_every_picture(runs):
+    _, dirs, _ = runs
+    run_dir = dirs[0]
+    page = read_page(run_dir / "report.html")
+    pictures = sorted(p.name for p in run_dir.glob("*.png"))
+    assert len(page.images) == len(pictures) == 7  # loss accuracy data regions neurons network confusion
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert not page.external
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", (run_dir / "report.html").read_text())
+    words = page.words
+    assert f"nnrun train {runs[0].parent / 'exp.yaml'} model.activation=tanh --runs-dir {runs[0]} -q" in page.words
+    for text in ("tiny", "completed", "2-4-2, tanh hidden, softmax output", "test accuracy", "loss.png",
+                 "regions.png", "Resolved config", "nnrun train"):
+        assert text in words, text
+    assert "@media print" in (run_dir / "report.html").read_text()
+
+
+def test_a_new_picture_in_the_folder_appears_in_the_report(runs):
+    _, dirs, _ = runs
+    run_dir = dirs[1]
+    (run_dir / "zz_extra.png").write_bytes((run_dir / "loss.png").read_bytes())
+    result = cli("plot", run_dir)
+    assert result.exit_code == 0 and str(run_dir / "report.html") in result.stdout
+    page = read_page(run_dir / "report.html")
+    assert len(page.images) == 8 and "zz_extra.png" in page.words
+    assert page.words.index("loss.png") < page.words.index("zz_extra.png")
+    (run_dir / "zz_extra.png").unlink()
+    cli("plot", run_dir)
+
+
+def test_a_failing_report_costs_one_warning_line_not_the_run(write_config, runs_dir, monkeypatch):
+    from nnrun.report import run as report_run
+
+    def broken(*args, **kwargs):
+        raise ValueError("simulated")
+
+    monkeypatch.setattr(report_run, "run_page", broken)
+    result = cli("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    run_dir = run_dir_from(result)
+    warnings = [line for line in result.stderr.splitlines() if "report.html was not written" in line]
+    assert len(warnings) == 1 and "simulated" in warnings[0]
+    assert (run_dir / "metrics.json").exists() and not (run_dir / "report.html").exists()
+
+
+def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs):
+    _, _, sweep_dir = runs
+    text = (sweep_dir / "report.html").read_text()
+    page = Page(text)
+    assert len(page.images) == 1 and page.images[0].startswith("data:image/png")  # heatmaps.png
+    results = pd.read_csv(sweep_dir / "results.csv")
+    cell_links = [link for link in page.links if link.endswith("/report.html") and link != "../report.html"]
+    assert sorted(set(cell_links)) == sorted(f"{f}/report.html" for f in results["folder"])
+    for link in cell_links:
+        assert (sweep_dir / link).exists()
+        assert "../report.html" in Page((sweep_dir / link).read_text()).links  # back up to the sweep
+    assert "class='sortable'" in text and "<script>" in text and "Best cell" in page.words
+    assert "train.eta: 0.05, 0.5" in page.words
+
+
+def test_runs_table_shows_differing_config_and_metrics(runs):
+    runs_dir, dirs, sweep_dir = runs
+    result = cli("runs", runs_dir)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 + 4
+    header = lines[0].split()
+    assert header[:4] == ["time", "name", "kind", "status"]
+    assert "model.activation" in header and "test_accuracy" in header
+    assert "data.source" not in header  # the same everywhere
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv").stdout))
+    assert len(table) == 4 and set(table["kind"]) == {"run", "sweep (best cell)"}
+    sweep = table[table["kind"] == "sweep (best cell)"].iloc[0]
+    assert sweep["train.eta"].startswith("{") and "4 completed" in sweep["status"]
+
+
+def test_runs_sort_and_filter(runs):
+    runs_dir, _, _ = runs
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--sort", "test_accuracy").stdout))
+    accuracies = table["test_accuracy"].tolist()
+    assert accuracies == sorted(accuracies, reverse=True)  # best first
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--sort", "test_accuracy", "--reverse").stdout))
+    assert table["test_accuracy"].tolist() == sorted(accuracies)
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "model.activation=relu").stdout))
+    assert len(table) == 1 and table["kind"][0] == "run"
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "kind=run", "--filter",
+                                        "train.eta=0.1").stdout))
+    assert len(table) == 3 and "model.activation" in table.columns
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--filter", "model.activashun=relu"], ["--filter", "'model.activashun'", "model.activation"]),
+    (["--filter", "relu"], ["--filter", "KEY=VALUE"]),
+    (["--sort", "nope"], ["--sort", "'nope'"]),
+], ids=["unknown-filter-key", "not-key-value", "unknown-sort-key"])
+def test_runs_bad_options_are_one_line(runs, args, words):
+    runs_dir, _, _ = runs
+    result = nnrun_process("runs", runs_dir, *args)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for word in words:
+        assert word in result.stderr
+
+
+def test_runs_of_a_missing_folder(tmp_path):
+    result = nnrun_process("runs", tmp_path / "nowhere")
+    assert result.returncode == 2 and "nowhere: no such folder" in result.stderr
+
+
+def test_report_compares_runs_showing_only_differing_keys(runs, tmp_path):
+    _, dirs, _ = runs
+    out = tmp_path / "compare.html"
+    result = cli("report", *dirs, "--out", out)
+    assert result.exit_code == 0, result.output
+    page = read_page(out)
+    assert len(page.images) == 1 and not page.external
+    words = page.words
+    assert "model.activation" in words and "activation=tanh" in words and "activation=sigmoid" in words
+    assert "train.eta" not in words and "data.source" not in words
+    assert "other config keys have the same value in every run" in words
+    for d in dirs:
+        assert any(link.endswith(f"{d.name}/report.html") and (out.parent / link).resolve().exists()
+                   for link in page.links)
+
+
+@pytest.mark.parametrize("which,words", [("sweep", ["sweep folder"]), ("missing", ["no such run folder"]),
+                                         ("one", ["at least two"])])
+def test_report_bad_runs_are_one_line(runs, tmp_path, which, words):
+    _, dirs, sweep_dir = runs
+    args = {"sweep": [dirs[0], sweep_dir], "missing": [dirs[0], tmp_path / "gone"], "one": [dirs[0]]}[which]
+    result = nnrun_process("report", *args, "--out", tmp_path / "x.html")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert all(word in result.stderr for word in words) and not (tmp_path / "x.html").exists()
+
+
+def test_validation_columns_appear_when_a_run_has_them(runs, tmp_path):
+    """history.csv and metrics.json may carry val_loss / val_accuracy (and eta): pages show them."""
+    import json
+    import shutil
+
+    _, dirs, _ = runs
+    copies = []
+    for d in dirs[:2]:
+        copy = tmp_path / d.name
+        shutil.copytree(d, copy)
+        history = pd.read_csv(copy / "history.csv")
+        history["val_loss"] = history["test_loss"] * 1.5
+        history["val_accuracy"] = history["test_accuracy"]
+        history["eta"] = 0.1
+        history.to_csv(copy / "history.csv", index=False)
+        metrics = json.loads((copy / "metrics.json").read_text())
+        metrics.update(val_loss=0.123456, val_accuracy=0.5)
+        (copy / "metrics.json").write_text(json.dumps(metrics))
+        copies.append(copy)
+    assert cli("plot", copies[0]).exit_code == 0
+    words = read_page(copies[0] / "report.html").words
+    assert "validation loss 0.1235" in words and "validation accuracy 0.5" in words
+    assert cli("report", *copies, "--out", tmp_path / "c.html").exit_code == 0
+    assert "validation loss 0.1235 0.1235" in read_page(tmp_path / "c.html").words
+    table = pd.read_csv(io.StringIO(cli("runs", tmp_path, "--csv").stdout))
+    assert list(table["val_loss"]) == [0.123456, 0.123456]
+
+
+def test_run_report_names_the_training_method_and_early_stopping(write_config, runs_dir):
+    cfg = small_config(data={"validation_fraction": 0.2},
+                       train={"optimizer": "adam", "eta": 0.01, "iterations": 200, "batch_size": 4, "log_every": 10,
+                              "early_stopping": {"patience": 3}},
+                       model={"dropout": 0.1})
+    run_dir = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
+    words = read_page(run_dir / "report.html").words
+    assert "adam, η=0.01" in words and "early stopping (patience 3)" in words and "dropout p=0.1" in words
+    assert "Early stopping" in words and "val loss was best at iteration" in words
+    assert "validation loss" in words and "validation accuracy" in words
