@@ -3,9 +3,11 @@
     python docs/make_gallery.py            # every config (several minutes)
     python docs/make_gallery.py relu_ellipse polar_ellipse
 
-Writes docs/gallery/<config>-loss.png, <config>-regions.png (sweeps: -heatmaps.png)
-at a modest resolution, and docs/gallery/results.md, the table the README shows.
-Run folders go to a temporary directory and are deleted.
+Writes docs/gallery/<config>-loss.png, <config>-regions.png (sweeps: -heatmaps.png) and the
+pictures listed in EXTRA (three frames of moons' animation as PNGs: a GIF is too large for
+git), at a modest resolution, and docs/gallery/results.md, the table the README shows.
+Run folders go to a temporary directory and are deleted. ``digits_best`` is the digits
+config trained once at the sweep's best cell (features, confusion, misclassified).
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "docs" / "gallery"
 WIDTH = 640  # pixels: sharp enough on a page, small enough for git
+# pictures kept besides loss and regions, per gallery entry
+EXTRA = {
+    "higham_2232": ("neurons", "network"),
+    "polar_ellipse": ("data",),
+    "ps5_sigmoid7": ("data",),
+    "moons_deep_relu": ("neurons", "accuracy"),
+    "sine_regression": ("fit", "residuals"),
+    "franke_regression": ("fit", "residuals"),
+    "digits_best": ("features", "confusion", "misclassified", "accuracy", "network"),
+}
+# entries that train a shipped config with overrides: name -> (config, overrides)
+VARIANTS = {"digits_best": ("digits_sweep", ["train.eta=1", "train.lambda=0.0001"])}
+FRAMES = (0.2, 0.7, 1.0)  # animation frames kept: nearest these fractions of the iterations
 
 
 def shrink(src: Path, dst: Path) -> None:
@@ -32,12 +47,28 @@ def shrink(src: Path, dst: Path) -> None:
     image.convert("P", palette=Image.ADAPTIVE, colors=256).save(dst, optimize=True)
 
 
-def run(config: Path, runs: Path) -> dict:
-    sweep = "sweep" in config.read_text()
-    command = [sys.executable, "-m", "nnrun", "sweep" if sweep else "train", str(config), "--runs-dir", str(runs), "-q"]
+def frames(gif: Path, snapshots: Path, stem: str) -> None:
+    """Frames of animation.gif nearest FRAMES of the run, as <stem>-frame<k>.png."""
+    import numpy as np
+
+    iterations = np.load(snapshots)["iterations"]
+    image = Image.open(gif)
+    for k, fraction in enumerate(FRAMES, start=1):
+        image.seek(int(np.abs(iterations - fraction * iterations[-1]).argmin()))
+        image.convert("RGB").save(GALLERY / f"{stem}-frame{k}.png", optimize=True)
+
+
+def run(entry: str, runs: Path) -> dict:
+    config_name, overrides = VARIANTS.get(entry, (entry, []))
+    config = ROOT / "configs" / f"{config_name}.yaml"
+    sweep = "sweep" in config.read_text() and entry not in VARIANTS
+    command = [sys.executable, "-m", "nnrun", "sweep" if sweep else "train", str(config), *overrides,
+               "--runs-dir", str(runs), "-q"]
     done = subprocess.run(command, capture_output=True, text=True)
     folder = Path(done.stdout.strip().splitlines()[-1])
-    row = {"config": config.stem, "command": f"nnrun {'sweep' if sweep else 'train'} configs/{config.name}"}
+    row = {"config": entry, "command": f"nnrun {'sweep' if sweep else 'train'} configs/{config.name}"
+                                       + "".join(f" {o}" for o in overrides)}
+    config = config.with_name(f"{entry}.yaml")  # gallery file names follow the entry
     if sweep:
         results = pd.read_csv(folder / "results.csv")
         best = results.loc[results["test_accuracy"].idxmax()]
@@ -48,28 +79,31 @@ def run(config: Path, runs: Path) -> dict:
     else:
         m = json.loads((folder / "metrics.json").read_text())
         parts = [f"{k.replace('_', ' ')} {m[k]:.4g}" for k in
-                 ("train_accuracy", "test_accuracy", "train_loss", "test_loss") if m.get(k) is not None]
+                 ("train_accuracy", "test_accuracy", "train_r2", "test_r2", "train_loss", "test_loss")
+                 if m.get(k) is not None]
         first = m["diagnostics"].get("first_loss")
         if first:
             parts.append(f"first loss {first:.4g}")
         row.update(status=m["status"], result=", ".join(parts), seconds=f"{m['train_seconds']:.2f}",
                    hints=" / ".join(m["diagnostics"]["hints"]))
-        for name in ("loss", "regions"):
+        for name in ("loss", "regions", *EXTRA.get(entry, ())):
             if (folder / f"{name}.png").exists():
                 shrink(folder / f"{name}.png", GALLERY / f"{config.stem}-{name}.png")
+        if (folder / "animation.gif").exists():
+            frames(folder / "animation.gif", folder / "snapshots.npz", config.stem)
     return row
 
 
 def main(names: list[str]) -> None:
     GALLERY.mkdir(parents=True, exist_ok=True)
-    configs = [ROOT / "configs" / f"{n}.yaml" for n in names] or sorted((ROOT / "configs").glob("*.yaml"))
+    entries = names or sorted([p.stem for p in (ROOT / "configs").glob("*.yaml")] + list(VARIANTS))
     table = GALLERY / "results.json"
     rows = json.loads(table.read_text()) if table.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for config in configs:
-            print(f"running {config.name} ...", flush=True)
-            rows[config.stem] = run(config, Path(tmp))
-            print(f"  {rows[config.stem]['result']}", flush=True)
+        for entry in entries:
+            print(f"running {entry} ...", flush=True)
+            rows[entry] = run(entry, Path(tmp))
+            print(f"  {rows[entry]['result']}", flush=True)
     table.write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| config | command | status | result | training seconds |", "|---|---|---|---|---|"]
     for row in rows.values():

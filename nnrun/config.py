@@ -53,6 +53,8 @@ class DataCommon(Strict):
         default_factory=list, description="applied in order, fitted on the training part"
     )
     task: Literal["classification", "regression"] = "classification"
+    image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="[height, width]: the inputs are images (features.png, misclassified.png)")
 
     @model_validator(mode="after")
     def _held_out(self):
@@ -127,6 +129,22 @@ class GaussData(GeneratedData):
     noise: float = Field(1.0, ge=0.0, description="standard deviation of each blob")
 
 
+class SineData(GeneratedData):
+    """1-D regression: y = sin(2 pi x) + noise, x uniform in [0, 1]."""
+
+    source: Literal["sine"]
+    noise: float = Field(0.1, ge=0.0, description="std of the noise added to the target")
+    task: Literal["classification", "regression"] = "regression"
+
+
+class FrankeData(GeneratedData):
+    """2-D regression: Franke's function on [0, 1]^2 plus noise (Hjorth-Jensen's test surface)."""
+
+    source: Literal["franke"]
+    noise: float = Field(0.05, ge=0.0, description="std of the noise added to the target")
+    task: Literal["classification", "regression"] = "regression"
+
+
 class CsvData(DataCommon):
     """A CSV file with a header row; the label column and the feature columns."""
 
@@ -142,11 +160,12 @@ class DigitsData(DataCommon):
 
     source: Literal["digits"]
     path: str = Field("../datasets/digits.csv", description="relative to the config file")
+    image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = (8, 8)
 
 
 DATA_SOURCES = (
-    HighamData, EllipseData, MoonsData, CirclesData, XorData, SpiralsData, GaussData,
-    CsvData, DigitsData,
+    HighamData, EllipseData, MoonsData, CirclesData, XorData, SpiralsData, GaussData, SineData,
+    FrankeData, CsvData, DigitsData,
 )
 DataConfig = Annotated[Union[DATA_SOURCES], Field(discriminator="source")]  # type: ignore[valid-type]
 SOURCES = tuple(m.model_fields["source"].annotation.__args__[0] for m in DATA_SOURCES)
@@ -273,6 +292,7 @@ class TrainConfig(Strict):
     lambda_: float = Field(0.0, ge=0.0, alias="lambda", description="L2 penalty (lambda/2)||W||^2")
     log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
     engine: Literal["auto", "numpy", "numba"] = "auto"
+    snapshots: int = Field(0, ge=0, le=1000, description="save the parameters this many times (animation.gif)")
     optimizer: str = Field("sgd", description="sgd, momentum, nesterov, adam or rmsprop")
     momentum: float | None = Field(None, description="momentum/nesterov: mu (default 0.9)")
     betas: list[float] | None = Field(None, description="adam: [beta1, beta2] (default [0.9, 0.999])")

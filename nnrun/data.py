@@ -125,6 +125,26 @@ def gauss(rng, n_samples, noise, classes, radius, **_):
     return X, labels
 
 
+def sine(rng, n_samples, noise, **_):
+    """1-D regression: x uniform in [0, 1], y = sin(2 pi x) + N(0, noise^2)."""
+    x = rng.uniform(0.0, 1.0, n_samples)
+    return x[:, None], np.sin(2 * np.pi * x) + noise * rng.standard_normal(n_samples)
+
+
+def franke_function(x, y):
+    """Franke's function, the regression test surface of Hjorth-Jensen's course, on [0, 1]^2."""
+    return (0.75 * np.exp(-(9 * x - 2) ** 2 / 4 - (9 * y - 2) ** 2 / 4)
+            + 0.75 * np.exp(-(9 * x + 1) ** 2 / 49 - (9 * y + 1) / 10)
+            + 0.5 * np.exp(-(9 * x - 7) ** 2 / 4 - (9 * y - 3) ** 2 / 4)
+            - 0.2 * np.exp(-(9 * x - 4) ** 2 - (9 * y - 7) ** 2))
+
+
+def franke(rng, n_samples, noise, **_):
+    """2-D regression: (x, y) uniform in [0, 1]^2, target franke_function(x, y) + N(0, noise^2)."""
+    X = rng.uniform(0.0, 1.0, (n_samples, 2))
+    return X, franke_function(X[:, 0], X[:, 1]) + noise * rng.standard_normal(n_samples)
+
+
 GENERATORS = {
     "higham": higham,
     "ellipse": ellipse,
@@ -133,6 +153,8 @@ GENERATORS = {
     "xor": xor,
     "spirals": spirals,
     "gauss": gauss,
+    "sine": sine,
+    "franke": franke,
 }
 
 
@@ -422,9 +444,10 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
     d = cfg.data
     if d.source in GENERATORS:
         rng = streams(cfg.seed)["data"]
-        params = d.model_dump(exclude={"source", "test_fraction", "validation_fraction", "transform", "task"})
+        params = d.model_dump(exclude={"source", "test_fraction", "validation_fraction", "transform", "task",
+                                       "image_shape"})
         X, y = GENERATORS[d.source](rng, **params)
-        return X.astype(np.float64), y, ["x1", "x2"], None
+        return X.astype(np.float64), y, [f"x{i + 1}" for i in range(X.shape[1])], None
     if d.source == "digits":
         X, y, names, label = read_csv(d.path, "label", None)
         if X.shape[1] != 64:
@@ -443,6 +466,12 @@ def load_data(cfg) -> Dataset:
         raise NnrunError(
             f"model.architecture: {arch} takes {n_in} inputs but {where} gives {X.shape[1]} "
             f"features ({', '.join(feature_names)}); make the first size {X.shape[1]}"
+        )
+    shape = cfg.data.image_shape
+    if shape is not None and shape[0] * shape[1] != X.shape[1]:
+        raise NnrunError(
+            f"data.image_shape: {shape[0]}x{shape[1]} = {shape[0] * shape[1]} pixels, but {where} gives "
+            f"{X.shape[1]} features; give [height, width] with height * width = {X.shape[1]}, or leave it out"
         )
     labels, class_names = encode_labels(y, cfg.data.task, where)
     if cfg.data.task == "classification":

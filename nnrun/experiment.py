@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from nnrun import __version__
-from nnrun.config import Config, dump_yaml, validate
+from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
-from nnrun.network import Network, parameter_count
+from nnrun.network import parameter_count
 from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
 from nnrun.training import (
     HISTORY_COLUMNS, batch_size, build_network, evaluate, load_engine, planned_iterations, resolve_log_every, train,
@@ -185,6 +184,10 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
         # finite but far worse than where it started: diverged, for the sweep's marks too
         metrics.update(status="diverged", diverged_at=metrics["diagnostics"]["blew_up_at"])
     atomic_npz(run_dir / "model.npz", result.network.to_npz)
+    if result.snapshots:
+        from nnrun.snapshots import save_snapshots
+
+        save_snapshots(run_dir / "snapshots.npz", *zip(*result.snapshots))
     from nnrun.predict import write_model_json
 
     write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
@@ -192,11 +195,15 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
 
     metrics["command"] = command_line()  # for report.html; None outside the nnrun command
     write_json(run_dir / "metrics.json", metrics)
-    if plots:
+    if plots:  # True: every picture; or a tuple of picture names
         from nnrun.plots import draw_run
         from nnrun.report import write_run_report
 
-        draw_run(run_dir, cfg, history, result.network, data, metrics)
+        snapshots = None
+        if result.snapshots:
+            snapshots = (np.array([i for i, _ in result.snapshots]), np.vstack([t for _, t in result.snapshots]))
+        draw_run(run_dir, cfg, history, result.network, data, metrics, only=None if plots is True else plots,
+                 snapshots=snapshots, log=log)
         write_run_report(run_dir, log=log)
     summarize(metrics, run_dir, log)
     return run_dir
@@ -229,17 +236,5 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
 
 
 # ------------------------------------------------------------------ reading back
-def load_run(run_dir: str | Path):
-    """(config, history DataFrame, network, metrics) of a run folder."""
-    import json
-
-    run_dir = Path(run_dir)
-    for needed in ("config.yaml", "history.csv", "model.npz"):
-        if not (run_dir / needed).exists():
-            raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
-    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text()), str(run_dir / "config.yaml"))
-    history = pd.read_csv(run_dir / "history.csv")
-    network = Network.from_npz(run_dir / "model.npz", key=str(run_dir))
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return cfg, history, network, metrics
+# load_run lives in rundir (plots reads run folders too, and experiment imports plots)
+from nnrun.rundir import load_run  # noqa: E402,F401

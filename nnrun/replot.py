@@ -1,4 +1,8 @@
-"""Redrawing plots from a run or sweep folder, without training."""
+"""Redrawing the pictures of a run or sweep folder, without training.
+
+Import graph: replot -> sweep -> plots and replot -> plots; the run-folder redraw that
+both need lives in :func:`nnrun.plots.redraw_run`, so sweep never imports replot.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from nnrun.errors import NnrunError
 
 
 def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
-    """Every plot of a run folder (config.yaml, history.csv, model.npz) or a sweep folder."""
+    """Every picture of a run folder (config.yaml, history.csv, model.npz) or a sweep folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NnrunError(f"{folder}: no such run folder")
@@ -20,15 +24,8 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
         written = redraw_sweep(folder, fmt)
         report = write_sweep_report(folder)  # the cells' pages too
         return written + ([report] if report else [])
-    from nnrun.data import load_data
-    from nnrun.experiment import load_run
-    from nnrun.plots import draw_run
+    from nnrun.plots import redraw_run
 
-    import numpy as np
-
-    cfg, history, network, metrics = load_run(folder)
-    data = load_data(cfg) if cfg.model.architecture[0] == 2 else None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        written = draw_run(folder, cfg, history, network, data, metrics, fmt)
+    written = redraw_run(folder, fmt)
     report = write_run_report(folder)
     return written + ([report] if report else [])

@@ -169,3 +169,23 @@ class HistoryWriter:
         if self.error is not None:
             raise self.error
         os.replace(self.tmp, self.path)
+
+
+def load_run(run_dir: str | Path):
+    """(config, history DataFrame, network, metrics) of a run folder."""
+    import pandas as pd
+    import yaml
+
+    from nnrun.config import validate
+    from nnrun.network import Network
+
+    run_dir = Path(run_dir)
+    for needed in ("config.yaml", "history.csv", "model.npz"):
+        if not (run_dir / needed).exists():
+            raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
+    cfg = validate(yaml.safe_load((run_dir / "config.yaml").read_text()), str(run_dir / "config.yaml"))
+    history = pd.read_csv(run_dir / "history.csv")
+    network = Network.from_npz(run_dir / "model.npz", key=str(run_dir))
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return cfg, history, network, metrics

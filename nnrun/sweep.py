@@ -190,6 +190,7 @@ def compute_cell(raw: dict) -> dict:
     import warnings
 
     from nnrun.experiment import prepare, record_run
+    from nnrun.plots import CELL_PICTURES
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
     start = time.perf_counter()
@@ -199,7 +200,7 @@ def compute_cell(raw: dict) -> dict:
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None)
+            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None, plots=CELL_PICTURES)
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files["metrics.json"])
     except NnrunError as e:
@@ -213,7 +214,7 @@ def compute_cell(raw: dict) -> dict:
 
 def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png") -> dict:
     """The sweep's plots (heatmaps or metric curves) as {file name: bytes}, drawn by a worker."""
-    from nnrun.plots_sweep import draw_sweep
+    from nnrun.plots.sweep import draw_sweep
 
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
@@ -417,7 +418,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         for name, content in drawn.items():
             atomic_write(sweep_dir / name, content)
     elif len(results) and interrupted:  # the pool is gone: draw here
-        from nnrun.plots_sweep import draw_sweep
+        from nnrun.plots.sweep import draw_sweep
 
         try:
             draw_sweep(sweep_dir, results, axes)
@@ -574,15 +575,15 @@ def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
     """Redraw a sweep's heatmaps and every cell's plots."""
-    from nnrun.plots_sweep import draw_sweep
-    from nnrun.replot import redraw
+    from nnrun.plots import CELL_PICTURES, redraw_run
+    from nnrun.plots.sweep import draw_sweep
 
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
     written = []
     for cell in cells:
         if (sweep_dir / cell.folder_name / "model.npz").exists():
-            written += redraw(sweep_dir / cell.folder_name, fmt)
+            written += redraw_run(sweep_dir / cell.folder_name, fmt, only=CELL_PICTURES)
     results = collect_results(sweep_dir, cells, spec["axes"])
     written += draw_sweep(sweep_dir, results, spec["axes"], fmt)
     return written

@@ -5,7 +5,7 @@ forked from the server, so no worker pays for them again.
 """
 
 import nnrun.experiment  # noqa: F401
-import nnrun.plots  # noqa: F401
+import nnrun.plots  # noqa: F401 (the registry and its loss figure)
 from nnrun.sweep import warm_up
 
 try:

@@ -37,6 +37,7 @@ from nnrun.engines.reference import observe, record
 from nnrun.errors import NnrunError
 from nnrun.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
 from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
+from nnrun.snapshots import snapshot_iterations
 
 
 @dataclass
@@ -56,6 +57,7 @@ class TrainResult:
     signal: int | None = None  # the signal that interrupted training, if any
     method: Method | None = None  # the optimizer, schedule and monitor as they ended
     stopped_early: bool = False  # early stopping ended the run
+    snapshots: list = field(default_factory=list)  # (iteration, theta copy) for train.snapshots
 
     def early_stopping(self) -> dict | None:
         """Where early stopping stopped (None: it ran to the end) and which record was best."""
@@ -215,13 +217,23 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         done, status, diverged_at, seconds, stopped = 0, "completed", None, 0.0, False
         # an empty first call loads (or compiles) the compiled kernel outside the timer
         engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), sampler.masks(0), 0, buffer)
+        # train.snapshots: chunks end at the snapshot iterations (the sampler hands out the
+        # same indices for any chunking, so the numbers do not change)
+        marks = list(snapshot_iterations(total, t.snapshots))
+        snapshots = []
+        while marks and marks[0] == 0:
+            snapshots.append((0, net.theta.copy()))
+            marks.pop(0)
         while done < total:
-            k = min(chunk, total - done)
+            k = min(chunk, total - done, (marks[0] - done) if marks else chunk)
             idx, ptr, masks = sampler.chunk(k)
             t0 = time.perf_counter()
             n, rows, code = engine.run_chunk(idx, ptr, masks, done, buffer)
             before, seconds = seconds, seconds + (time.perf_counter() - t0)
             done += n
+            if marks and done == marks[0]:
+                snapshots.append((done, net.theta.copy()))
+                marks.pop(0)
             if rows:
                 block = buffer[:rows].copy()
                 # rows inside a compiled chunk are timed by interpolation
@@ -247,9 +259,11 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
             final[0, ix.SECONDS] = seconds
             emit(final)
         interrupted_by = flag["signal"]
+        if t.snapshots and (not snapshots or snapshots[-1][0] != done):  # stopped early: where it ended
+            snapshots.append((done, net.theta.copy()))
     if method.early_stopping and method.hyper[ix.ES_RESTORE] > 0 and status == "completed":
         net.theta[:] = method.best_theta  # the weights of the best record
 
     history = np.vstack(collected) if collected else np.empty((0, len(HISTORY_COLUMNS)))
     return TrainResult(net, history, status, done, total, seconds, name, log_every, diverged_at,
-                       notes, interrupted_by, method, stopped)
+                       notes, interrupted_by, method, stopped, snapshots)

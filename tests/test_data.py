@@ -10,6 +10,7 @@ from nnrun.sampling import Sampler
 from conftest import REPO, small_config
 
 GENERATED = ["ellipse", "moons", "circles", "xor", "spirals", "gauss"]
+REGRESSION = {"sine": 1, "franke": 2}  # source -> number of inputs
 
 
 def data_for(data, architecture="2-4-2", **model):
@@ -18,7 +19,7 @@ def data_for(data, architecture="2-4-2", **model):
 
 
 def test_every_source_is_tested():
-    assert set(SOURCES) == set(GENERATED) | {"higham", "csv", "digits"}
+    assert set(SOURCES) == set(GENERATED) | set(REGRESSION) | {"higham", "csv", "digits"}
 
 
 def test_higham_points_and_classes():
@@ -36,6 +37,28 @@ def test_generators_are_seeded_balanced_and_sized(source):
     assert len(a.X_train) + len(a.X_test) == 101 and len(a.X_test) == 20
     counts = np.bincount(np.concatenate([a.labels_train, a.labels_test]))
     assert counts.min() >= 50 and a.X_train.shape[1] == 2
+
+
+@pytest.mark.parametrize("source", REGRESSION)
+def test_regression_generators_are_seeded_sized_and_noisy_around_their_function(source):
+    from nnrun.data import franke_function
+
+    n_in = REGRESSION[source]
+    spec = {"source": source, "n_samples": 500, "test_fraction": 0.2}
+    arch = f"{n_in}-4-1"
+    def load():
+        cfg = small_config(data=spec, model={"architecture": arch, "output": "identity"}, train={"loss": "quadratic"})
+        return nnrun.load_data(validate(cfg))
+
+    a, b = load(), load()
+    np.testing.assert_array_equal(a.Y_train, b.Y_train)
+    assert a.task == "regression" and a.X_train.shape == (400, n_in) and len(a.X_test) == 100
+    assert a.raw_train.min() >= 0.0 and a.raw_train.max() <= 1.0
+    X = a.raw_train
+    clean = np.sin(2 * np.pi * X[:, 0]) if source == "sine" else franke_function(X[:, 0], X[:, 1])
+    residual = a.labels_train - clean
+    noise = {"sine": 0.1, "franke": 0.05}[source]  # the defaults
+    assert abs(residual.std() - noise) < 0.2 * noise and abs(residual.mean()) < 0.3 * noise
 
 
 def test_ellipse_contours_nest_around_the_centre():

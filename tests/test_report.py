@@ -67,7 +67,7 @@ def test_run_report_is_self_contained_and_holds_every_picture(runs):
     run_dir = dirs[0]
     page = read_page(run_dir / "report.html")
     pictures = sorted(p.name for p in run_dir.glob("*.png"))
-    assert len(page.images) == len(pictures) == 3
+    assert len(page.images) == len(pictures) == 7  # loss accuracy data regions neurons network confusion
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert not page.external
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", (run_dir / "report.html").read_text())
@@ -86,7 +86,7 @@ def test_a_new_picture_in_the_folder_appears_in_the_report(runs):
     result = cli("plot", run_dir)
     assert result.exit_code == 0 and str(run_dir / "report.html") in result.stdout
     page = read_page(run_dir / "report.html")
-    assert len(page.images) == 4 and "zz_extra.png" in page.words
+    assert len(page.images) == 8 and "zz_extra.png" in page.words
     assert page.words.index("loss.png") < page.words.index("zz_extra.png")
     (run_dir / "zz_extra.png").unlink()
     cli("plot", run_dir)

@@ -123,7 +123,8 @@ def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir
         png.unlink()
     result = cli("plot", run_dir)
     assert result.exit_code == 0
-    assert {p.name for p in run_dir.glob("*.png")} == {"loss.png", "data.png", "regions.png"}
+    assert {p.name for p in run_dir.glob("*.png")} == {"loss.png", "data.png", "regions.png", "accuracy.png",
+                                                       "neurons.png", "network.png", "confusion.png"}
     assert cli("plot", run_dir, "--format", "pdf").exit_code == 0 and (run_dir / "regions.pdf").exists()
 
     sweep_dir = run_dir_from(cli("sweep", write_config(sweep_config(), "s.yaml"), "--runs-dir", runs_dir, "-q"))

@@ -10,7 +10,7 @@ import yaml
 from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
 
 ARTIFACTS_2D = {"config.yaml", "history.csv", "metrics.json", "model.npz", "model.json", "loss.png", "data.png",
-                "regions.png", "report.html"}
+                "regions.png", "report.html", "accuracy.png", "neurons.png", "network.png", "confusion.png"}
 
 
 def test_relu_ellipse_writes_every_artifact(runs_dir):
@@ -87,7 +87,8 @@ def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
     assert metrics["train_accuracy"] is None and metrics["train_r2"] is not None
     assert pd.read_csv(run_dir / "history.csv")["train_accuracy"].isna().all()
     assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz",
-                                                   "model.json", "loss.png", "report.html"}
+                                                   "model.json", "loss.png", "report.html", "network.png", "fit.png",
+                                                   "residuals.png"}
 
 
 def test_epochs_and_full_batch(runs_dir, write_config):
@@ -148,7 +149,7 @@ def test_a_reused_loss_figure_draws_what_a_fresh_one_draws(tmp_path):
     import matplotlib.image
 
     import nnrun
-    from nnrun import plots
+    from nnrun.plots import curves as plots
 
     def history(n, scale, test=True):
         it = np.arange(n + 1) * 10.0

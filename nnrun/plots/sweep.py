@@ -19,8 +19,10 @@ from matplotlib.colors import LogNorm, Normalize  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots import STYLE  # noqa: E402
+from nnrun.plots.style import STYLE, folder_name, label_log_axis  # noqa: E402
 from nnrun.rundir import atomic_savefig  # noqa: E402
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 PANELS = [("test_accuracy", "test accuracy", True), ("train_accuracy", "train accuracy", True),
           ("train_loss", "final training loss", False)]
@@ -30,6 +32,28 @@ def label(value) -> str:
     if isinstance(value, float):
         return f"{value:.0e}" if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e3) else f"{value:.3g}"
     return str(value)
+
+
+def axis_labels(values) -> list[str]:
+    """Tick labels for one axis, all in one style: powers of ten as 10⁻⁵ … 10¹ when every
+    value is one, else one scientific style (1.0e-05) when the values span more than two
+    decades, else plain digits."""
+    try:
+        v = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return [str(x) for x in values]
+    if np.all(v > 0):
+        exponents = np.log10(v)
+        if np.allclose(exponents, np.round(exponents), atol=1e-9):
+            return ["10" + str(int(round(e))).translate(_SUPERSCRIPT) for e in exponents]
+        if v.max() / v.min() > 100:
+            return [f"{x:.1e}" for x in v]
+    return [f"{x:g}" for x in v]
+
+
+def seeds_note(results: pd.DataFrame) -> str:
+    n = results["seed"].nunique() if "seed" in results else 1
+    return f"; each cell the mean over {n} seeds" if n > 1 else ""
 
 
 def _numeric_log(values) -> bool:
@@ -53,6 +77,7 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
     rows_key, cols_key = list(axes)[:2]
     row_values = [label(v) for v in axes[rows_key]]
     col_values = [label(v) for v in axes[cols_key]]
+    row_ticks, col_ticks = axis_labels(axes[rows_key]), axis_labels(axes[cols_key])
     frame = results.copy()
     frame["_r"] = frame[rows_key].map(lambda v: label(_parse(v)))
     frame["_c"] = frame[cols_key].map(lambda v: label(_parse(v)))
@@ -100,18 +125,26 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                         ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                                 color="white" if dark else "black")
-            ax.set_xticks(range(len(col_values)), col_values, rotation=45, ha="right")
-            ax.set_yticks(range(len(row_values)), row_values)
+            ax.set_xticks(range(len(col_values)), col_ticks, rotation=45 if len(col_ticks[0]) > 4 else 0,
+                          ha="right" if len(col_ticks[0]) > 4 else "center")
+            ax.set_yticks(range(len(row_values)), row_ticks)
             ax.set_xlabel(cols_key)
             ax.set_ylabel(rows_key)
             best = "best over " + ", ".join(list(axes)[2:]) if len(axes) > 2 else ""
             ax.set_title(f"{title}{' (log colour scale)' if log_scale else ''}" + (f"\n{best}" if best else ""),
                          fontsize=10)
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-        fig.suptitle(f"{name}: yellow = better; grey = diverged (div) or failed", fontsize=10)
+            bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+            if log_scale:  # enough labelled ticks to read a loss off the bar
+                label_log_axis(bar.ax.yaxis, *norm_limits(im.norm))
+        fig.suptitle(f"{name}: {rows_key} × {cols_key}; yellow = better, grey = diverged (div) or failed"
+                     f"{seeds_note(frame)}", fontsize=10)
         fig.tight_layout()
         atomic_savefig(fig, path)
         plt.close(fig)
+
+
+def norm_limits(norm) -> tuple[float, float]:
+    return float(norm.vmin), float(norm.vmax)
 
 
 def _parse(value):
@@ -147,11 +180,16 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                 ax.set_xscale("log")
             if not numeric:
                 ax.set_xticks(xs, [label(v) for v in values], rotation=30, ha="right")
+            elif ax.get_xscale() == "linear":
+                ax.set_xticks(xs, axis_labels(values))
             if metric.endswith("loss"):
                 ax.set_yscale("log")
             ax.set_xlabel(key)
             ax.set_title(title, fontsize=10)
-        fig.suptitle(name, fontsize=10)
+        n_seeds = results["seed"].nunique() if "seed" in results else 1
+        note = (f": points are means over {n_seeds} seeds, error bars ±1 standard deviation across seeds"
+                if n_seeds > 1 else "")
+        fig.suptitle(f"{name}: final metrics against {key}{note}", fontsize=10)
         fig.tight_layout()
         atomic_savefig(fig, path)
         plt.close(fig)
@@ -160,7 +198,7 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
 def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png") -> list[Path]:
     """heatmaps.<fmt> for two or more axes, metrics.<fmt> for one; returns the files."""
     sweep_dir = Path(sweep_dir)
-    name = sweep_dir.name
+    name = folder_name(sweep_dir, sweep_dir.name)
     if not axes or results.empty:
         return []
     if len(axes) >= 2:

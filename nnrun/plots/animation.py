@@ -1,0 +1,140 @@
+"""animation.gif (E4): the network at each snapshot of ``snapshots.npz``, frame by frame.
+
+Left: the decision regions (2-D inputs) or the fitted curve (one input, regression) with
+the parameters of that snapshot; right: the whole loss curve with a marker at the frame's
+iteration. One figure is drawn once; each frame redraws only what changes on top of it
+(blitting), so 60 frames take a few seconds. Frames are written as a GIF with Pillow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nnrun.plots.curves import ITERATION_FORMAT, loggable
+from nnrun.plots.plane import class_handles, draw_map, grid, scatter
+from nnrun.plots.style import STYLE, describe, label_log_axis
+
+FPS = 6
+GIF_DPI = 80  # a GIF frame is a full image: a modest size keeps the file small
+
+
+def animates(cfg, data) -> bool:
+    return data is not None and (data.n_features == 2 or (data.n_features == 1 and data.task == "regression"))
+
+
+def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    iterations, thetas = snapshots
+    net = type(network)(network.sizes, network.activations, thetas[0].copy())
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    with plt.rc_context(STYLE), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.8), gridspec_kw={"width_ratios": [1.15, 1]})
+        # the loss curve: drawn once
+        it_all = []
+        for column, label, colour in (("train_loss", "training", "C0"), ("val_loss", "validation", "C2"),
+                                      ("test_loss", "test", "C1")):
+            xs, ys = loggable(history, column)
+            if len(ys):
+                right.plot(xs, ys, lw=0.9, color=colour, label=f"{label} loss")
+                it_all.append(ys)
+        marker, = right.plot([], [], "o", color="k", ms=7, zorder=5)
+        if it_all:
+            ys = np.concatenate(it_all)
+            right.set_yscale("log")
+            pad = (ys.max() / ys.min()) ** 0.04 if ys.max() > ys.min() else 1.5
+            bottom, top = ys.min() / pad, min(ys.max() * pad, 1e300)
+            right.set_ylim(bottom, top)
+            label_log_axis(right.yaxis, bottom, top)
+            right.legend(fontsize=8, loc="upper right")
+        right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
+        right.xaxis.set_major_formatter(ITERATION_FORMAT)
+        right.set_xlabel("iteration")
+        right.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss")
+        x_hist = history["iteration"].to_numpy(dtype=float)
+        y_hist = history["train_loss"].to_numpy(dtype=float)
+
+        if data.n_features == 2:
+            G0, G1, points = grid(data, 110)
+            inputs = data.transform(points)
+            mesh = draw_map(left, fig, G0, G1, net.predict(inputs), cfg, data, boundary=False)
+            scatter(left, data, legend=False, size=18)
+            if data.task == "classification":
+                left.legend(handles=class_handles(data), fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12),
+                            ncol=4, frameon=False)
+            left.set_xlim(G0.min(), G0.max())
+            left.set_ylim(G1.min(), G1.max())
+            left.set_xlabel(data.feature_names[0])
+            left.set_ylabel(data.feature_names[1])
+        else:
+            X = np.vstack([data.raw_train, data.raw_test])
+            xs_fit = np.linspace(X.min(), X.max(), 400)[:, None]
+            inputs = data.transform(xs_fit)
+            left.scatter(data.raw_train[:, 0], data.labels_train, s=10, color="C0", alpha=0.5, edgecolors="none")
+            if data.has_test:
+                left.scatter(data.raw_test[:, 0], data.labels_test, s=24, marker="X", color="C1", edgecolors="k",
+                             linewidths=0.4)
+            curve, = left.plot([], [], color="k", lw=2)
+            targets = np.concatenate([data.labels_train, data.labels_test])
+            span = targets.max() - targets.min() or 1.0
+            left.set_ylim(targets.min() - 0.25 * span, targets.max() + 0.25 * span)
+            left.set_xlim(xs_fit[0, 0], xs_fit[-1, 0])
+            left.set_xlabel(data.feature_names[0])
+            left.set_ylabel("target")
+        fig.suptitle(describe(cfg, name), fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
+
+        # blitting: axes, ticks, labels and the loss curves are drawn once; each frame
+        # restores that background and draws only what changes (map, boundary, points, marker)
+        moving = [mesh, marker, left.title] if data.n_features == 2 else [curve, marker, left.title]
+        moving += list(left.collections) if data.n_features == 2 else []
+        for artist in moving:
+            artist.set_animated(True)
+        canvas = FigureCanvasAgg(fig)
+        fig.set_dpi(GIF_DPI)
+        canvas.draw()
+        background = canvas.copy_from_bbox(fig.bbox)
+        frames = []
+        for k, (iteration, theta) in enumerate(zip(iterations, thetas)):
+            net.theta[:] = theta
+            out = net.predict(inputs)
+            canvas.restore_region(background)
+            if data.n_features == 2:
+                out = np.where(np.isfinite(out), out, np.nan)
+                if out.shape[1] > 1:
+                    winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
+                    mesh.set_data(winner.reshape(G0.shape))
+                else:
+                    P = out[:, 0].reshape(G0.shape)
+                    mesh.set_data(P)
+                left.draw_artist(mesh)
+                if out.shape[1] == 1 and data.task == "classification" and np.isfinite(P).any() \
+                        and np.nanmin(P) < 0.5 < np.nanmax(P):
+                    boundary = left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
+                    left.draw_artist(boundary)
+                    boundary.remove()
+                for points in left.collections:
+                    if points is not mesh:
+                        left.draw_artist(points)
+            else:
+                curve.set_data(xs_fit[:, 0], np.where(np.isfinite(out[:, 0]), out[:, 0], np.nan))
+                left.draw_artist(curve)
+            before = np.flatnonzero(x_hist <= iteration)
+            loss = y_hist[before[-1]] if len(before) else np.nan
+            marker.set_data([iteration], [loss] if 0 < loss < 1e200 else [np.nan])
+            right.draw_artist(marker)
+            left.title.set_text(f"iteration {int(iteration):,} (frame {k + 1} of {len(iterations)})")
+            left.draw_artist(left.title)
+            rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
+            frames.append(Image.fromarray(rgb).quantize(colors=128, method=Image.Quantize.FASTOCTREE))
+        plt.close(fig)
+    durations = [1000 // FPS] * len(frames)
+    durations[-1] = 2500  # hold the last frame before the loop restarts
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    os.replace(tmp, path)

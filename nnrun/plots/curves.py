@@ -1,0 +1,166 @@
+"""Curves against iteration: the loss (log y axis) and the accuracy.
+
+Both draw the validation columns (``val_loss``, ``val_accuracy``) when history.csv has
+them and skip them when it does not. Only finite records are drawn, up to the last one,
+so a diverged run shows everything it recorded before it blew up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save, save_options
+
+# iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
+ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
+SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
+# a log axis cannot place 0 or inf; with nnrun's own tick locator it places anything below
+# ~1e300 (matplotlib's default locator overflowed far earlier, which cut diverged curves short)
+LOG_CEILING = 1e295
+
+
+def _envelope(x: np.ndarray, y: np.ndarray, points: int = 4000):
+    """Thin a long series to ~points while keeping each bin's min and max (the visible band).
+
+    NaN records are dropped first, so a bin never loses its finite values to them and the
+    curve reaches the last finite record.
+    """
+    keep = np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(x) <= points:
+        return x, y
+    bins = len(x) // (points // 2)
+    n = (len(x) // bins) * bins
+    xb, yb = x[:n].reshape(-1, bins), y[:n].reshape(-1, bins)
+    lo, hi = yb.argmin(axis=1), yb.argmax(axis=1)
+    rows = np.arange(len(xb))
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    xs = np.column_stack([xb[rows, first], xb[rows, second]]).ravel()
+    ys = np.column_stack([yb[rows, first], yb[rows, second]]).ravel()
+    return np.concatenate([xs, x[n:]]), np.concatenate([ys, y[n:]])
+
+
+def loggable(history, column: str):
+    """(iterations, values) of a column that a log axis can show: finite, > 0, < 1e295."""
+    if column not in history:
+        return np.empty(0), np.empty(0)
+    it = history["iteration"].to_numpy(dtype=float)
+    y = history[column].to_numpy(dtype=float)
+    y = np.where((y > 0) & (y < LOG_CEILING), y, np.nan)
+    return _envelope(it, y)
+
+
+def _status_title(cfg, name, status: str) -> str:
+    title = describe(cfg, name)
+    return title + (f"  [{status.upper()}]" if status not in ("completed", None) else "")
+
+
+class _LossFigure:
+    """The loss figure, built once per process and redrawn for every run.
+
+    A sweep worker draws dozens of loss plots; building a figure and the ticks of its
+    log axis cost more than drawing it. Everything a plot shows is set again on each
+    use (data, scale, limits, ticks, labels, title, legend), so a redrawn figure is the
+    same as a fresh one (tests/test_train_cli.py checks it pixel by pixel).
+    """
+
+    def __init__(self):
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(7.6, 4.2), dpi=DPI)
+        # fixed margins: tight_layout measures every log-axis tick label (slow)
+        self.fig.subplots_adjust(left=0.11, right=0.80, bottom=0.12, top=0.91)
+        self.ax = ax = self.fig.add_subplot()
+        ax.grid(True, alpha=STYLE["grid.alpha"])
+        self.lines = {f"{key}_loss": ax.plot([], [], lw=0.9, color=colour, label=f"{label} loss")[0]
+                      for key, label, colour in SERIES}
+        self.diverged = ax.axvline(0, color="#a00000", ls=":", lw=1, label="diverged")
+
+    def draw(self, history, cfg, path, status: str, name: str | None = None, diverged_at=None) -> None:
+        ax = self.ax
+        ax.set_yscale("linear")  # while the data change: a log axis rejects empty or zero ranges
+        shown, lo, hi, last = [], np.inf, 0.0, 0.0
+        for column, line in self.lines.items():
+            xs, ys = loggable(history, column)
+            line.set_data(xs, ys)
+            if len(ys):
+                shown.append(line)
+                lo, hi, last = min(lo, ys.min()), max(hi, ys.max()), max(last, xs.max())
+        self.diverged.set_visible(diverged_at is not None)
+        if diverged_at is not None:
+            self.diverged.set_xdata([diverged_at, diverged_at])
+            shown.append(self.diverged)
+            last = max(last, float(diverged_at))
+        ax.set_xlim(0, max(last, 1.0) * 1.01)
+        if np.isfinite(lo):
+            ax.set_yscale("log")
+            pad = (hi / lo) ** 0.04 if hi > lo else 1.5
+            bottom, top = lo / pad, min(hi * pad, 1e300)
+            ax.set_ylim(bottom, top)
+            label_log_axis(ax.yaxis, bottom, top)
+        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
+        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)", fontsize=STYLE["font.size"])
+        ax.set_title(_status_title(cfg, name, status), fontsize=9)
+        if ax.get_legend():  # with nothing to show, the last run's legend must not stay
+            ax.get_legend().remove()
+        if shown:
+            legend_outside(ax, shown)
+        from nnrun.rundir import atomic_savefig
+
+        atomic_savefig(self.fig, path, **save_options(path))
+
+
+_LOSS_FIGURE: list[_LossFigure] = []
+
+
+def plot_loss(history, cfg, path, status: str = "completed", name: str | None = None, diverged_at=None) -> None:
+    """Training (validation, test) loss against iteration, log y axis."""
+    if not _LOSS_FIGURE:
+        _LOSS_FIGURE.append(_LossFigure())
+    try:  # matplotlib's tick maths overflows harmlessly near 1e300 (a diverged run)
+        with np.errstate(over="ignore", invalid="ignore"):
+            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at)
+    except BaseException:
+        _LOSS_FIGURE.clear()  # never reuse a figure left half-drawn
+        raise
+
+
+def has_accuracy(history) -> bool:
+    return any(np.isfinite(history[f"{key}_accuracy"].to_numpy(dtype=float)).any()
+               for key, _, _ in SERIES if f"{key}_accuracy" in history)
+
+
+def plot_accuracy(history, cfg, path, status: str = "completed", name: str | None = None,
+                  n_classes: int = 0) -> None:
+    """Training, validation and test accuracy against iteration (chance level dashed)."""
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 4.2))
+        handles, lo = [], 1.0
+        it = history["iteration"].to_numpy(dtype=float)
+        for key, label, colour in SERIES:
+            column = f"{key}_accuracy"
+            if column not in history:
+                continue
+            y = history[column].to_numpy(dtype=float)
+            keep = np.isfinite(y)
+            if keep.any():
+                handles += ax.plot(it[keep], y[keep], lw=1.0, color=colour, label=f"{label} accuracy")
+                lo = min(lo, float(y[keep].min()))
+        if n_classes >= 2:
+            handles.append(ax.axhline(1.0 / n_classes, color="0.4", ls="--", lw=0.8,
+                                      label=f"chance (1/{n_classes})"))
+            lo = min(lo, 1.0 / n_classes)
+        ax.set_ylim(max(0.0, lo - 0.05), 1.01)
+        ax.set_xlim(left=0)
+        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("accuracy (share classified correctly)")
+        ax.set_title(_status_title(cfg, name, status), fontsize=9)
+        if handles:
+            legend_outside(ax, handles)
+        fig.subplots_adjust(left=0.11, right=0.76, bottom=0.12, top=0.91)
+        save(fig, path)

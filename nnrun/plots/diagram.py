@@ -1,0 +1,96 @@
+"""The network as a diagram (E3): layers as columns of units, weights as links.
+
+A link from unit j of layer l-1 to unit i of layer l is W_l[i, j]: red when positive,
+blue when negative, its width proportional to |W_l[i, j]| / max |W|. A unit's fill is
+its bias b_l[i] on the same red/blue scale. Past a readable size (more than 20 units in
+a layer or 300 links) the diagram is a faithful summary: per layer the 20 units with the
+largest total |weight| in and out, and among their links the 300 strongest; the title
+says how many of each are shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnrun.plots.style import STYLE, save
+
+MAX_UNITS = 20
+MAX_LINKS = 300
+
+
+def _kept_units(network) -> list[np.ndarray]:
+    """Indices of the units drawn in each layer (all, or the MAX_UNITS most connected)."""
+    kept = []
+    for l, n in enumerate(network.sizes):
+        if n <= MAX_UNITS:
+            kept.append(np.arange(n))
+            continue
+        strength = np.zeros(n)
+        if l > 0:
+            strength += np.nan_to_num(np.abs(network.W[l - 1])).sum(axis=1)
+        if l < network.n_layers:
+            strength += np.nan_to_num(np.abs(network.W[l])).sum(axis=0)
+        kept.append(np.sort(np.argsort(-strength, kind="stable")[:MAX_UNITS]))
+    return kept
+
+
+def plot_network(network, cfg, path, input_names=None, name=None) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    kept = _kept_units(network)
+    ys = [np.linspace(0.5, -0.5, len(k)) * (len(k) - 1) / max(len(k) - 1, 1) * min(1.0, len(k) / 6 + 0.2)
+          for k in kept]
+    links, weights = [], []
+    for l in range(network.n_layers):
+        W = network.W[l][np.ix_(kept[l + 1], kept[l])]
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                links.append(((l, ys[l][j]), (l + 1, ys[l + 1][i])))
+                weights.append(W[i, j])
+    weights = np.array(weights)
+    total_links = sum(W.size for W in network.W)
+    finite = np.isfinite(weights)
+    order = np.argsort(-np.abs(np.where(finite, weights, 0.0)), kind="stable")[:MAX_LINKS]
+    order = order[finite[order]][::-1]  # strongest drawn last, on top
+    w_max = float(np.abs(weights[finite]).max()) if finite.any() else 1.0
+    all_bias = np.concatenate([b[np.isfinite(b)] for b in network.b]) if network.b else np.zeros(1)
+    b_max = float(np.abs(all_bias).max()) if all_bias.size else 1.0
+    b_norm = Normalize(-b_max or -1.0, b_max or 1.0)
+    cmap = plt.get_cmap("RdBu_r")
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        width = 1.9 * len(network.sizes) + 2.0
+        fig, ax = plt.subplots(figsize=(width, 5.0))
+        if len(order):
+            segments = [links[k] for k in order]
+            colours = ["#c0392b" if weights[k] > 0 else "#2e6fbd" for k in order]
+            widths = 0.3 + 3.2 * np.abs(weights[order]) / (w_max or 1.0)
+            ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75, zorder=1))
+        unit_size = 260 if max(len(k) for k in kept) <= 10 else 110
+        for l, (units, y) in enumerate(zip(kept, ys)):
+            if l == 0:
+                face = ["white"] * len(units)
+            else:
+                b = network.b[l - 1][units]
+                face = [cmap(b_norm(v)) if np.isfinite(v) else "#d0d0d0" for v in b]
+            ax.scatter(np.full(len(units), l), y, s=unit_size, c=face, edgecolors="k", linewidths=0.8, zorder=3)
+            if len(units) <= 10 and l == 0 and input_names:
+                for u, yy in zip(units, y):
+                    ax.text(l - 0.12, yy, input_names[u] if u < len(input_names) else "", ha="right",
+                            va="center", fontsize=8)
+            layer = "input" if l == 0 else ("output" if l == network.n_layers else f"hidden {l}")
+            act = "" if l == 0 else f"\n{network.activations[l - 1]}"
+            count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"
+            ax.text(l, 0.68, f"{layer}\n{count} units{act}", ha="center", va="bottom", fontsize=8)
+        ax.set_xlim(-0.6, network.n_layers + 0.6)
+        ax.set_ylim(-0.62, 0.95)
+        ax.axis("off")
+        sm = plt.cm.ScalarMappable(norm=b_norm, cmap=cmap)
+        fig.colorbar(sm, ax=ax, fraction=0.03, pad=0.01, label="bias b (unit fill)")
+        shown = ("all links" if len(order) == total_links
+                 else f"the {len(order)} strongest of {total_links} links")
+        ax.set_title(f"{name or cfg.name}: {'-'.join(map(str, network.sizes))}; {shown}, red w > 0, blue w < 0, "
+                     f"width ∝ |w| (max |w| = {w_max:.3g})", fontsize=9)
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.93)
+        save(fig, path)

@@ -1,0 +1,107 @@
+"""What every picture shares: style, titles, log-axis labels, legends outside the data, saving.
+
+Kept free of any other nnrun plotting module, so each family of pictures imports it and
+nothing imports back.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+
+from nnrun.rundir import atomic_savefig  # noqa: E402
+
+DPI = 150  # raster output: sharp in a report (was 110)
+CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
+
+_STAMP = re.compile(r"^\d{8}-\d{6}-(?P<name>.+?)(?:-sweep)?(?:-\d+)?$")
+
+
+def folder_name(folder, default: str) -> str:
+    """The name a run or sweep folder was created with (``--name`` or the config's name):
+    ``20261123-034720-moons-2`` -> ``moons``; a folder without a time stamp (a sweep cell)
+    gives ``default``."""
+    match = _STAMP.match(Path(folder).name) if folder is not None else None
+    return match.group("name") if match else default
+
+
+def describe(cfg, name: str | None = None) -> str:
+    """One line saying what ran: name, architecture, activations, loss, eta, lambda, batch."""
+    m, t = cfg.model, cfg.train
+    act = m.activation if isinstance(m.activation, str) else "/".join(m.activation)
+    lam = f", λ={t.lambda_:g}" if t.lambda_ else ""
+    batch = "" if t.batch_size == 1 else f", batch {t.batch_size}"
+    return (f"{name or cfg.name}: {'-'.join(map(str, m.architecture))} {act}→{m.output}, "
+            f"{t.loss.replace('_', '-')}, η={t.eta:g}{lam}{batch}")
+
+
+def plain(value, _pos=None) -> str:
+    """A number in plain digits (0.01, 0.25, 1, 1e-05): one style, no mathtext to parse."""
+    return f"{value:g}"
+
+
+def label_log_axis(axis, lo: float, hi: float) -> None:
+    """Enough labelled ticks on a log axis spanning [lo, hi] to read a value off it.
+
+    Within ~1.3 decades the ticks are 'nice' linear steps (0.2, 0.25, 0.3, ...: a 0.25
+    plateau gets its own tick); up to 3 decades 1, 2 and 5 x 10^k; beyond that the
+    decades, at most ~8 of them labelled.
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+        return
+    decades = np.log10(hi / lo)
+    if decades <= 1.3:
+        # steps of 1, 2.5 or 5 x 10^k (not 2): round values such as 0.25 stay ticks
+        ticks = MaxNLocator(nbins=8, steps=[1, 2.5, 5, 10]).tick_values(lo, hi)
+        ticks = ticks[(ticks >= lo) & (ticks <= hi) & (ticks > 0)]
+        if len(ticks) < 2:
+            ticks = np.array([lo, hi])
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_minor_locator(LogLocator(subs="all"))
+        axis.set_minor_formatter(NullFormatter())
+    elif decades <= 3:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_locator(LogLocator(subs="all"))
+        axis.set_minor_formatter(NullFormatter())
+    else:
+        axis.set_major_locator(LogLocator(numticks=9))
+        axis.set_minor_locator(LogLocator(subs="all", numticks=9))
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(FuncFormatter(plain))
+
+
+def legend_outside(ax, handles, **kwargs):
+    """A legend beside the axes (never over the data): to the right, top-aligned."""
+    return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     fontsize=8, framealpha=0.9, **kwargs)
+
+
+def save_options(path) -> dict:
+    """savefig options: 150 dpi; PNGs with light zlib compression (the default level spends
+    more time compressing than drawing, for files ~30% smaller)."""
+    options = {"dpi": DPI}
+    if str(path).endswith(".png"):
+        options["pil_kwargs"] = {"compress_level": 1}
+    return options
+
+
+def save(fig, path) -> None:
+    """Write atomically at the style's resolution (vector formats ignore it), then close."""
+    import matplotlib.pyplot as plt
+
+    atomic_savefig(fig, path, **save_options(path))
+    plt.close(fig)
+
+
+def legend_below(ax, handles, **kwargs):
+    """A legend under the axes in one row (where a colour bar holds the space to the right)."""
+    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=min(len(handles), 6),
+                     fontsize=8, frameon=False, **kwargs)

@@ -1,0 +1,311 @@
+"""Pictures: the registry, the new pictures, redraws, snapshots, and the defects of issue 11."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import nnrun
+from conftest import CONFIGS, cli, read_metrics, run_dir_from, small_config
+from nnrun.plots import PICTURES, curves, draw_run, plane
+from nnrun.plots import sweep as plots_sweep
+from nnrun.snapshots import snapshot_iterations
+from nnrun.network import Network
+from nnrun.training import build_network
+
+DIGITS = {"source": "digits", "path": str(CONFIGS.parent / "datasets" / "digits.csv"), "test_fraction": 0.2,
+          "transform": ["minmax"]}
+
+
+def pictures(run_dir: Path) -> set[str]:
+    return {p.name for p in run_dir.iterdir() if p.suffix in (".png", ".gif", ".pdf", ".svg")}
+
+
+def train(write_config, runs_dir, cfg, *args) -> Path:
+    result = cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q", *args)
+    assert result.exit_code == 0, result.output
+    return run_dir_from(result)
+
+
+def redraw_all(run_dir: Path) -> set[str]:
+    """Delete every picture, redraw with nnrun plot; the pictures there afterwards."""
+    before = pictures(run_dir)
+    for name in before:
+        (run_dir / name).unlink()
+    result = cli("plot", run_dir)
+    assert result.exit_code == 0, result.output
+    assert pictures(run_dir) == before
+    return before
+
+
+# --------------------------------------------------------------------- which pictures where
+def test_an_image_classifier_draws_features_confusion_misclassified_and_redraws_them(write_config, runs_dir):
+    cfg = small_config(data=DIGITS, model={"architecture": "64-12-10", "activation": "sigmoid", "output": "softmax"},
+                       train={"loss": "cross_entropy", "eta": 0.5, "epochs": 3, "batch_size": 50,
+                              "iterations": None, "log_every": None})
+    run_dir = train(write_config, runs_dir, cfg)
+    assert redraw_all(run_dir) == {"loss.png", "accuracy.png", "network.png", "confusion.png", "features.png",
+                                   "misclassified.png"}
+    assert cli("plot", run_dir, "--format", "svg").exit_code == 0 and (run_dir / "features.svg").exists()
+
+
+def test_regressions_draw_fit_and_residuals_and_redraw_them(write_config, runs_dir):
+    sine = small_config(data={"source": "sine", "n_samples": 80, "test_fraction": 0.25},
+                        model={"architecture": "1-8-1", "activation": "tanh", "output": "identity"},
+                        train={"loss": "quadratic", "eta": 0.05, "iterations": 400, "batch_size": 8,
+                               "snapshots": 5})
+    run_dir = train(write_config, runs_dir, sine)
+    assert read_metrics(run_dir)["train_r2"] is not None
+    assert redraw_all(run_dir) == {"loss.png", "network.png", "fit.png", "residuals.png", "animation.gif"}
+    franke = small_config(data={"source": "franke", "n_samples": 100, "test_fraction": 0.2},
+                          model={"architecture": "2-6-1", "activation": "tanh", "output": "identity"},
+                          train={"loss": "quadratic", "eta": 0.05, "iterations": 300, "batch_size": 8})
+    run_dir = train(write_config, runs_dir, franke, "--name", "surface")
+    assert redraw_all(run_dir) == {"loss.png", "network.png", "fit.png", "residuals.png", "data.png",
+                                   "neurons.png"}
+
+
+def test_franke_is_franke():
+    from nnrun.data import franke_function
+
+    # values of the published formula at three points, computed by hand from its four terms
+    x, y = np.array([0.0, 0.5, 2 / 9]), np.array([0.0, 0.5, 2 / 9])
+    expected = [0.75 * np.exp(-1 - 1) + 0.75 * np.exp(-1 / 49 - 0.1) + 0.5 * np.exp(-49 / 4 - 9 / 4)
+                - 0.2 * np.exp(-16 - 49),
+                0.75 * np.exp(-6.25 / 4 * 2) + 0.75 * np.exp(-5.5 ** 2 / 49 - 0.55) + 0.5 * np.exp(-6.25 / 4 - 2.25 / 4)
+                - 0.2 * np.exp(-0.25 - 6.25),
+                0.75 + 0.75 * np.exp(-9 / 49 - 0.3) + 0.5 * np.exp(-25 / 4 - 1 / 4) - 0.2 * np.exp(-4 - 25)]
+    assert np.allclose(franke_function(x, y), expected, rtol=1e-12)
+
+
+def test_a_bad_image_shape_exits_2_naming_the_key(write_config, runs_dir):
+    cfg = small_config(data={**DIGITS, "image_shape": [8, 7]},
+                       model={"architecture": "64-5-10", "output": "softmax"}, train={"loss": "cross_entropy"})
+    result = cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 2 and "data.image_shape" in result.stderr and "64" in result.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_polar_data_shows_the_inputs_the_network_sees(monkeypatch, tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / "polar_ellipse.yaml"))
+    data = nnrun.load_data(cfg)
+    figures = capture(monkeypatch, plane)
+    plane.plot_data(data, cfg, tmp_path / "data.png")
+    axes = [ax for ax in figures[0].axes if ax.get_xlabel()]
+    assert len(axes) == 2 and axes[1].get_xlabel().startswith("r =") and "θ" in axes[1].get_ylabel()
+
+
+# ------------------------------------------------------------------------------ snapshots
+def test_snapshot_iterations_are_distinct_include_both_ends_and_crowd_the_start():
+    for total in (1, 7, 60, 1000, 12345, 10**6):
+        for n in (1, 2, 17, 60):
+            its = snapshot_iterations(total, n)
+            assert its[-1] == total and len(its) == min(n, total + 1) and np.all(np.diff(its) > 0)
+            if n > 1:
+                assert its[0] == 0
+    its = snapshot_iterations(10000, 60)
+    assert np.sum(its < 2500) > 25 and np.sum(its > 7500) >= 5  # dense early, but the end is seen
+
+
+def test_snapshots_change_no_number_and_animate(write_config, runs_dir):
+    cfg = small_config(train={"iterations": 500, "log_every": 50})
+    plain = train(write_config, runs_dir, cfg)
+    snapped = train(write_config, runs_dir, small_config(train={"iterations": 500, "log_every": 50, "snapshots": 12}))
+    a, b = np.load(plain / "model.npz"), np.load(snapped / "model.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert pd.read_csv(plain / "history.csv").drop(columns="seconds").equals(
+        pd.read_csv(snapped / "history.csv").drop(columns="seconds"))
+    with np.load(snapped / "snapshots.npz") as s:
+        assert s["iterations"].tolist() == snapshot_iterations(500, 12).tolist()
+        assert np.array_equal(s["theta"][-1], Network.from_npz(snapped / "model.npz").theta)
+        assert not np.array_equal(s["theta"][0], s["theta"][-1])
+    gif = Image.open(snapped / "animation.gif")
+    assert gif.n_frames == 12
+    assert "animation.gif" not in pictures(plain)
+
+
+# --------------------------------------------------------------------- never crash a run
+def test_nan_weights_never_crash_any_picture(tmp_path):
+    for config, overrides in (("relu_ellipse.yaml", []), ("sine_regression.yaml", []),
+                              ("franke_regression.yaml", []), ("digits_sweep.yaml", [])):
+        cfg = nnrun.load_config(str(CONFIGS / config), overrides)
+        data = nnrun.load_data(cfg)
+        net = build_network(cfg, np.random.default_rng(0))
+        net.theta[::3] = np.nan
+        net.theta[1::3] = np.inf
+        history = pd.DataFrame({"iteration": [0, 10, 20], "train_loss": [1.0, 1e250, np.inf],
+                                "test_loss": [1.0, np.nan, np.nan], "train_accuracy": [0.5, np.nan, np.nan],
+                                "test_accuracy": [0.5, 0.5, np.nan], "seconds": [0, 1, 2]})
+        snapshots = (np.array([0, 20]), np.vstack([net.theta, net.theta]))
+        messages = []
+        run_dir = tmp_path / config
+        run_dir.mkdir()
+        written = draw_run(run_dir, cfg, history, net, data, {"status": "diverged", "diverged_at": 20},
+                           snapshots=snapshots, log=messages.append)
+        assert not messages, messages
+        assert {p.name for p in written} >= {"loss.png", "network.png"}
+
+
+def test_a_failing_picture_costs_one_warning_line_not_the_run(write_config, runs_dir, monkeypatch):
+    def broken(run, path):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(PICTURES, "network", PICTURES["network"]._replace(draw=broken))
+    result = cli("train", write_config(small_config()), "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0
+    assert "network.png was not drawn (RuntimeError: boom)" in result.stderr
+    assert {"loss.png", "regions.png", "confusion.png"} <= pictures(run_dir_from(result))
+
+
+# --------------------------------------------------------------------- defects of issue 11
+def capture(monkeypatch, module):
+    """Keep the figures a plotting module saves (save() closes them otherwise)."""
+    figures = []
+    monkeypatch.setattr(module, "save", lambda fig, path: figures.append(fig))
+    return figures
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("config", ["ps5_sigmoid7.yaml", "relu_ellipse.yaml", "moons_deep_relu.yaml"])
+def test_legends_never_cover_the_data(config, monkeypatch, tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / config))
+    data = nnrun.load_data(cfg)
+    net = build_network(cfg, np.random.default_rng(0))
+    figures = capture(monkeypatch, plane)
+    plane.plot_data(data, cfg, tmp_path / "data.png")
+    plane.plot_regions(net, data, cfg, tmp_path / "regions.png")
+    for fig in figures:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        assert legend is not None and not _overlaps(legend.get_window_extent(renderer), ax.get_window_extent(renderer))
+
+
+def _loss_history(values):
+    values = np.asarray(values, dtype=float)
+    return pd.DataFrame({"iteration": np.arange(len(values)) * 10.0, "train_loss": values,
+                         "test_loss": np.full(len(values), np.nan)})
+
+
+def test_a_diverged_curve_draws_every_finite_record(tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / "digits_sweep.yaml"))
+    # E5's eta=100 cell: the loss grows ~45 decades per record, then overflows
+    values = [7.3, 9e45, 8.9e90, 9e135, 8.6e180, 8e225, 7e270, np.inf, np.nan]
+    curves.plot_loss(_loss_history(values), cfg, tmp_path / "loss.png", "diverged", diverged_at=80)
+    line = curves._LOSS_FIGURE[0].lines["train_loss"]
+    assert len(line.get_xdata()) == 7 and line.get_xdata()[-1] == 60
+    with np.errstate(over="ignore"):  # matplotlib's tick maths near 1e300
+        labels = [t.get_text() for t in curves._LOSS_FIGURE[0].ax.get_yticklabels() if t.get_text()]
+    assert 3 <= len(labels) <= 12  # readable: neither 2 nor one per decade
+
+
+def test_a_narrow_log_axis_labels_the_plateau(tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / "higham_relu.yaml"))
+    # higham_relu: from ~0.32 down to a plateau at 0.25
+    values = np.concatenate([np.linspace(0.32, 0.25, 20), np.full(80, 0.25)])
+    curves.plot_loss(_loss_history(values), cfg, tmp_path / "loss.png")
+    ax = curves._LOSS_FIGURE[0].ax
+    ticks = [float(t) for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    assert 0.25 in ticks and len(ticks) >= 3
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "0.25" in labels
+
+
+def test_titles_use_the_run_name(write_config, runs_dir):
+    run_dir = train(write_config, runs_dir, small_config(), "--name", "my-experiment")
+    assert curves._LOSS_FIGURE[0].ax.get_title().startswith("my-experiment: ")
+    from nnrun.plots.style import folder_name
+
+    assert folder_name(run_dir, "tiny") == "my-experiment"
+    assert folder_name("20261123-034720-moons-2", "x") == "moons"
+    assert folder_name("20261123-034720-digits-sweep", "x") == "digits"
+    assert folder_name("c001_eta=0.1_seed=0", "tiny") == "tiny"
+
+
+def test_raster_pictures_are_at_least_150_dpi(write_config, runs_dir):
+    run_dir = train(write_config, runs_dir, small_config())
+    for png in run_dir.glob("*.png"):
+        dpi = Image.open(png).info["dpi"]
+        assert min(dpi) >= 149.5, (png.name, dpi)
+
+
+def _sweep_results(seeds=1):
+    rows = []
+    for eta in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0):
+        for lam in (1e-5, 1e-3, 1e-1, 10.0):
+            for seed in range(seeds):
+                bad = eta == 10.0 and lam == 10.0
+                rows.append({"train.eta": eta, "train.lambda": lam, "seed": seed,
+                             "status": "diverged" if bad else "completed",
+                             "train_loss": np.nan if bad else 10 ** (-3 * eta) + lam * 0.1,
+                             "test_loss": np.nan, "train_accuracy": 0.1 + 0.8 * (eta > 1e-3),
+                             "test_accuracy": 0.1 + 0.7 * (eta > 1e-3)})
+    axes = {"train.eta": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], "train.lambda": [1e-5, 1e-3, 1e-1, 10.0]}
+    return pd.DataFrame(rows), axes
+
+
+def capture_sweep(monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots_sweep, "atomic_savefig", lambda fig, path, **kw: figures.append(fig))
+    monkeypatch.setattr(plots_sweep.plt, "close", lambda fig=None: None)
+    return figures
+
+
+def test_heatmaps_are_titled_with_the_sweep_name_one_label_style_and_readable_colour_bars(monkeypatch, tmp_path):
+    results, axes = _sweep_results(seeds=2)
+    figures = capture_sweep(monkeypatch)
+    folder = tmp_path / "20261123-040633-digits-sweep"
+    folder.mkdir()
+    plots_sweep.draw_sweep(folder, results, axes)
+    fig = figures[0]
+    title = fig._suptitle.get_text()
+    assert title.startswith("digits: train.eta × train.lambda") and "20261123" not in title
+    assert "mean over 2 seeds" in title
+    heat = fig.axes[0]
+    assert [t.get_text() for t in heat.get_yticklabels()] == ["10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹"]
+    loss_bar = fig.axes[-1]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in loss_bar.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 3, labels
+
+
+def test_one_label_style_for_values_that_are_not_powers_of_ten():
+    assert plots_sweep.axis_labels([1e-5, 3e-3, 0.01, 10.0]) == ["1.0e-05", "3.0e-03", "1.0e-02", "1.0e+01"]
+    assert plots_sweep.axis_labels([0.05, 0.1, 0.5]) == ["0.05", "0.1", "0.5"]
+    assert plots_sweep.axis_labels(["relu", "tanh"]) == ["relu", "tanh"]
+
+
+def test_error_bars_are_explained_when_seeds_repeat(monkeypatch, tmp_path):
+    results, axes = _sweep_results(seeds=3)
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": axes["train.eta"]})
+    assert "error bars ±1 standard deviation across seeds" in figures[0]._suptitle.get_text()
+    results, axes = _sweep_results(seeds=1)
+    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": axes["train.eta"]})
+    assert "error bars" not in figures[1]._suptitle.get_text()
+
+
+def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_path):
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    it = np.arange(0, 101, 10.0)
+    history = pd.DataFrame({"iteration": it, "train_loss": np.exp(-it / 50), "val_loss": 1.1 * np.exp(-it / 50),
+                            "test_loss": 1.2 * np.exp(-it / 50), "train_accuracy": 1 - 0.5 * np.exp(-it / 30),
+                            "val_accuracy": 1 - 0.6 * np.exp(-it / 30), "test_accuracy": 1 - 0.7 * np.exp(-it / 30),
+                            "eta": np.full(len(it), 0.05), "seconds": it / 100})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    assert len(curves._LOSS_FIGURE[0].lines["val_loss"].get_xdata()) == len(it)
+    figures = capture(monkeypatch, curves)
+    curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png", n_classes=2)
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert labels == ["training accuracy", "validation accuracy", "test accuracy", "chance (1/2)"]
+    # without the columns (history.csv of this version) the validation lines are simply absent
+    curves.plot_loss(history.drop(columns=["val_loss"]), cfg, tmp_path / "loss.png")
+    assert len(curves._LOSS_FIGURE[0].lines["val_loss"].get_xdata()) == 0
+    curves.plot_accuracy(history.drop(columns=["val_accuracy"]), cfg, tmp_path / "accuracy.png", n_classes=2)
+    assert "validation accuracy" not in [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
