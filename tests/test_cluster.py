@@ -83,6 +83,12 @@ def finished_cells(runs: Path) -> int:
     return sum(1 for p in runs.glob("*-sweep/c*/metrics.json"))
 
 
+def result_rows(runs: Path) -> int:
+    """Rows of results.csv so far (it grows as cells finish; the last line may be half written)."""
+    files = list(runs.glob("*-sweep/results.csv"))
+    return max(0, files[0].read_text().count("\n") - 2) if files else 0
+
+
 def start_sweep(config, runs, *extra):
     return subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(config), "--runs-dir", str(runs), "-q",
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -119,14 +125,14 @@ def test_a_client_killed_with_sigkill_leaves_a_folder_that_resume_completes(clus
     runs = tmp_path / "runs"
     config = sweep_config(write_config)
     client = start_sweep(config, runs, "--scheduler", address)
-    wait_for(lambda: finished_cells(runs) >= 5 or client.poll() is not None, 300, "the first cells")
+    # results.csv grows as cells finish: wait for 5 complete rows (one more line may be under way)
+    wait_for(lambda: result_rows(runs) >= 5 or client.poll() is not None, 300, "the first rows of results.csv")
     client.send_signal(signal.SIGKILL)
     client.wait()
     sweep_dir = next(runs.glob("*-sweep"))
     before = finished_cells(runs)
     assert 5 <= before < 20
-    rows = pd.read_csv(sweep_dir / "results.csv")  # grew as cells finished
-    assert len(rows) >= 5
+    assert result_rows(runs) >= 5
     done_before = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("c*/metrics.json")}
 
     resumed = subprocess.run([sys.executable, "-m", "nnrun", "sweep", str(config), "--resume", str(sweep_dir),
