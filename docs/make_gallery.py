@@ -34,6 +34,7 @@ EXTRA = {
     "sine_regression": ("fit", "residuals"),
     "franke_regression": ("fit", "residuals"),
     "digits_best": ("features", "confusion", "misclassified", "accuracy", "network"),
+    "digits_early_stopping": ("accuracy",),
 }
 # entries that train a shipped config with overrides: name -> (config, overrides)
 VARIANTS = {"digits_best": ("digits_sweep", ["train.eta=1", "train.lambda=0.0001"])}
@@ -70,12 +71,22 @@ def run(entry: str, runs: Path) -> dict:
                                        + "".join(f" {o}" for o in overrides)}
     config = config.with_name(f"{entry}.yaml")  # gallery file names follow the entry
     if sweep:
+        import yaml
+
         results = pd.read_csv(folder / "results.csv")
+        axes = list(yaml.safe_load((folder / "sweep.yaml").read_text())["axes"])
         best = results.loc[results["test_accuracy"].idxmax()]
+        where = ", ".join(f"{k.split('.')[-1]}={best[k]}" for k in axes)
+        result = f"best test accuracy {best['test_accuracy']:.4f} at {where}"
+        if len(axes) == 1 or len(results) <= 8:  # small sweeps: every cell's numbers
+            cells = [f"{', '.join(str(r[k]) for k in axes)}: train loss {r['train_loss']:.3g}, "
+                     f"test accuracy {r['test_accuracy']:.4f}" for _, r in results.iterrows()]
+            result += " (" + "; ".join(cells) + ")"
         row.update(status=f"{(results['status'] == 'completed').sum()} of {len(results)} cells completed",
-                   result=f"best test accuracy {best['test_accuracy']:.4f} at eta={best['train.eta']:g}, "
-                          f"lambda={best['train.lambda']:g}")
-        shrink(folder / "heatmaps.png", GALLERY / f"{config.stem}-heatmaps.png")
+                   result=result)
+        for name in ("heatmaps", "curves"):
+            if (folder / f"{name}.png").exists():
+                shrink(folder / f"{name}.png", GALLERY / f"{config.stem}-{name}.png")
     else:
         m = json.loads((folder / "metrics.json").read_text())
         parts = [f"{k.replace('_', ' ')} {m[k]:.4g}" for k in
@@ -84,6 +95,10 @@ def run(entry: str, runs: Path) -> dict:
         first = m["diagnostics"].get("first_loss")
         if first:
             parts.append(f"first loss {first:.4g}")
+        early = m.get("early_stopping")
+        if early and early.get("stopped_at") is not None:
+            parts.append(f"stopped at iteration {early['stopped_at']}, best {early['monitor']} at "
+                         f"{early['best_iteration']} (restored)")
         row.update(status=m["status"], result=", ".join(parts), seconds=f"{m['train_seconds']:.2f}",
                    hints=" / ".join(m["diagnostics"]["hints"]))
         for name in ("loss", "regions", *EXTRA.get(entry, ())):

@@ -189,3 +189,16 @@ def load_run(run_dir: str | Path):
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     return cfg, history, network, metrics
+
+
+def read_histories(sweep_dir, folders) -> dict:
+    """{folder: history DataFrame} of the given cells of a sweep that have a history.csv
+    (read by the sweep's client, which has the files, for the curves whoever draws them)."""
+    import pandas as pd
+
+    out = {}
+    for folder in folders:
+        path = Path(sweep_dir) / str(folder) / "history.csv"
+        if path.exists():
+            out[str(folder)] = pd.read_csv(path)
+    return out

@@ -35,7 +35,7 @@ from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, 
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 
-METRICS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy"]
+METRICS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy", "val_loss", "val_accuracy"]
 FINISHED = ("completed", "diverged")
 
 
@@ -212,14 +212,14 @@ def compute_cell(raw: dict) -> dict:
     return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
 
 
-def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png") -> dict:
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> dict:
     """The sweep's plots (heatmaps or metric curves) as {file name: bytes}, drawn by a worker."""
     from nnrun.plots.sweep import draw_sweep
 
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        return {path.name: path.read_bytes() for path in draw_sweep(folder, results, axes, fmt)}
+        return {path.name: path.read_bytes() for path in draw_sweep(folder, results, axes, fmt, histories or {})}
 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
@@ -406,7 +406,12 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
-                drawn = pool.run(sweep_plots, results, axes, sweep_dir.name)
+                histories = None
+                if len(axes) == 1:  # curves.png: the workers may not see this folder (Dask)
+                    from nnrun.rundir import read_histories
+
+                    histories = read_histories(sweep_dir, results["folder"])
+                drawn = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
             except Exception as e:  # noqa: BLE001 - a plot must never cost the results
                 plot_error = e
     except BaseException:

@@ -34,13 +34,19 @@ def folder_name(folder, default: str) -> str:
 
 
 def describe(cfg, name: str | None = None) -> str:
-    """One line saying what ran: name, architecture, activations, loss, eta, lambda, batch."""
+    """One line saying what ran: name, architecture, activations, dropout, loss, optimizer,
+    eta and its schedule, lambda, batch."""
     m, t = cfg.model, cfg.train
     act = m.activation if isinstance(m.activation, str) else "/".join(m.activation)
+    drop = ""
+    if any(p > 0 for p in m.dropout_rates):
+        drop = f", dropout {m.dropout:g}" if not isinstance(m.dropout, list) else f", dropout {m.dropout}"
+    optimizer = "" if t.optimizer == "sgd" else f", {t.optimizer}"
+    schedule = "" if t.schedule.type == "constant" else f" ({t.schedule.type})"
     lam = f", λ={t.lambda_:g}" if t.lambda_ else ""
     batch = "" if t.batch_size == 1 else f", batch {t.batch_size}"
-    return (f"{name or cfg.name}: {'-'.join(map(str, m.architecture))} {act}→{m.output}, "
-            f"{t.loss.replace('_', '-')}, η={t.eta:g}{lam}{batch}")
+    return (f"{name or cfg.name}: {'-'.join(map(str, m.architecture))} {act}→{m.output}{drop}, "
+            f"{t.loss.replace('_', '-')}{optimizer}, η={t.eta:g}{schedule}{lam}{batch}")
 
 
 def plain(value, _pos=None) -> str:

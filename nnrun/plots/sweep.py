@@ -1,5 +1,9 @@
 """Pictures of a sweep: annotated heatmaps (two axes), curves (one axis).
 
+One axis also gets ``curves.png``: every cell's learning curves in one figure (loss on
+the left, accuracy on the right), one colour per value of the axis, so that optimizers,
+dropout rates or learning rates are compared along the whole run, not only at its end.
+
 Two axes: one heatmap per metric (test accuracy, train accuracy, final training
 loss), first axis down, second across, each cell annotated; cells that diverged or
 failed are grey and marked. More axes: the same heatmaps over the first two axes,
@@ -195,8 +199,62 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
         plt.close(fig)
 
 
-def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png") -> list[Path]:
-    """heatmaps.<fmt> for two or more axes, metrics.<fmt> for one; returns the files."""
+def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str) -> None:
+    """Each cell's training loss (solid) and validation or test loss (dashed), and its
+    accuracy, against iteration; one colour per value of the axis (seeds share it)."""
+    key = list(axes)[0]
+    values = [label(v) for v in axes[key]]
+    colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
+    frames = [(label(_parse(row[key])), histories[row["folder"]]) for _, row in results.iterrows()
+              if row["folder"] in histories]
+    held_out = next((c for c in ("val", "test") if any(f"{c}_loss" in h and h[f"{c}_loss"].notna().any()
+                                                    for _, h in frames)), None)
+    accuracy = next((c for c in ("val", "test", "train") if any(f"{c}_accuracy" in h and
+                                                               h[f"{c}_accuracy"].notna().any()
+                                                               for _, h in frames)), None)
+    with plt.rc_context(STYLE):
+        fig, axs = plt.subplots(1, 2 if accuracy else 1, figsize=(12 if accuracy else 6.5, 4.4), squeeze=False)
+        loss_ax = axs[0][0]
+        seen = set()
+        for value, h in frames:
+            first = value not in seen
+            seen.add(value)
+            it = h["iteration"].to_numpy(dtype=float)
+            for column, style in (("train_loss", "-"), (f"{held_out}_loss", "--")):
+                if column in h:
+                    y = h[column].to_numpy(dtype=float)
+                    y = np.where((y > 0) & np.isfinite(y) & (y < 1e200), y, np.nan)
+                    loss_ax.plot(it, y, ls=style, lw=1.3, color=colours[value],
+                                 label=str(value) if first and style == "-" else None)
+            if accuracy:
+                axs[0][1].plot(it, h[f"{accuracy}_accuracy"].to_numpy(dtype=float), lw=1.3, color=colours[value])
+        loss_ax.set_yscale("log")
+        loss_ax.set_xlabel("iteration")
+        loss_ax.set_ylabel("loss")
+        what = f"training (solid) and {'validation' if held_out == 'val' else 'test'} (dashed)" if held_out \
+            else "training"
+        loss_ax.set_title(f"{what} loss", fontsize=10)
+        finite = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in loss_ax.get_lines()] or [[]])
+        finite = finite[np.isfinite(finite)]
+        if len(finite):
+            label_log_axis(loss_ax.yaxis, float(finite.min()), float(finite.max()))
+        loss_ax.legend(title=key, fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                       borderaxespad=0)
+        if accuracy:
+            ax = axs[0][1]
+            ax.set_xlabel("iteration")
+            ax.set_ylabel(f"{'validation' if accuracy == 'val' else accuracy} accuracy")
+            ax.set_title(f"{'validation' if accuracy == 'val' else accuracy} accuracy", fontsize=10)
+        fig.suptitle(f"{name}: learning curves by {key}{seeds_note(results)}", fontsize=10)
+        fig.tight_layout()
+        atomic_savefig(fig, path)
+        plt.close(fig)
+
+
+def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png",
+               histories: dict | None = None) -> list[Path]:
+    """heatmaps.<fmt> for two or more axes; metrics.<fmt> and curves.<fmt> for one (from
+    ``histories``, else the cells' history.csv in ``sweep_dir``); returns the files."""
     sweep_dir = Path(sweep_dir)
     name = folder_name(sweep_dir, sweep_dir.name)
     if not axes or results.empty:
@@ -204,7 +262,15 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     if len(axes) >= 2:
         path = sweep_dir / f"heatmaps.{fmt}"
         heatmaps(results, axes, path, name)
-    else:
-        path = sweep_dir / f"metrics.{fmt}"
-        curves(results, axes, path, name)
-    return [path]
+        return [path]
+    path = sweep_dir / f"metrics.{fmt}"
+    curves(results, axes, path, name)
+    written = [path]
+    if histories is None:
+        from nnrun.rundir import read_histories
+
+        histories = read_histories(sweep_dir, results["folder"])
+    if histories:
+        learning_curves(results, axes, histories, sweep_dir / f"curves.{fmt}", name)
+        written.append(sweep_dir / f"curves.{fmt}")
+    return written
