@@ -17,7 +17,7 @@ from nnrun.engines.compiled import (
     CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, dact, eta_at, inline, jit, observe,
     sample_correct, sample_loss, step_batch, update, write_record,
 )
-from nnrun.engines.layout import DIVERGED, LAMBDA, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import DIVERGED, LAMBDA, PER_EPOCH, RUNNING, STEPS, STOPPED
 
 
 @inline
@@ -210,10 +210,15 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
     until_record = log_every - it0 % log_every  # a countdown: no division per iteration
     width = off[L] + sizes[L]
     dropout = MK.shape[0] > 0
+    per_epoch = np.int64(hyper[PER_EPOCH])
+    epoch, until_epoch = it0 // per_epoch, per_epoch - it0 % per_epoch  # as until_record
     for k in range(k_max):
         start, stop = ptr[k], ptr[k + 1]
         it = it0 + k + 1
-        eta = eta_at(hyper, etas, state, it)
+        eta = eta_at(hyper, etas, state, epoch)
+        until_epoch -= 1
+        if until_epoch == 0:
+            epoch, until_epoch = epoch + 1, per_epoch
         if stop - start == 1:  # per-sample SGD: update straight from the deltas
             s = idx[start]
             forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A, F, MK, start, hoff, dropout)

@@ -24,7 +24,7 @@ from nnrun.engines.compiled import (
     CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, dact_rows, eta_at, exp_into, jit_rows,
     observe, rows_of, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch, write_record,
 )
-from nnrun.engines.layout import DIVERGED, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import DIVERGED, PER_EPOCH, RUNNING, STEPS, STOPPED
 
 
 @jit_rows
@@ -184,10 +184,15 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
     until_record = log_every - it0 % log_every
     n0 = sizes[0]
     dropout = MK.shape[0] > 0
+    per_epoch = np.int64(hyper[PER_EPOCH])
+    epoch, until_epoch = it0 // per_epoch, per_epoch - it0 % per_epoch  # as until_record
     for k in range(k_max):
         start, stop = ptr[k], ptr[k + 1]
         it = it0 + k + 1
-        eta = eta_at(hyper, etas, state, it)
+        eta = eta_at(hyper, etas, state, epoch)
+        until_epoch -= 1
+        if until_epoch == 0:
+            epoch, until_epoch = epoch + 1, per_epoch
         m = stop - start
         A0 = rows_of(AM, moff[0], m, n0)
         for c in range(m):
