@@ -16,7 +16,9 @@ an exact check; t counts the steps taken, from 1::
                theta <- theta - (eta / (1 - beta1^t)) m / (sqrt(s) / sqrt(1 - beta2^t) + epsilon)
     rmsprop    s <- alpha s + (1 - alpha) g g;      theta <- theta - eta g / (sqrt(s) + epsilon)
 
-(v, m, s start at 0; PyTorch starts v at the first g, which is the same number.)
+(v, m, s start at 0; PyTorch starts v at the first g, which is the same number. The engines
+keep beta^t as a running product, beta^t = beta^(t-1) * beta, where PyTorch calls pow():
+the same number to within t ulps.)
 
 Where to add an optimizer: one entry in :data:`OPTIMIZERS` (its reference update here,
 its hyper-parameters and their defaults, its ``torch.optim`` counterpart), and its
@@ -33,32 +35,33 @@ import numpy as np
 from nnrun.engines.layout import ALPHA, BETA1, BETA2, EPSILON, MU
 
 
-def sgd_step(theta, g, state, eta, h, t):
+def sgd_step(theta, g, state, eta, h, powers):
     theta -= eta * g
 
 
-def momentum_step(theta, g, state, eta, h, t):
+def momentum_step(theta, g, state, eta, h, powers):
     v = state[0]
     v[:] = h[MU] * v + g
     theta -= eta * v
 
 
-def nesterov_step(theta, g, state, eta, h, t):
+def nesterov_step(theta, g, state, eta, h, powers):
     v = state[0]
     v[:] = h[MU] * v + g
     theta -= eta * (g + h[MU] * v)
 
 
-def adam_step(theta, g, state, eta, h, t):
+def adam_step(theta, g, state, eta, h, powers):
+    """``powers`` = (beta1^t, beta2^t) of this step."""
     m, s = state[0], state[1]
     m[:] = m + (1.0 - h[BETA1]) * (g - m)
     s[:] = h[BETA2] * s + (1.0 - h[BETA2]) * g * g
-    step = eta / (1.0 - h[BETA1] ** t)
-    root = np.sqrt(1.0 - h[BETA2] ** t)
+    step = eta / (1.0 - powers[0])
+    root = np.sqrt(1.0 - powers[1])
     theta -= step * (m / (np.sqrt(s) / root + h[EPSILON]))
 
 
-def rmsprop_step(theta, g, state, eta, h, t):
+def rmsprop_step(theta, g, state, eta, h, powers):
     s = state[0]
     s[:] = h[ALPHA] * s + (1.0 - h[ALPHA]) * g * g
     theta -= eta * (g / (np.sqrt(s) + h[EPSILON]))

@@ -111,7 +111,7 @@ def test_optimizers_match_their_definitions_on_a_quadratic():
         "rmsprop": theta0 - 0.1 * g / (np.sqrt(0.01 * g * g) + 1e-8),
     }.items():
         theta, state = theta0.copy(), np.zeros((2, 2))
-        OPTIMIZERS[name].step(theta, g.copy(), state, 0.1, h, 1.0)
+        OPTIMIZERS[name].step(theta, g.copy(), state, 0.1, h, (0.9, 0.999))  # beta^1
         np.testing.assert_allclose(theta, expected, rtol=1e-12, atol=1e-14, err_msg=name)
 
 

@@ -245,3 +245,26 @@ def test_seed_is_an_axis_like_any_other_key(write_config, runs_dir):
         assert all(np.array_equal(expected[k], got[k]) for k in expected.files), row["folder"]
     by_seed = results.set_index(["seed", "train.eta"])["train_loss"]
     assert by_seed[(1, 0.05)] != by_seed[(2, 0.05)]
+
+
+def test_every_cell_of_a_grid_is_bit_identical_to_training_its_config_alone(write_config, runs_dir):
+    """The sweep's invariant: each cell's history and weights are exactly what
+    `nnrun train CELL/config.yaml` gives (the same kernels, data, seeds and chunks)."""
+    import numpy as np
+
+    cfg = small_config(**FAST)
+    cfg["model"]["dropout"] = 0.2
+    cfg["train"].update(optimizer="momentum", schedule={"type": "step", "step_size": 2, "gamma": 0.5})
+    cfg["sweep"] = {"grid": {"train.eta": [0.05, 0.2], "train.batch_size": [1, 4, "full"]}}
+    result = cli("sweep", write_config(cfg), "--jobs", "2", "--runs-dir", runs_dir / "sweep", "-q")
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    cells = sorted(p for p in sweep_dir.glob("c*") if p.is_dir())
+    assert len(cells) == 6
+    for cell in cells:
+        alone = run_dir_from(cli("train", cell / "config.yaml", "--runs-dir", runs_dir / cell.name, "-q"))
+        assert (alone / "history.csv").read_text().splitlines()[:1] == (cell / "history.csv").read_text().splitlines()[:1]
+        a, b = pd.read_csv(alone / "history.csv"), pd.read_csv(cell / "history.csv")
+        pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True)
+        with np.load(alone / "model.npz") as x, np.load(cell / "model.npz") as y:
+            assert all(np.array_equal(x[k], y[k]) for k in x.files), cell.name

@@ -23,9 +23,9 @@ ES_PATIENCE, ES_MIN_DELTA, ES_RESTORE = 10, 11, 12  # ES_PATIENCE 0: no early st
 PER_EPOCH, HAS_VAL = 13, 14  # iterations per epoch; 1 if there is a validation set
 HYPER_SIZE = 15
 
-# state
-STEPS, ETA, PL_BEST, PL_BAD, ES_BEST, ES_BAD, ES_BEST_IT = range(7)
-STATE_SIZE = 7
+# state (BETA1_T, BETA2_T: beta1^t and beta2^t, Adam's bias corrections kept as running products)
+STEPS, ETA, PL_BEST, PL_BAD, ES_BEST, ES_BAD, ES_BEST_IT, BETA1_T, BETA2_T = range(9)
+STATE_SIZE = 9
 
 # what a chunk returns as its status
 RUNNING, DIVERGED, STOPPED = 0, 1, 2

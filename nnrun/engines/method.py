@@ -72,6 +72,7 @@ def make_method(cfg, n_params: int, n_train: int, has_val: bool, classify: bool,
     state = np.zeros(ix.STATE_SIZE)
     state[ix.ETA] = t.eta
     state[ix.PL_BEST] = state[ix.ES_BEST] = math.inf
+    state[ix.BETA1_T] = state[ix.BETA2_T] = 1.0
     optimizer = OPTIMIZERS[t.optimizer]
     keep_best = t.early_stopping is not None and t.early_stopping.restore_best
     return Method(

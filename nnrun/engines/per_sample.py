@@ -14,10 +14,10 @@ import math
 import numpy as np
 
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, dact, eta_at, inline, jit, observe,
+    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, dact, eta_of, inline, jit, observe, save_counters,
     sample_correct, sample_loss, step_batch, update, write_record,
 )
-from nnrun.engines.layout import DIVERGED, LAMBDA, PER_EPOCH, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import BETA1_T, BETA2_T, DIVERGED, LAMBDA, PER_EPOCH, RUNNING, STEPS, STOPPED
 
 
 @inline
@@ -212,13 +212,12 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
     dropout = MK.shape[0] > 0
     per_epoch = np.int64(hyper[PER_EPOCH])
     epoch, until_epoch = it0 // per_epoch, per_epoch - it0 % per_epoch  # as until_record
+    eta = eta_of(hyper, etas, state, epoch)
+    steps = state[STEPS]
+    b1t, b2t = state[BETA1_T], state[BETA2_T]  # locals, not stores to state every step
     for k in range(k_max):
         start, stop = ptr[k], ptr[k + 1]
         it = it0 + k + 1
-        eta = eta_at(hyper, etas, state, epoch)
-        until_epoch -= 1
-        if until_epoch == 0:
-            epoch, until_epoch = epoch + 1, per_epoch
         if stop - start == 1:  # per-sample SGD: update straight from the deltas
             s = idx[start]
             forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A, F, MK, start, hoff, dropout)
@@ -226,8 +225,8 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
             # a non-finite delta or activation would make a non-finite gradient
             finite = all_finite(D, sizes[0], width) and all_finite(A, 0, width)
             if finite:
-                state[STEPS] += 1.0
-                step, root = adam_factors(opt, hyper, state[STEPS], eta)
+                steps += 1.0
+                b1t, b2t, step, root = adam_factors(opt, hyper, b1t, b2t, eta)
                 step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, step, root, A, D, G)
         else:
             for p in range(P):
@@ -239,8 +238,8 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
                 accumulate(sizes, w_off, b_off, off, A, D, G)
             finite = all_finite(G, 0, P)
             if finite:
-                state[STEPS] += 1.0
-                step, root = adam_factors(opt, hyper, state[STEPS], eta)
+                steps += 1.0
+                b1t, b2t, step, root = adam_factors(opt, hyper, b1t, b2t, eta)
                 step_batch(theta, sizes, w_off, b_off, opt, hyper, moments, eta, step, root, G, stop - start)
         until_record -= 1
         if until_record == 0 or (not finite) or it == total:
@@ -252,7 +251,15 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
             write_record(history, rows, it, tr, te, tra, tea, vl, va, eta)
             rows += 1
             if not finite or not math.isfinite(tr):
+                save_counters(state, steps, b1t, b2t)
                 return k + 1, rows, DIVERGED
             if observe(hyper, state, theta, best_theta, it, tr, vl):
+                save_counters(state, steps, b1t, b2t)
                 return k + 1, rows, STOPPED
+            eta = eta_of(hyper, etas, state, epoch)  # the plateau may have divided it
+        until_epoch -= 1
+        if until_epoch == 0:
+            epoch, until_epoch = epoch + 1, per_epoch
+            eta = eta_of(hyper, etas, state, epoch)
+    save_counters(state, steps, b1t, b2t)
     return k_max, rows, RUNNING

@@ -93,9 +93,12 @@ class NumpyEngine:
             it = it0 + k + 1
             eta = method.eta_at(it)
             if finite:
-                method.state[ix.STEPS] += 1.0
-                self.step(net.theta, self.gradient(dW, db), method.moments, eta, method.hyper,
-                          method.state[ix.STEPS])
+                st, h = method.state, method.hyper
+                st[ix.STEPS] += 1.0
+                st[ix.BETA1_T] *= h[ix.BETA1]  # beta^t as running products, as the kernels keep them
+                st[ix.BETA2_T] *= h[ix.BETA2]
+                self.step(net.theta, self.gradient(dW, db), method.moments, eta, h,
+                          (st[ix.BETA1_T], st[ix.BETA2_T]))
             if not finite or it % method.log_every == 0 or it == method.total:
                 train_loss = record(net, d, method, history, rows, it, eta)
                 rows += 1

@@ -21,10 +21,10 @@ import math
 import numpy as np
 
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, dact_rows, eta_at, exp_into, jit_rows,
-    observe, rows_of, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch, write_record,
+    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, dact_rows, eta_of, exp_into, jit_rows,
+    observe, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch, write_record,
 )
-from nnrun.engines.layout import DIVERGED, PER_EPOCH, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import BETA1_T, BETA2_T, DIVERGED, PER_EPOCH, RUNNING, STEPS, STOPPED
 
 
 @jit_rows
@@ -186,13 +186,12 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
     dropout = MK.shape[0] > 0
     per_epoch = np.int64(hyper[PER_EPOCH])
     epoch, until_epoch = it0 // per_epoch, per_epoch - it0 % per_epoch  # as until_record
+    eta = eta_of(hyper, etas, state, epoch)
+    steps = state[STEPS]
+    b1t, b2t = state[BETA1_T], state[BETA2_T]  # locals, not stores to state every step
     for k in range(k_max):
         start, stop = ptr[k], ptr[k + 1]
         it = it0 + k + 1
-        eta = eta_at(hyper, etas, state, epoch)
-        until_epoch -= 1
-        if until_epoch == 0:
-            epoch, until_epoch = epoch + 1, per_epoch
         m = stop - start
         A0 = rows_of(AM, moff[0], m, n0)
         for c in range(m):
@@ -205,8 +204,8 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
                       MK, hoff, dropout)
         finite = all_finite(G, 0, P)
         if finite:
-            state[STEPS] += 1.0
-            step, root = adam_factors(opt, hyper, state[STEPS], eta)
+            steps += 1.0
+            b1t, b2t, step, root = adam_factors(opt, hyper, b1t, b2t, eta)
             step_batch(theta, sizes, w_off, b_off, opt, hyper, moments, eta, step, root, G, m)
         until_record -= 1
         if until_record == 0 or (not finite) or it == total:
@@ -221,7 +220,15 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
             write_record(history, rows, it, tr, te, tra, tea, vl, va, eta)
             rows += 1
             if not finite or not math.isfinite(tr):
+                save_counters(state, steps, b1t, b2t)
                 return k + 1, rows, DIVERGED
             if observe(hyper, state, theta, best_theta, it, tr, vl):
+                save_counters(state, steps, b1t, b2t)
                 return k + 1, rows, STOPPED
+            eta = eta_of(hyper, etas, state, epoch)  # the plateau may have divided it
+        until_epoch -= 1
+        if until_epoch == 0:
+            epoch, until_epoch = epoch + 1, per_epoch
+            eta = eta_of(hyper, etas, state, epoch)
+    save_counters(state, steps, b1t, b2t)
     return k_max, rows, RUNNING
