@@ -178,3 +178,32 @@ def test_an_interrupted_run_is_not_compared(tmp_path, monkeypatch):
     assert report["iterations"] < 200_000
     assert json.loads((run_dir / "compare.json").read_text())["agree"] is None
     assert not (run_dir / "history_torch.csv").exists()
+
+
+def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp_path, monkeypatch):
+    """An interrupted compare used to leave metrics.json saying completed and no compare files."""
+    import os
+    import signal
+
+    honest = twin.torch_twin
+    seen = []
+
+    def ctrl_c_after_a_while(cfg, data, network, progress=None, **kw):
+        def progress_then_stop(done):
+            seen.append(done)
+            progress(done)
+            if done >= 512:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        return honest(cfg, data, network, progress=progress_then_stop, **kw)
+
+    monkeypatch.setattr(twin, "torch_twin", ctrl_c_after_a_while)
+    run_dir, report = twin.compare(higham(20_000), tmp_path, quiet=False, plots=False, log=lambda msg: None)
+    assert seen and seen[0] == 256  # the progress bar is fed as the twin goes
+    assert report["status"] == "interrupted" and report["agree"] is None
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["interrupted_in"] == "torch twin"
+    assert metrics["iterations"] == 20_000  # nnrun's own part had finished
+    assert json.loads((run_dir / "compare.json").read_text())["status"] == "interrupted"
+    partial = pd.read_csv(run_dir / "history_torch.csv")
+    assert 512 <= partial["iteration"].iloc[-1] < 20_000
