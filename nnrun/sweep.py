@@ -538,7 +538,7 @@ def best_row(results: pd.DataFrame, axes: dict | None = None):
     """
     ok = results[results["status"] == "completed"].copy()
     for column in METRICS:
-        ok[column] = pd.to_numeric(ok[column], errors="coerce")
+        ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else np.nan
     keys = [k for k in (axes or {}) if k != "seed"]
     for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
                             ("train_loss", False)):

@@ -269,7 +269,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     if histories is None:
         from nnrun.rundir import read_histories
 
-        histories = read_histories(sweep_dir, results["folder"])
+        histories = read_histories(sweep_dir, results["folder"]) if "folder" in results else {}
     if histories:
         learning_curves(results, axes, histories, sweep_dir / f"curves.{fmt}", name)
         written.append(sweep_dir / f"curves.{fmt}")
