@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from nnrun.engines.layout import (
+    DIVERGED, RUNNING, STOPPED,
     ALPHA, BETA1, BETA1_T, BETA2, BETA2_T, EPSILON, LAMBDA, STEPS, ES_BAD, ES_BEST, ES_BEST_IT, ES_MIN_DELTA, ES_PATIENCE, ES_RESTORE, ETA,
     HAS_VAL, MU, PL_BAD, PL_BEST, PL_FACTOR, PL_MIN_DELTA, PL_PATIENCE, PLATEAU,
 )
@@ -344,6 +345,19 @@ def observe(hyper, state, theta, best_theta, it, train_loss, val_loss):
             if state[ES_BAD] >= hyper[ES_PATIENCE]:
                 return True
     return False
+
+
+@inline
+def close_record(history, row, it, tr, te, tra, tea, vl, va, eta, finite, hyper, state, theta, best_theta):
+    """Write history row ``row``, then say how the chunk goes on: DIVERGED (a non-finite
+    gradient or training loss), STOPPED (early stopping, after the plateau and the monitor
+    have seen the record) or RUNNING. Both kernels end a record with this."""
+    write_record(history, row, it, tr, te, tra, tea, vl, va, eta)
+    if not finite or not math.isfinite(tr):
+        return DIVERGED
+    if observe(hyper, state, theta, best_theta, it, tr, vl):
+        return STOPPED
+    return RUNNING
 
 
 @inline

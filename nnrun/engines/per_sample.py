@@ -14,10 +14,10 @@ import math
 import numpy as np
 
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, dact, eta_of, inline, jit, observe, save_counters,
-    sample_correct, sample_loss, step_batch, update, write_record,
+    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
+    sample_correct, sample_loss, step_batch, update,
 )
-from nnrun.engines.layout import BETA1_T, BETA2_T, DIVERGED, LAMBDA, PER_EPOCH, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import BETA1_T, BETA2_T, LAMBDA, PER_EPOCH, RUNNING, STEPS
 
 
 @inline
@@ -248,14 +248,12 @@ def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyp
             tr, tra = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, AB, Z, A)
             te, tea = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xt, Yt, ZB, AB, Z, A)
             vl, va = evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, Xv, Yv, ZB, AB, Z, A)
-            write_record(history, rows, it, tr, te, tra, tea, vl, va, eta)
+            status = close_record(history, rows, it, tr, te, tra, tea, vl, va, eta, finite, hyper, state, theta,
+                                  best_theta)
             rows += 1
-            if not finite or not math.isfinite(tr):
+            if status != RUNNING:
                 save_counters(state, steps, b1t, b2t)
-                return k + 1, rows, DIVERGED
-            if observe(hyper, state, theta, best_theta, it, tr, vl):
-                save_counters(state, steps, b1t, b2t)
-                return k + 1, rows, STOPPED
+                return k + 1, rows, status
             eta = eta_of(hyper, etas, state, epoch)  # the plateau may have divided it
         until_epoch -= 1
         if until_epoch == 0:

@@ -21,10 +21,10 @@ import math
 import numpy as np
 
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, dact_rows, eta_of, exp_into, jit_rows,
-    observe, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch, write_record,
+    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, close_record, dact_rows, eta_of, exp_into,
+    jit_rows, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch,
 )
-from nnrun.engines.layout import BETA1_T, BETA2_T, DIVERGED, PER_EPOCH, RUNNING, STEPS, STOPPED
+from nnrun.engines.layout import BETA1_T, BETA2_T, PER_EPOCH, RUNNING, STEPS
 
 
 @jit_rows
@@ -217,14 +217,12 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
                                     ZM, AM, SM, KB, LSE, MK, hoff)
             vl, va = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xv, Yv,
                                    ZM, AM, SM, KB, LSE, MK, hoff)
-            write_record(history, rows, it, tr, te, tra, tea, vl, va, eta)
+            status = close_record(history, rows, it, tr, te, tra, tea, vl, va, eta, finite, hyper, state, theta,
+                                  best_theta)
             rows += 1
-            if not finite or not math.isfinite(tr):
+            if status != RUNNING:
                 save_counters(state, steps, b1t, b2t)
-                return k + 1, rows, DIVERGED
-            if observe(hyper, state, theta, best_theta, it, tr, vl):
-                save_counters(state, steps, b1t, b2t)
-                return k + 1, rows, STOPPED
+                return k + 1, rows, status
             eta = eta_of(hyper, etas, state, epoch)  # the plateau may have divided it
         until_epoch -= 1
         if until_epoch == 0:
