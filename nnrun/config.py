@@ -39,6 +39,13 @@ from nnrun.schedules import SCHEDULES
 TRANSFORMS = ("standardize", "minmax", "center", "polar")
 
 
+def known(kind: str, name: str, registry) -> str:
+    """``name`` if the registry has it, else the one-line error listing what is accepted."""
+    if name not in registry:
+        raise ValueError(f"unknown {kind} '{name}'; accepted: {', '.join(registry)}")
+    return name
+
+
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values are checked on assignment."""
 
@@ -219,16 +226,13 @@ class ModelConfig(Strict):
     @classmethod
     def _activation(cls, v):
         for name in [v] if isinstance(v, str) else v:
-            if name not in ACTIVATIONS:
-                raise ValueError(f"unknown activation '{name}'; accepted: {', '.join(ACTIVATIONS)}")
+            known("activation", name, ACTIVATIONS)
         return v
 
     @field_validator("output")
     @classmethod
     def _output(cls, v):
-        if v not in OUTPUTS:
-            raise ValueError(f"unknown output '{v}'; accepted: {', '.join(OUTPUTS)}")
-        return v
+        return known("output", v, OUTPUTS)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -305,9 +309,7 @@ class TrainConfig(Strict):
     @field_validator("optimizer")
     @classmethod
     def _optimizer(cls, v):
-        if v not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer '{v}'; accepted: {', '.join(OPTIMIZERS)}")
-        return v
+        return known("optimizer", v, OPTIMIZERS)
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -331,9 +333,7 @@ class TrainConfig(Strict):
     @field_validator("loss")
     @classmethod
     def _loss(cls, v):
-        if v not in LOSSES:
-            raise ValueError(f"unknown loss '{v}'; accepted: {', '.join(LOSSES)}")
-        return v
+        return known("loss", v, LOSSES)
 
     @field_validator("eta", "lambda_")
     @classmethod
