@@ -59,10 +59,6 @@ class Sampler:
         idx, ptr = self._indices(k)
         return idx, ptr, self.masks(len(idx))
 
-    @staticmethod
-    def masks_none() -> np.ndarray:
-        return NO_MASKS
-
     def masks(self, n: int) -> np.ndarray:
         """Multipliers for n sample occurrences: 1/(1-p) where u >= p (kept), else 0."""
         if len(self.drop) == 0:

@@ -196,7 +196,8 @@ def compute_cell(raw: dict) -> dict:
     start = time.perf_counter()
     try:
         cfg = validate(raw, "cell")
-        data, network = prepare(cfg, cell_data(cfg))
+        # the kernel is loaded by train() itself; loading it in prepare too would build a second engine per cell
+        data, network = prepare(cfg, cell_data(cfg), load_kernel=False)
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()

@@ -36,7 +36,7 @@ from nnrun.engines.method import Method, make_method
 from nnrun.engines.reference import observe, record
 from nnrun.errors import NnrunError
 from nnrun.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
-from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
+from nnrun.sampling import NO_MASKS, Sampler, batch_count, chunk_iterations, unit_rates
 from nnrun.snapshots import snapshot_iterations
 
 
@@ -161,7 +161,7 @@ def load_engine(cfg, data, network: Network, announce=None) -> str:
     start = clock.perf_counter()
     engine = NumbaEngine(Network(network.sizes, network.activations, network.theta.copy()), method, data)
     history = np.empty((1, len(HISTORY_COLUMNS)))
-    engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), Sampler.masks_none(), 0, history)
+    engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), NO_MASKS, 0, history)
     if cached is False and announce:
         announce(f"nnrun: compiled in {clock.perf_counter() - start:.1f} s; later runs load it from numba's cache")
     return name
