@@ -200,3 +200,23 @@ def test_ctrl_c_while_the_kernel_compiles_exits_130_at_once_without_a_folder(tmp
     assert time.perf_counter() - sent < 3.0  # "within a second", with room for a loaded CI machine
     assert "Traceback" not in process.stderr.read()
     assert not runs.exists()
+
+
+def test_the_kernels_cache_stamp_covers_every_engine_source(tmp_path):
+    """Regression: numba stamped a cached kernel with the hash of its own file only, so a
+    change to compiled.py alone (the optimizer step, inlined into both kernels) loaded the
+    old machine code from the cache: old numbers, silently (numba issue #1833)."""
+    import shutil
+
+    from nnrun.engines import cache
+    from nnrun.engines.per_sample import train_chunk
+    from nnrun.engines.rows import train_chunk_rows
+
+    for kernel in (train_chunk, train_chunk_rows):  # the stamp numba checks on load (private API)
+        assert kernel._cache._cache_file._source_stamp[1] == cache.sources_stamp()
+    folder = tmp_path / "engines"
+    shutil.copytree(cache.ENGINES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = cache.sources_stamp(folder)
+    with open(folder / "compiled.py", "a") as source:
+        source.write("\nLEAKY_SLOPE = 0.02\n")
+    assert cache.sources_stamp(folder) != before

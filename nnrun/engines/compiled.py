@@ -24,6 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
+import nnrun.engines.cache  # noqa: F401 - before any kernel: the cache stamp covers every engine file
 from nnrun.engines.layout import (
     DIVERGED, RUNNING, STOPPED,
     ALPHA, BETA1, BETA1_T, BETA2, BETA2_T, EPSILON, LAMBDA, STEPS, ES_BAD, ES_BEST, ES_BEST_IT, ES_MIN_DELTA, ES_PATIENCE, ES_RESTORE, ETA,
