@@ -181,16 +181,20 @@ def cell_data(cfg):
     return _DATASETS[key]
 
 
-def compute_cell(raw: dict) -> dict:
+def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
     client sees. Bad input or a crash becomes a 'failed' result, never an exception.
+    A cell draws no pictures (drawing them cost more than training a digits cell); the
+    sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
+    demand. Its report.html is written here, in parallel, with a link up to the sweep.
     """
     import warnings
 
     from nnrun.experiment import prepare, record_run
-    from nnrun.plots import CELL_PICTURES
+    from nnrun.report import REPORT
+    from nnrun.report.run import run_page
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
     start = time.perf_counter()
@@ -201,7 +205,11 @@ def compute_cell(raw: dict) -> dict:
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None, plots=CELL_PICTURES)
+            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None, plots=False)
+            try:  # a page must never cost the cell
+                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name))
+            except Exception:  # noqa: BLE001
+                pass
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files["metrics.json"])
     except NnrunError as e:
@@ -247,22 +255,6 @@ def cell_done(sweep_dir: Path, cell: Cell) -> bool:
         return False
 
 
-def warm_up() -> None:
-    """Give workers a head start: matplotlib's fonts and the loss figure (one tiny plot).
-
-    The compiled training kernels are not loaded here: a worker loads the one its cells
-    need (~0.5 s), the workers in parallel, which beats the server loading both in turn.
-    """
-    from nnrun.plots import plot_loss
-
-    cfg = validate({"name": "warm-up", "data": {"source": "xor"}, "model": {"architecture": "2-3-2"},
-                    "train": {"eta": 0.1, "iterations": 2}})
-    history = pd.DataFrame({"iteration": [0.0, 1.0, 2.0], "train_loss": [1.0, 0.5, 0.2],
-                            "test_loss": [1.0, 0.6, 0.3]})
-    with tempfile.TemporaryDirectory(prefix="nnrun-warm-up-") as tmp:
-        plot_loss(history, cfg, Path(tmp) / "loss.png")
-
-
 class LocalPool:
     """Worker processes on this machine."""
 
@@ -273,7 +265,7 @@ class LocalPool:
         # fighting over them made cells 4x slower.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        # Workers are forked from a server process that has imported nnrun and drawn once
+        # Workers are forked from a server process that has imported what a cell needs
         # (nnrun.sweep_preload), instead of each worker importing it all again (~1.5 s of
         # CPU each). The server is a fresh single-threaded process, so forking it is safe;
         # it starts with the first sweep of this process and keeps the environment of that
@@ -285,8 +277,8 @@ class LocalPool:
             context = mp.get_context("spawn")
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
 
-    def submit(self, raw):
-        return self.executor.submit(compute_cell, raw)
+    def submit(self, raw, sweep_name=None):
+        return self.executor.submit(compute_cell, raw, sweep_name)
 
     def run(self, fn, *args):
         """fn(*args) in a worker; its result."""
@@ -321,8 +313,8 @@ class DaskPool:
         except (OSError, TimeoutError, ValueError) as e:
             raise NnrunError(f"--scheduler: cannot connect to {address} ({e})") from None
 
-    def submit(self, raw):
-        return self.client.submit(compute_cell, raw, pure=False)
+    def submit(self, raw, sweep_name=None):
+        return self.client.submit(compute_cell, raw, sweep_name, pure=False)
 
     def run(self, fn, *args):
         """fn(*args) on a Dask worker; its result."""
@@ -465,7 +457,7 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict)
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
     try:
-        pending = {pool.submit(cell.config): cell for cell in todo}
+        pending = {pool.submit(cell.config, sweep_dir.name): cell for cell in todo}
         while pending and stop["signal"] is None:
             for future in pool.wait(list(pending)):
                 cell = pending.pop(future)
@@ -580,16 +572,11 @@ def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
 
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
-    """Redraw a sweep's heatmaps and every cell's plots."""
-    from nnrun.plots import CELL_PICTURES, redraw_run
+    """Redraw a sweep's own pictures (heatmaps or metrics and curves). Cells draw theirs
+    with ``nnrun plot CELL``: every picture of 49 cells would take longer than the sweep."""
     from nnrun.plots.sweep import draw_sweep
 
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
-    written = []
-    for cell in cells:
-        if (sweep_dir / cell.folder_name / "model.npz").exists():
-            written += redraw_run(sweep_dir / cell.folder_name, fmt, only=CELL_PICTURES)
     results = collect_results(sweep_dir, cells, spec["axes"])
-    written += draw_sweep(sweep_dir, results, spec["axes"], fmt)
-    return written
+    return draw_sweep(sweep_dir, results, spec["axes"], fmt)

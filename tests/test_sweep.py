@@ -30,9 +30,10 @@ def test_two_axes_give_cells_results_and_heatmaps(write_config, runs_dir):
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == 6 and set(results["status"]) == {"completed"}
     assert sorted(results["train.lambda"].unique()) == [0.001, 0.01, 0.1]
-    for folder in results["folder"]:
-        assert {"config.yaml", "history.csv", "metrics.json", "model.npz", "loss.png", "regions.png"} <= \
-            {p.name for p in (sweep_dir / folder).iterdir()}
+    for folder in results["folder"]:  # a cell draws no pictures; `nnrun plot CELL` does, on demand
+        files = {p.name for p in (sweep_dir / folder).iterdir()}
+        assert {"config.yaml", "history.csv", "metrics.json", "model.npz", "report.html"} <= files
+        assert not [f for f in files if f.endswith(".png")]
     assert (sweep_dir / "heatmaps.png").exists() and (sweep_dir / "summary.csv").exists()
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
     assert spec["axes"]["train.lambda"] == [0.001, 0.01, 0.1] and spec["base"]["train"]["log_every"] == 20
@@ -131,7 +132,13 @@ def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir
     for png in sweep_dir.rglob("*.png"):
         png.unlink()
     assert cli("plot", sweep_dir).exit_code == 0
-    assert (sweep_dir / "heatmaps.png").exists() and len(list(sweep_dir.glob("c*/regions.png"))) == 6
+    assert (sweep_dir / "heatmaps.png").exists() and not list(sweep_dir.glob("c*/*.png"))
+    cell = sorted(sweep_dir.glob("c*"))[0]  # a cell's pictures are drawn on demand, with its page
+    assert "nnrun plot" in (cell / "report.html").read_text()
+    assert cli("plot", cell).exit_code == 0
+    assert {"loss.png", "regions.png"} <= {p.name for p in cell.glob("*.png")}
+    assert "loss.png" in (cell / "report.html").read_text()
+    assert "../report.html" in (cell / "report.html").read_text()  # still linked up to its sweep
 
 
 def test_plot_of_a_missing_folder_exits_2(tmp_path):
@@ -203,11 +210,18 @@ def test_a_single_value_for_a_grid_key_fixes_that_axis(write_config, runs_dir):
     assert sorted(results["train.eta"]) == [0.1, 1.0]
 
 
-def test_warm_up_draws_without_error():
-    """The fork server's head start (nnrun.sweep_preload) swallows errors: it must not have any."""
-    from nnrun.sweep import warm_up
+def test_the_fork_servers_preload_imports_what_a_cell_needs_and_no_matplotlib():
+    """Cells draw nothing, so the fork server (nnrun.sweep_preload) no longer spends a
+    second of every sweep's start on matplotlib."""
+    import subprocess
+    import sys
 
-    warm_up()
+    code = ("import sys, nnrun.sweep_preload; "
+            "print(all(m in sys.modules for m in ('nnrun.experiment', 'nnrun.engines.numba_engine', "
+            "'nnrun.report.run')), 'matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_a_plot_that_fails_costs_no_results(write_config, runs_dir, monkeypatch):

@@ -56,13 +56,10 @@ def _write_run(run_dir: Path) -> Path:
 
 
 def _write_sweep(sweep_dir: Path) -> Path:
-    """The sweep's page, and each cell's page again (now with a link up to the sweep)."""
+    """The sweep's page (each cell's page is written with the cell, by its worker)."""
     from nnrun.report.sweep import sweep_page
     from nnrun.rundir import atomic_write
 
-    for cell in sorted(Path(sweep_dir).iterdir()):
-        if cell.is_dir() and not cell.name.startswith(".") and (cell / "metrics.json").exists():
-            _write_run(cell)
     path = Path(sweep_dir) / REPORT
     atomic_write(path, sweep_page(Path(sweep_dir)))
     return path

@@ -212,7 +212,8 @@ def run_page(run_dir: Path, parent: str | None = None) -> str:
             "<h2>Metrics</h2>", metrics_section(metrics, best_of_history(run_dir)),
             "<h2>Pictures</h2>",
             "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
-            else "<p>No pictures in this folder.</p>",
+            else f"<p>No pictures in this folder{'; a sweep cell draws none while the sweep runs' if parent else ''}. "
+                 f"<code>nnrun plot {esc(run_dir.name)}</code> draws them and this page again.</p>",
             "<h2>Resolved config</h2>",
             f"<pre>{esc((run_dir / 'config.yaml').read_text() if (run_dir / 'config.yaml').exists() else '')}</pre>",
             "<h2 class='noprint'>Files</h2><div class='noprint'>", files_section(run_dir), "</div>"]
