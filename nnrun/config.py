@@ -49,7 +49,7 @@ def known(kind: str, name: str, registry) -> str:
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values are checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, defer_build=True)
 
 
 # ----------------------------------------------------------------------------- data

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Schedule(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class Constant(_Schedule):
