@@ -108,15 +108,16 @@ def final_metrics(cfg, result, data) -> dict:
     return metrics
 
 
-def prepare(cfg: Config, data=None, announce=None, load_kernel: bool = True):
+def prepare(cfg: Config, data=None, announce=None, load_kernel: bool | str = True):
     """Everything checkable before a run folder exists: data (unless given), sizes, initial
-    network; and the compiled kernel, loaded (or compiled, which ``announce`` is told of)."""
+    network; and the compiled kernel, loaded (or compiled, which ``announce`` is told of).
+    ``load_kernel="if-missing"``: only compile it, when numba's cache does not hold it."""
     data = load_data(cfg) if data is None else data
     check_size(cfg, len(data.X_train))
     network = build_network(cfg, streams(cfg.seed)["init"])
     batch_size(cfg, len(data.X_train))
     if load_kernel:
-        load_engine(cfg, data, network, announce)
+        load_engine(cfg, data, network, announce, only_if_missing=load_kernel == "if-missing")
     return data, network
 
 

@@ -276,6 +276,8 @@ class LocalPool:
         else:
             context = mp.get_context("spawn")
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
+        for _ in range(jobs):  # start the server and the workers now, not at the first cell
+            self.executor.submit(os.getpid)
 
     def submit(self, raw, sweep_name=None):
         return self.executor.submit(compute_cell, raw, sweep_name)
@@ -339,7 +341,8 @@ class DaskPool:
 # --------------------------------------------------------------------- the sweep
 def prepare_sweep(config_path, overrides, log=None):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
-    The first cell's kernel is loaded here (compiled once, ``log`` told), not by every worker."""
+    The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
+    told), not by every worker; a cached one the workers load themselves, in parallel."""
     config_path = Path(config_path)
     cli_axes, plain = split_overrides(overrides)
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
@@ -361,7 +364,7 @@ def prepare_sweep(config_path, overrides, log=None):
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
 
-    prepare(validate(cells[0].config), announce=log)
+    prepare(validate(cells[0].config), announce=log, load_kernel="if-missing")
     return base, axes, seeds, cells
 
 
@@ -379,20 +382,19 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         cells = make_cells(base, axes, seeds)
     else:
         base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
-        label = name or base.get("name", "sweep")
-        sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
-        from nnrun import __version__
-
-        atomic_write(sweep_dir / "sweep.yaml", dump_yaml(
-            {"name": label, "axes": axes, "seeds": seeds, "cells": len(cells),
-             "base": _resolved_base(base),
-             "nnrun_version": __version__}))
+        # workers start now: their imports overlap the client's folder and sweep.yaml
+        pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+        try:
+            sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells)
+        except BaseException:
+            pool.cancel()
+            raise
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
         waiting = {c.index for c in todo}
         collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
-    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+        pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
     drawn, plot_error = None, None
     try:
         interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes)
@@ -433,6 +435,17 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
             f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")
         raise KeyboardInterrupt
+    return sweep_dir
+
+
+def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list) -> Path:
+    """The sweep folder with its sweep.yaml (what --resume reads)."""
+    from nnrun import __version__
+
+    sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
+    atomic_write(sweep_dir / "sweep.yaml", dump_yaml(
+        {"name": label, "axes": axes, "seeds": seeds, "cells": len(cells), "base": _resolved_base(base),
+         "nnrun_version": __version__}))
     return sweep_dir
 
 

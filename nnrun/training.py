@@ -135,9 +135,11 @@ def build_network(cfg, rng: np.random.Generator) -> Network:
 COMPILE_SECONDS = "10-30 s"  # measured per kernel on the 2-core reference machine (benchmarks/README.md)
 
 
-def load_engine(cfg, data, network: Network, announce=None) -> str:
+def load_engine(cfg, data, network: Network, announce=None, only_if_missing: bool = False) -> str:
     """Load the compiled kernel a run of ``cfg`` needs, compiling it if numba's cache does
     not hold it yet (``announce(message)`` says so first); returns the engine's name.
+    ``only_if_missing``: do nothing when the cache holds it (a sweep's client, whose
+    workers load it themselves).
 
     Called before a run folder exists, with Python's own Ctrl-C handling, so a user who
     stops the first, compiling run gets exit 130 and no folder.
@@ -154,6 +156,8 @@ def load_engine(cfg, data, network: Network, announce=None) -> str:
                          resolve_log_every(cfg, n_train), planned_iterations(cfg, n_train))
     rows = use_rows(method.batch, len(network.theta))
     cached = kernel_cached(rows)
+    if cached and only_if_missing:
+        return name
     if cached is False and announce:
         announce(f"nnrun: compiling the {'minibatch (rows)' if rows else 'per-sample'} training kernel with numba "
                  f"(not in its cache yet: the first run on this machine or of this nnrun version; "
