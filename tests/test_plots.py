@@ -263,6 +263,24 @@ def test_png_writer_keeps_every_pixel_and_the_resolution(tmp_path):
     assert np.array_equal(np.asarray(ours), np.asarray(pillow))
     assert ours.info == pillow.info
 
+
+def test_png_writer_gives_way_to_savefig_when_matplotlibrc_crops(tmp_path):
+    """A user's matplotlibrc with savefig.bbox: tight makes savefig crop the pixels; the
+    picture is then written by savefig (cropped, as before issue 11), never lost."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots.style import DPI, save_figure
+
+    with plt.rc_context({"savefig.bbox": "tight"}):
+        fig, ax = plt.subplots(figsize=(3.3, 2.1), dpi=DPI)
+        ax.plot([0, 1], [0, 1])
+        save_figure(fig, tmp_path / "ours.png")
+        fig.savefig(tmp_path / "pillow.png", dpi=DPI)
+        plt.close(fig)
+    ours, pillow = Image.open(tmp_path / "ours.png"), Image.open(tmp_path / "pillow.png")
+    assert ours.size == pillow.size != (495, 315)
+    assert np.array_equal(np.asarray(ours), np.asarray(pillow))
+
 def _sweep_results(seeds=1):
     rows = []
     for eta in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0):

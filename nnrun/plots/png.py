@@ -45,13 +45,15 @@ def png_bytes(rgba: np.ndarray, dpi: float, text: dict[str, str] | None = None) 
     return b"".join(parts)
 
 
-def figure_png(fig, dpi: float) -> bytes:
-    """The figure as savefig(dpi=dpi) draws it (face colour, layout), as PNG bytes."""
+def figure_png(fig, dpi: float) -> bytes | None:
+    """The figure as savefig(dpi=dpi) draws it (face colour, layout), as PNG bytes; None when
+    the pixels are not the figure's size (a matplotlibrc with ``savefig.bbox: tight`` crops
+    them): the caller then saves through savefig."""
     raw = io.BytesIO()
     fig.savefig(raw, format="rgba", dpi=dpi)
     # Agg's canvas: the figure's size in pixels, truncated (as FigureCanvasBase.get_width_height)
     width, height = (int(side * dpi + 1e-8) for side in fig.get_size_inches())
     rgba = np.frombuffer(raw.getbuffer(), dtype=np.uint8)
     if rgba.size != width * height * 4:
-        raise RuntimeError(f"unexpected canvas size: {rgba.size} bytes for {width} x {height} pixels")
+        return None
     return png_bytes(rgba.reshape(height, width, 4), dpi, {"Software": SOFTWARE})

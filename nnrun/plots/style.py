@@ -107,9 +107,11 @@ def save_figure(fig, path) -> None:
     if str(path).endswith(".png"):
         from nnrun.plots.png import figure_png
 
-        atomic_write(path, figure_png(fig, DPI))
-    else:
-        atomic_savefig(fig, path, **save_options(path))
+        png = figure_png(fig, DPI)
+        if png is not None:
+            atomic_write(path, png)
+            return
+    atomic_savefig(fig, path, **save_options(path))
 
 
 def save(fig, path) -> None:
