@@ -235,6 +235,52 @@ def test_raster_pictures_are_at_least_150_dpi(write_config, runs_dir):
         assert min(dpi) >= 149.5, (png.name, dpi)
 
 
+
+def test_png_writer_keeps_every_pixel_and_the_resolution(tmp_path):
+    """nnrun writes PNGs itself (unfiltered rows, issue 11): what a decoder reads back is
+    exactly Agg's buffer, and what savefig through Pillow would have written."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots.png import png_bytes
+    from nnrun.plots.style import DPI, save_figure
+
+    rgba = np.random.default_rng(0).integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    (tmp_path / "noise.png").write_bytes(png_bytes(rgba, 150, {"Software": "nnrun test"}))
+    image = Image.open(tmp_path / "noise.png")
+    assert image.mode == "RGBA" and image.size == (5, 7)
+    assert np.array_equal(np.asarray(image), rgba)
+    assert image.info["Software"] == "nnrun test" and min(image.info["dpi"]) >= 149.5
+
+    fig, ax = plt.subplots(figsize=(3.3, 2.1), dpi=DPI)  # 495 x 315 pixels
+    ax.plot([0, 1, 2], [1, 0, 2], label="a line")
+    ax.set_title("title")
+    ax.legend()
+    save_figure(fig, tmp_path / "ours.png")
+    fig.savefig(tmp_path / "pillow.png", dpi=DPI)
+    plt.close(fig)
+    ours, pillow = Image.open(tmp_path / "ours.png"), Image.open(tmp_path / "pillow.png")
+    assert ours.size == pillow.size == (495, 315)
+    assert np.array_equal(np.asarray(ours), np.asarray(pillow))
+    assert ours.info == pillow.info
+
+
+def test_png_writer_gives_way_to_savefig_when_matplotlibrc_crops(tmp_path):
+    """A user's matplotlibrc with savefig.bbox: tight makes savefig crop the pixels; the
+    picture is then written by savefig (cropped, as before issue 11), never lost."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots.style import DPI, save_figure
+
+    with plt.rc_context({"savefig.bbox": "tight"}):
+        fig, ax = plt.subplots(figsize=(3.3, 2.1), dpi=DPI)
+        ax.plot([0, 1], [0, 1])
+        save_figure(fig, tmp_path / "ours.png")
+        fig.savefig(tmp_path / "pillow.png", dpi=DPI)
+        plt.close(fig)
+    ours, pillow = Image.open(tmp_path / "ours.png"), Image.open(tmp_path / "pillow.png")
+    assert ours.size == pillow.size != (495, 315)
+    assert np.array_equal(np.asarray(ours), np.asarray(pillow))
+
 def _sweep_results(seeds=1):
     rows = []
     for eta in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0):

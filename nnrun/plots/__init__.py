@@ -6,10 +6,11 @@ whether the picture means something for this run, ``draw(run, path)`` draws it f
 is one function in a module of this package and one entry here. A picture that fails
 costs one warning line, never the run or the other pictures.
 
-Modules, one per family: ``style`` (shared look, titles, log ticks), ``curves`` (loss,
-accuracy), ``plane`` (data, regions, neurons over 2-D inputs), ``regression`` (fit,
-residuals), ``classes`` (confusion, learned features, misclassified images), ``diagram``
-(the network), ``animation`` (animation.gif), ``sweep`` (heatmaps, metric curves).
+Modules, one per family: ``style`` (shared look, titles, log ticks, saving), ``png`` (PNG
+files from Agg's pixels), ``curves`` (loss, accuracy), ``plane`` (data, regions, neurons over
+2-D inputs), ``regression`` (fit, residuals), ``classes`` (confusion, learned features,
+misclassified images), ``diagram`` (the network), ``animation`` (animation.gif), ``sweep``
+(heatmaps, metric curves).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save, save_options
+from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save, save_figure
 
 # iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
 ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
@@ -107,9 +107,7 @@ class _LossFigure:
             ax.get_legend().remove()
         if shown:
             legend_outside(ax, shown)
-        from nnrun.rundir import atomic_savefig
-
-        atomic_savefig(self.fig, path, **save_options(path))
+        save_figure(self.fig, path)
 
 
 _LOSS_FIGURE: list[_LossFigure] = []

@@ -92,5 +92,6 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
                  else f"the {len(order)} strongest of {total_links} links")
         ax.set_title(f"{name or cfg.name}: {'-'.join(map(str, network.sizes))}; {shown}, red w > 0, blue w < 0, "
                      f"width ∝ |w| (max |w| = {w_max:.3g})", fontsize=9)
-        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.93)
+        # 0.75 in on the right for the colour bar's tick labels and its label (0.02 cut them off)
+        fig.subplots_adjust(left=0.02, right=1 - 0.75 / width, bottom=0.02, top=0.93)
         save(fig, path)
