@@ -26,7 +26,7 @@ import numpy as np
 from nnrun.plots.curves import has_accuracy, plot_accuracy, plot_loss
 from nnrun.plots.style import CLASS_COLOURS, DPI, STYLE, describe, folder_name
 
-__all__ = ["PICTURES", "CELL_PICTURES", "RunView", "draw_run", "redraw_run", "plot_loss", "describe", "STYLE",
+__all__ = ["PICTURES", "RunView", "draw_run", "redraw_run", "plot_loss", "describe", "STYLE",
            "CLASS_COLOURS", "DPI"]
 
 
@@ -170,8 +170,6 @@ PICTURES: dict[str, Picture] = {
     "animation": Picture(_animates, _draw_animation),
 }
 FIXED_SUFFIX = {"animation": "gif"}  # an animation is a GIF whatever --format says
-# what each cell of a sweep draws (the sweep's own pictures summarise the rest)
-CELL_PICTURES = ("loss", "data", "regions")
 
 
 def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "png", only=None,
