@@ -18,6 +18,14 @@ from nnrun.errors import NnrunError, RunFailed
 # config error answer without loading NumPy's neighbours (pandas, numba, matplotlib).
 
 
+def draw_jobs() -> int:
+    """Processes that draw a run's pictures: two where there are two cores (a forked copy
+    draws half of them; see nnrun.plots.draw_run)."""
+    import os
+
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
 def user_errors(fn):
     """Bad input -> 'nnrun: error: ...' on stderr, exit 2, no traceback."""
 
@@ -85,7 +93,7 @@ def train(config, overrides, runs_dir, name, quiet):
     cfg = load_config(config, overrides)
     from nnrun.experiment import run_experiment
 
-    run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet)
+    run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet, draw_jobs=draw_jobs())
     click.echo(str(run_dir))
     exit_for_status(run_dir)
 
@@ -127,7 +135,7 @@ def plot(run_dir, fmt):
     """Redraw the plots of a run or sweep folder, without training."""
     from nnrun.replot import redraw
 
-    for path in redraw(run_dir, fmt):
+    for path in redraw(run_dir, fmt, jobs=draw_jobs()):
         click.echo(str(path))
 
 

@@ -138,20 +138,23 @@ def progress_bar(total: int, quiet: bool, label: str):
 
 
 def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
-                   quiet: bool = False, plots: bool = True, log=None) -> Path:
+                   quiet: bool = False, plots: bool = True, log=None, draw_jobs: int = 1) -> Path:
     """Train ``cfg`` and write its run folder; returns the folder.
 
     ``log(message)`` receives the end-of-run summary lines (default: stderr).
+    ``draw_jobs=2`` draws the pictures in two processes (see :func:`nnrun.plots.draw_run`).
     Raises NnrunError (before creating anything) for bad input.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     data, network = prepare(cfg, announce=log)
     run_dir = make_run_dir(runs_dir, name or cfg.name)
-    return record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log)
+    return record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log, draw_jobs=draw_jobs)
 
 
-def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=None) -> Path:
-    """Train into an existing empty run folder and write every artifact."""
+def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=None, draw_jobs: int = 1,
+               on_history=None) -> Path:
+    """Train into an existing empty run folder and write every artifact. ``on_history``
+    receives the thinned history (a DataFrame) that the pictures are drawn from."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     atomic_write(run_dir / "config.yaml", dump_yaml(resolved_config(cfg, len(data.X_train))))
     history_file = HistoryWriter(run_dir / "history.csv", HISTORY_COLUMNS)
@@ -173,11 +176,13 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
             bar.close()
     # the history stays on disk; a thinned copy (every bin's best and worst) serves here
     history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
+    if on_history is not None:
+        on_history(history)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        return _finish(cfg, data, result, history, run_dir, plots, log)
+        return _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs)
 
 
-def _finish(cfg, data, result, history, run_dir, plots, log):
+def _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs=1):
     metrics = final_metrics(cfg, result, data)
     metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,
                                       result.status, result.diverged_at)
@@ -204,7 +209,7 @@ def _finish(cfg, data, result, history, run_dir, plots, log):
         if result.snapshots:
             snapshots = (np.array([i for i, _ in result.snapshots]), np.vstack([t for _, t in result.snapshots]))
         draw_run(run_dir, cfg, history, result.network, data, metrics, only=None if plots is True else plots,
-                 snapshots=snapshots, log=log)
+                 snapshots=snapshots, log=log, jobs=draw_jobs)
         write_run_report(run_dir, log=log)
     summarize(metrics, run_dir, log)
     return run_dir

@@ -11,7 +11,7 @@ from pathlib import Path
 from nnrun.errors import NnrunError
 
 
-def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
+def redraw(folder: str | Path, fmt: str = "png", jobs: int = 1) -> list[Path]:
     """Every picture of a run folder (config.yaml, history.csv, model.npz) or a sweep folder."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -26,6 +26,6 @@ def redraw(folder: str | Path, fmt: str = "png") -> list[Path]:
         return written + ([report] if report else [])
     from nnrun.plots import redraw_run
 
-    written = redraw_run(folder, fmt)
+    written = redraw_run(folder, fmt, jobs=jobs)
     report = write_run_report(folder)
     return written + ([report] if report else [])

@@ -355,3 +355,29 @@ def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_pat
     assert len(curves._LOSS_FIGURE[0].lines["val_loss"].get_xdata()) == 0
     curves.plot_accuracy(history.drop(columns=["val_accuracy"]), cfg, tmp_path / "accuracy.png", n_classes=2)
     assert "validation accuracy" not in [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
+
+
+def test_two_drawing_processes_write_the_very_pictures_of_one(write_config, runs_dir, monkeypatch):
+    """draw_run(jobs=2) forks a copy of the process that draws about half the pictures: the
+    files are byte for byte those of one process, listed in the same order, and a picture
+    that fails in the copy costs one warning line, as it would here."""
+    from nnrun.plots import _share, redraw_run
+
+    run_dir = train(write_config, runs_dir, small_config())
+    said = []
+    one = redraw_run(run_dir, log=said.append, jobs=1)
+    first = {path.name: path.read_bytes() for path in one}
+    two = redraw_run(run_dir, log=said.append, jobs=2)
+    assert two == one and len(one) == 7 and not said
+    assert {path.name: path.read_bytes() for path in two} == first
+    names = [path.stem for path in one]
+    mine, theirs = _share([(name, run_dir / f"{name}.png") for name in names])
+    assert mine and theirs and len(mine) + len(theirs) == 7
+
+    failing = theirs[0][0]  # drawn by the forked copy
+    monkeypatch.setitem(PICTURES, failing, PICTURES[failing]._replace(draw=lambda run, path: 1 / 0))
+    (run_dir / f"{failing}.png").unlink()
+    written = redraw_run(run_dir, log=said.append, jobs=2)
+    assert said == [f"nnrun: warning: {failing}.png was not drawn (ZeroDivisionError: division by zero)"]
+    assert [p.stem for p in written] == [name for name in names if name != failing]
+    assert not (run_dir / f"{failing}.png").exists()

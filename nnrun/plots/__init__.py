@@ -15,8 +15,11 @@ misclassified images), ``diagram`` (the network), ``animation`` (animation.gif),
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -172,27 +175,53 @@ PICTURES: dict[str, Picture] = {
 FIXED_SUFFIX = {"animation": "gif"}  # an animation is a GIF whatever --format says
 
 
+# rough drawing cost of each picture (relu_ellipse, seconds), to share them between processes
+DRAW_COST = {"neurons": 0.40, "regions": 0.28, "network": 0.25, "data": 0.20, "animation": 4.0}
+
+
 def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "png", only=None,
-             snapshots=None, log=None) -> list[Path]:
+             snapshots=None, log=None, jobs: int = 1) -> list[Path]:
     """Draw every picture that applies to this run; returns the files written.
 
     ``only``: the picture names to consider (default: all). A picture that raises is
     reported by ``log`` (default: stderr) in one line and the others are still drawn.
+    ``jobs=2``: a forked copy of this process draws about half of them (by
+    :data:`DRAW_COST`) while this one draws the rest; the pictures are the same, the wall
+    time about halves on two cores. Where ``os.fork`` is missing, one process draws all.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     run = RunView(cfg, history, network, data, metrics, Path(run_dir), snapshots)
-    written = []
-    # a diverged net is non-finite: NumPy's overflow and all-NaN warnings would only repeat that
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    todo = []
+    with _quiet_numpy():
         for name, picture in PICTURES.items():
             if only is not None and name not in only:
                 continue
             path = run.run_dir / f"{name}.{FIXED_SUFFIX.get(name, fmt)}"
             try:
-                if not picture.applies(run):
-                    continue
-                picture.draw(run, path)
+                if picture.applies(run):
+                    todo.append((name, path))
+            except Exception as e:  # noqa: BLE001 - a picture must never cost the run
+                log(f"nnrun: warning: {path.name} was not drawn ({type(e).__name__}: {e})")
+    if jobs > 1 and len(todo) > 1 and hasattr(os, "fork"):
+        order = [path for _, path in todo]
+        return sorted(_draw_forked(run, *_share(todo), log), key=order.index)
+    return _draw(run, todo, log)
+
+
+@contextmanager
+def _quiet_numpy():
+    # a diverged net is non-finite: NumPy's overflow and all-NaN warnings would only repeat that
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _draw(run, todo, log) -> list[Path]:
+    written = []
+    with _quiet_numpy():
+        for name, path in todo:
+            try:
+                PICTURES[name].draw(run, path)
             except Exception as e:  # noqa: BLE001 - a picture must never cost the run
                 import matplotlib.pyplot as plt
 
@@ -203,7 +232,61 @@ def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "pn
     return written
 
 
-def redraw_run(folder, fmt: str = "png", only=None, log=None) -> list[Path]:
+def _share(todo):
+    """Two lists of about equal cost, the costliest pictures placed first (greedy)."""
+    parts, costs = ([], []), [0.0, 0.0]
+    for item in sorted(todo, key=lambda item: -DRAW_COST.get(item[0], 0.18)):
+        side = 0 if costs[0] <= costs[1] else 1
+        parts[side].append(item)
+        costs[side] += DRAW_COST.get(item[0], 0.18)
+    order = [name for name, _ in todo]  # each side in the registry's order
+    return tuple(sorted(part, key=lambda item: order.index(item[0])) for part in parts)
+
+
+def _draw_forked(run, mine, theirs, log) -> list[Path]:
+    """Draw ``theirs`` in a forked child and ``mine`` here; the child reports through a pipe
+    which files it wrote and its warning lines, and exits without any cleanup of ours."""
+    import json
+
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or buffered text would be written twice
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads (BLAS's idle ones)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: draw, report, leave at once
+        status = 1
+        try:
+            os.close(read_end)
+            said = []
+            drawn = _draw(run, theirs, said.append)
+            with os.fdopen(write_end, "w") as out:
+                json.dump({"drawn": [str(p) for p in drawn], "said": said}, out)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        written = _draw(run, mine, log)
+        with os.fdopen(read_end) as report:
+            text = report.read()
+    except BaseException:  # Ctrl-C: the child's pictures are not waited for
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    try:
+        child = json.loads(text)
+    except ValueError:
+        child = {"drawn": [], "said": []}
+        log(f"nnrun: warning: {', '.join(p.name for _, p in theirs)} were not drawn (the drawing process "
+            f"ended with status {status}); `nnrun plot {run.run_dir}` draws them")
+    for line in child["said"]:
+        log(line)
+    return written + [Path(p) for p in child["drawn"]]
+
+
+def redraw_run(folder, fmt: str = "png", only=None, log=None, jobs: int = 1) -> list[Path]:
     """Every picture of a run folder, from config.yaml, history.csv, model.npz (and
     snapshots.npz), without training. Data that cannot be loaded again (a moved CSV)
     leaves out the pictures that need it, with a warning."""
@@ -221,4 +304,4 @@ def redraw_run(folder, fmt: str = "png", only=None, log=None) -> list[Path]:
         log(f"nnrun: warning: the data cannot be loaded again ({e}); pictures that need it are left out")
         data = None
     snapshots = load_snapshots(folder / "snapshots.npz") if (folder / "snapshots.npz").exists() else None
-    return draw_run(folder, cfg, history, network, data, metrics, fmt, only, snapshots, log)
+    return draw_run(folder, cfg, history, network, data, metrics, fmt, only, snapshots, log, jobs)
