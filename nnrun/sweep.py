@@ -213,14 +213,17 @@ def compute_cell(raw: dict) -> dict:
     return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
 
 
-def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> dict:
-    """The sweep's plots (heatmaps or metric curves) as {file name: bytes}, drawn by a worker."""
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> tuple:
+    """The sweep's plots (heatmaps or metric curves, and curves) drawn by a worker:
+    ({file name: bytes}, [lines for the client's log, such as why a picture was left out])."""
     from nnrun.plots.sweep import draw_sweep
 
+    notes = []
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        return {path.name: path.read_bytes() for path in draw_sweep(folder, results, axes, fmt, histories or {})}
+        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append)
+        return {path.name: path.read_bytes() for path in written}, notes
 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
@@ -407,12 +410,13 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
-                histories = None
-                if len(axes) == 1:  # curves.png: the workers may not see this folder (Dask)
-                    from nnrun.rundir import read_histories
+                from nnrun.rundir import read_histories
 
-                    histories = read_histories(sweep_dir, results["folder"])
-                drawn = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
+                # curves.png: the workers may not see this folder (Dask)
+                histories = read_histories(sweep_dir, results["folder"])
+                drawn, notes = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
+                for note in notes:
+                    log(f"nnrun: {note}")
             except Exception as e:  # noqa: BLE001 - a plot must never cost the results
                 plot_error = e
     except BaseException:
@@ -427,7 +431,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         from nnrun.plots.sweep import draw_sweep
 
         try:
-            draw_sweep(sweep_dir, results, axes)
+            draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
         except Exception as e:  # noqa: BLE001
             plot_error = e
     if plot_error is not None:
@@ -591,5 +595,6 @@ def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
         if (sweep_dir / cell.folder_name / "model.npz").exists():
             written += redraw_run(sweep_dir / cell.folder_name, fmt, only=CELL_PICTURES)
     results = collect_results(sweep_dir, cells, spec["axes"])
-    written += draw_sweep(sweep_dir, results, spec["axes"], fmt)
+    written += draw_sweep(sweep_dir, results, spec["axes"], fmt,
+                          log=lambda note: print(f"nnrun: {note}", file=sys.stderr))
     return written
