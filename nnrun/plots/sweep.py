@@ -287,8 +287,8 @@ def curves_skipped(axes: dict) -> str | None:
     values on either of the first two axes leave panels too small to read a curve in."""
     sizes = [len(v) for v in list(axes.values())[:2]]
     if len(sizes) == 2 and max(sizes) > MAX_PANELS:
-        return (f"curves.png not drawn: a {sizes[0]} x {sizes[1]} grid of panels is beyond "
-                f"{MAX_PANELS} x {MAX_PANELS}, too small to read; heatmaps.png and each cell's history.csv are there")
+        return (f"curves.png not drawn: a {sizes[0]} x {sizes[1]} grid of panels has more than {MAX_PANELS} "
+                f"on a side, too small to read; heatmaps.png and each cell's history.csv are there")
     return None
 
 
