@@ -221,14 +221,17 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
     return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
 
 
-def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> dict:
-    """The sweep's plots (heatmaps or metric curves) as {file name: bytes}, drawn by a worker."""
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> tuple:
+    """The sweep's plots (heatmaps or metric curves, and curves) drawn by a worker:
+    ({file name: bytes}, [lines for the client's log, such as why a picture was left out])."""
     from nnrun.plots.sweep import draw_sweep
 
+    notes = []
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        return {path.name: path.read_bytes() for path in draw_sweep(folder, results, axes, fmt, histories or {})}
+        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append)
+        return {path.name: path.read_bytes() for path in written}, notes
 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
@@ -401,12 +404,13 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
-                histories = None
-                if len(axes) == 1:  # curves.png: the workers may not see this folder (Dask)
-                    from nnrun.rundir import read_histories
+                from nnrun.rundir import read_histories
 
-                    histories = read_histories(sweep_dir, results["folder"])
-                drawn = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
+                # curves.png: the workers may not see this folder (Dask)
+                histories = read_histories(sweep_dir, results["folder"])
+                drawn, notes = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
+                for note in notes:
+                    log(f"nnrun: {note}")
             except Exception as e:  # noqa: BLE001 - a plot must never cost the results
                 plot_error = e
     except BaseException:
@@ -421,7 +425,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         from nnrun.plots.sweep import draw_sweep
 
         try:
-            draw_sweep(sweep_dir, results, axes)
+            draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
         except Exception as e:  # noqa: BLE001
             plot_error = e
     if plot_error is not None:
@@ -592,4 +596,5 @@ def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
     results = collect_results(sweep_dir, cells, spec["axes"])
-    return draw_sweep(sweep_dir, results, spec["axes"], fmt)
+    return draw_sweep(sweep_dir, results, spec["axes"], fmt,
+                      log=lambda note: print(f"nnrun: {note}", file=sys.stderr))

@@ -357,6 +357,100 @@ def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_pat
     assert "validation accuracy" not in [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
 
 
+def _cell_histories(results: pd.DataFrame) -> dict:
+    """A short, distinct history per cell (its folder name is its key)."""
+    it = np.arange(0, 101, 20.0)
+    out = {}
+    for k, folder in enumerate(results["folder"]):
+        out[folder] = pd.DataFrame({"iteration": it, "train_loss": (1 + k) * np.exp(-it / 40),
+                                    "test_loss": (1.5 + k) * np.exp(-it / 50)})
+    return out
+
+
+def test_sweep_curves_overlay_the_seeds_of_a_panel_and_say_so(monkeypatch, tmp_path):
+    results, axes = _sweep_results(seeds=2)
+    results["folder"] = [f"c{k:03d}" for k in range(len(results))]
+    histories = _cell_histories(results)
+    figures = capture_sweep(monkeypatch)
+    written = plots_sweep.draw_sweep(tmp_path, results, axes, histories=histories)
+    assert [p.name for p in written] == ["heatmaps.png", "curves.png"]
+    fig = figures[1]
+    assert "each panel overlays 2 seeds" in fig._suptitle.get_text()
+    (ax,) = fig.axes
+    panels = [p for p in ax.patches if str(p.get_gid()).startswith("panel ")]
+    assert len(panels) == 7 * 4
+    # eta=10, lambda=10 diverged (both seeds): its panel is grey and says so
+    grey = next(p for p in panels if p.get_gid() == "panel 6,3")
+    assert grey.get_facecolor()[:3] == pytest.approx((0xe0 / 255,) * 3)
+    assert "div" in [t.get_text() for t in ax.texts]
+    fig.canvas.draw()
+    for (i, j), group in results.groupby([results["train.eta"].map(axes["train.eta"].index),
+                                          results["train.lambda"].map(axes["train.lambda"].index)]):
+        box = next(p for p in panels if p.get_gid() == f"panel {i},{j}").get_window_extent()
+        lines = [line for line in ax.lines if line.get_gid() in set(group["folder"])]
+        assert len(lines) == 2 * 2  # two seeds, training and test loss each
+        for line in lines:
+            history = histories[line.get_gid()]
+            assert np.array_equal(line.get_xdata(), history["iteration"])
+            assert np.array_equal(line.get_ydata(), history[line.get_label()])
+            assert line.get_clip_box().bounds == pytest.approx(box.bounds)  # drawn in its own panel
+
+
+def test_sweep_curves_are_left_out_beyond_15_panels_a_side_in_one_log_line(monkeypatch, tmp_path):
+    rows = [{"train.eta": 0.01 * (k + 1), "train.lambda": lam, "seed": 0, "status": "completed",
+             "train_loss": 0.5, "test_loss": 0.6, "train_accuracy": 0.9, "test_accuracy": 0.8,
+             "folder": f"c{k}_{lam}"} for k in range(16) for lam in (0.0, 0.1)]
+    results = pd.DataFrame(rows)
+    axes = {"train.eta": [0.01 * (k + 1) for k in range(16)], "train.lambda": [0.0, 0.1]}
+    capture_sweep(monkeypatch)
+    notes = []
+    written = plots_sweep.draw_sweep(tmp_path, results, axes, histories=_cell_histories(results), log=notes.append)
+    assert [p.name for p in written] == ["heatmaps.png"]
+    assert len(notes) == 1 and "16 x 2" in notes[0] and "more than 15" in notes[0]
+    axes["train.eta"], results = axes["train.eta"][:15], results[results["train.eta"] < 0.155]
+    notes.clear()
+    written = plots_sweep.draw_sweep(tmp_path, results, axes, histories=_cell_histories(results), log=notes.append)
+    assert [p.name for p in written] == ["heatmaps.png", "curves.png"] and not notes
+
+
+def _heat_texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_heatmaps_annotate_the_mean_over_seeds_with_its_std(monkeypatch, tmp_path):
+    accuracy = {(0.1, 0.0): [0.90, 0.94], (0.1, 0.1): [0.50, 0.60], (1.0, 0.0): [0.962, 0.962],
+                (1.0, 0.1): [0.70, 0.71]}
+    rows = [{"train.eta": eta, "train.lambda": lam, "seed": s, "status": "completed", "test_accuracy": acc,
+             "train_accuracy": acc, "train_loss": 0.01 * (1 + s) * (1 + eta), "test_loss": np.nan}
+            for (eta, lam), accs in accuracy.items() for s, acc in enumerate(accs)]
+    results, axes = pd.DataFrame(rows), {"train.eta": [0.1, 1.0], "train.lambda": [0.0, 0.1]}
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, axes)
+    texts = _heat_texts(figures[0])
+    for (eta, lam), accs in accuracy.items():
+        assert f"{np.mean(accs):.3f}\n±{np.std(accs, ddof=1):.3f}" in texts
+    losses = [t.get_text() for t in figures[0].axes[2].texts]  # the loss panel: 2 significant digits
+    seeds = [0.01 * 1.1, 0.02 * 1.1]
+    assert f"{np.mean(seeds):.2g}\n±{np.std(seeds, ddof=1):.2g}" in losses
+    assert "± their standard deviation" in figures[0]._suptitle.get_text()
+    # one seed: no ± at all
+    plots_sweep.draw_sweep(tmp_path, results[results["seed"] == 0], axes)
+    assert not any("±" in t for t in _heat_texts(figures[-1]))
+
+
+def test_a_seed_axis_beyond_the_first_two_is_averaged_not_the_best_of(monkeypatch, tmp_path):
+    accuracy = {0.1: [0.90, 0.20], 1.0: [0.80, 0.70]}
+    rows = [{"train.eta": eta, "train.lambda": 0.0, "seed": seed, "status": "completed", "test_accuracy": acc,
+             "train_accuracy": acc, "train_loss": 0.1, "test_loss": np.nan}
+            for eta, accs in accuracy.items() for seed, acc in zip((1, 2), accs)]
+    axes = {"train.eta": [0.1, 1.0], "train.lambda": [0.0], "seed": [1, 2]}
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), axes)
+    texts = _heat_texts(figures[0])
+    assert f"{0.55:.3f}\n±{np.std([0.9, 0.2], ddof=1):.3f}" in texts  # not the lucky seed's 0.900
+    assert "best over" not in figures[0].axes[0].get_title()
+
+
 def test_two_drawing_processes_write_the_very_pictures_of_one(write_config, runs_dir, monkeypatch):
     """draw_run(jobs=2) forks a copy of the process that draws about half the pictures: the
     files are byte for byte those of one process, listed in the same order, and a picture

@@ -111,7 +111,7 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
     _, _, sweep_dir = runs
     text = (sweep_dir / "report.html").read_text()
     page = Page(text)
-    assert len(page.images) == 1 and page.images[0].startswith("data:image/png")  # heatmaps.png
+    assert len(page.images) == 2 and all(i.startswith("data:image/png") for i in page.images)  # heatmaps, curves
     results = pd.read_csv(sweep_dir / "results.csv")
     cell_links = [link for link in page.links if link.endswith("/report.html") and link != "../report.html"]
     assert sorted(set(cell_links)) == sorted(f"{f}/report.html" for f in results["folder"])

@@ -35,6 +35,7 @@ def test_two_axes_give_cells_results_and_heatmaps(write_config, runs_dir):
         assert {"config.yaml", "history.csv", "metrics.json", "model.npz", "report.html"} <= files
         assert not [f for f in files if f.endswith(".png")]
     assert (sweep_dir / "heatmaps.png").exists() and (sweep_dir / "summary.csv").exists()
+    assert (sweep_dir / "curves.png").exists()  # two axes: every cell's losses in small multiples
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
     assert spec["axes"]["train.lambda"] == [0.001, 0.01, 0.1] and spec["base"]["train"]["log_every"] == 20
     assert "best cell" in result.stderr
@@ -139,6 +140,7 @@ def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir
     assert {"loss.png", "regions.png"} <= {p.name for p in cell.glob("*.png")}
     assert "loss.png" in (cell / "report.html").read_text()
     assert "../report.html" in (cell / "report.html").read_text()  # still linked up to its sweep
+    assert (sweep_dir / "curves.png").exists()
 
 
 def test_plot_of_a_missing_folder_exits_2(tmp_path):
