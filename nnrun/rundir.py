@@ -191,8 +191,22 @@ def load_run(run_dir: str | Path):
     return cfg, history, network, metrics
 
 
+CURVE_COLUMNS = ("iteration", "train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
+                 "test_accuracy")
+
+
+def learning_curve(history, bins: int = 100):
+    """The loss and accuracy columns of a history, thinned to ~2 * bins rows by
+    :func:`thin`: what a sweep's curves.png shows of a cell. A sweep keeps one per cell,
+    not the whole history (1,000 cells of 20,000 records would be a gigabyte)."""
+    import pandas as pd
+
+    frame = history[[c for c in CURVE_COLUMNS if c in history]]
+    return pd.DataFrame(thin(frame.to_numpy(dtype=float), bins), columns=frame.columns)
+
+
 def read_histories(sweep_dir, folders) -> dict:
-    """{folder: history DataFrame} of the given cells of a sweep that have a history.csv
+    """{folder: learning curve} of the given cells of a sweep that have a history.csv
     (read by the sweep's client, which has the files, for the curves whoever draws them)."""
     import pandas as pd
 
@@ -200,5 +214,5 @@ def read_histories(sweep_dir, folders) -> dict:
     for folder in folders:
         path = Path(sweep_dir) / str(folder) / "history.csv"
         if path.exists():
-            out[str(folder)] = pd.read_csv(path)
+            out[str(folder)] = learning_curve(pd.read_csv(path, usecols=lambda c: c in CURVE_COLUMNS))
     return out

@@ -194,6 +194,7 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
 
     from nnrun.experiment import prepare, record_run
     from nnrun.report import REPORT
+    from nnrun.rundir import learning_curve
     from nnrun.report.run import run_page
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
@@ -205,7 +206,10 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None, plots=False)
+            kept = []
+            record_run(cfg, data, network, run_dir, quiet=True, log=lambda msg: None, plots=False,
+                       on_history=kept.append)
+            curve = learning_curve(kept[0])
             try:  # a page must never cost the cell
                 (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name))
             except Exception:  # noqa: BLE001
@@ -213,12 +217,13 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files["metrics.json"])
     except NnrunError as e:
-        metrics, files = {"status": "failed", "error": str(e)}, {}
+        metrics, files, curve = {"status": "failed", "error": str(e)}, {}, None
     except Exception as e:  # noqa: BLE001 - one bad cell must not stop the sweep
-        metrics, files = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}
+        metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
     if "metrics.json" not in files:
         files["metrics.json"] = json.dumps(metrics, indent=2).encode()
-    return {"metrics": metrics, "files": files, "seconds": time.perf_counter() - start}
+    return {"metrics": metrics, "files": files, "curve": curve, "seconds": time.perf_counter() - start}
+
 
 
 def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> tuple:
@@ -398,16 +403,18 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         waiting = {c.index for c in todo}
         collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
         pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
-    drawn, plot_error = None, None
+    drawn, plot_error, curves = None, None, {}
     try:
-        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes)
+        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             try:  # a worker has matplotlib loaded already: this process need not import it
                 from nnrun.rundir import read_histories
 
-                # curves.png: the workers may not see this folder (Dask)
-                histories = read_histories(sweep_dir, results["folder"])
+                # curves.png: the workers may not see this folder (Dask); the cells of an
+                # earlier, resumed run are read from their history.csv
+                histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]),
+                             **curves}
                 drawn, notes = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
                 for note in notes:
                     log(f"nnrun: {note}")
@@ -462,8 +469,9 @@ def _resolved_base(base: dict) -> dict:
     return cfg
 
 
-def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict) -> bool:
-    """Submit every cell, write each as it finishes; True if Ctrl-C/SIGTERM stopped it."""
+def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict, curves: dict) -> bool:
+    """Submit every cell, write each as it finishes and keep its thinned losses in ``curves``
+    (by folder); True if Ctrl-C/SIGTERM stopped it."""
     from tqdm import tqdm
 
     stop = {"signal": None}
@@ -481,6 +489,8 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict)
                 result = future.result()
                 write_cell(sweep_dir, cell, result)
                 append_result(sweep_dir, cell, result["metrics"], axes)
+                if result.get("curve") is not None:
+                    curves[cell.folder_name] = result["curve"]
                 bar.update(1)
         if stop["signal"] is not None:
             pool.cancel()

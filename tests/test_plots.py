@@ -218,7 +218,10 @@ def test_a_narrow_log_axis_labels_the_plateau(tmp_path):
 
 
 def test_titles_use_the_run_name(write_config, runs_dir):
+    from nnrun.plots import redraw_run
+
     run_dir = train(write_config, runs_dir, small_config(), "--name", "my-experiment")
+    redraw_run(run_dir, only=("loss",))  # here, not in a forked copy: the figure stays to be read
     assert curves._LOSS_FIGURE[0].ax.get_title().startswith("my-experiment: ")
     from nnrun.plots.style import folder_name
 

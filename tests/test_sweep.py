@@ -92,7 +92,8 @@ def test_bad_axis_value_exits_2_before_any_folder(write_config, runs_dir):
 
 def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir):
     cfg = sweep_config(**{"train.eta": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]})
-    cfg["train"].update(iterations=20000, log_every=1000)
+    # cells long enough (~0.5 s each, no pictures) that Ctrl-C lands between the first and the last
+    cfg["train"].update(iterations=400000, log_every=1000)
     cfg["data"]["n_samples"] = 400
     path = write_config(cfg)
     proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir",
@@ -102,7 +103,7 @@ def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir)
         done = list(runs_dir.glob("*-sweep/c*/metrics.json"))
         if done:
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
