@@ -143,11 +143,10 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             column = f"{key}_accuracy"
             if column not in history:
                 continue
-            y = history[column].to_numpy(dtype=float)
-            keep = np.isfinite(y)
-            if keep.any():
-                handles += ax.plot(it[keep], y[keep], lw=1.0, color=colour, label=f"{label} accuracy")
-                lo = min(lo, float(y[keep].min()))
+            xs, ys = _envelope(it, history[column].to_numpy(dtype=float))  # a million records: each bin's band
+            if len(ys):
+                handles += ax.plot(xs, ys, lw=1.0, color=colour, label=f"{label} accuracy")
+                lo = min(lo, float(ys.min()))
         if n_classes >= 2:
             handles.append(ax.axhline(1.0 / n_classes, color="0.4", ls="--", lw=0.8,
                                       label=f"chance (1/{n_classes})"))
