@@ -71,3 +71,12 @@ def read_metrics(run_dir: Path) -> dict:
 def run_dir_from(result) -> Path:
     """The run folder: the last line of stdout."""
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Tests that capture figures to inspect them keep them open; close them after each test,
+    or later tests hit matplotlib's 'more than 20 figures' warning (an error here)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

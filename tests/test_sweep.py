@@ -135,7 +135,7 @@ def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir
         png.unlink()
     assert cli("plot", sweep_dir).exit_code == 0
     assert (sweep_dir / "heatmaps.png").exists() and not list(sweep_dir.glob("c*/*.png"))
-    cell = sorted(sweep_dir.glob("c*"))[0]  # a cell's pictures are drawn on demand, with its page
+    cell = sorted(p for p in sweep_dir.glob("c*") if p.is_dir())[0]  # a cell's pictures are drawn on demand, with its page
     assert "nnrun plot" in (cell / "report.html").read_text()
     assert cli("plot", cell).exit_code == 0
     assert {"loss.png", "regions.png"} <= {p.name for p in cell.glob("*.png")}
