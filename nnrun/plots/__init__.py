@@ -266,14 +266,14 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
         finally:
             os._exit(status)
     os.close(write_end)
-    try:
-        written = _draw(run, mine, log)
-        with os.fdopen(read_end) as report:
+    with os.fdopen(read_end) as report:
+        try:
+            written = _draw(run, mine, log)
             text = report.read()
-    except BaseException:  # Ctrl-C: the child's pictures are not waited for
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
+        except BaseException:  # Ctrl-C: the child's pictures are not waited for
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
     _, status = os.waitpid(pid, 0)
     try:
         child = json.loads(text)
