@@ -349,7 +349,7 @@ def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, 
     shared = ([f"{n_seeds} seeds"] if n_seeds > 1 else []) + (["every " + ", ".join(rest)] if rest else [])
     big = max(n_rows, n_cols) > 8
     panel_w, panel_h, gap = (0.95, 0.72, 0.08) if big else (1.25, 0.95, 0.1)  # inches; gap: of a panel
-    left, right, top, bottom = 1.15, 0.75, 0.8 + 0.15 * bool(shared), 0.6
+    left, right, top, bottom = 1.15, 0.75, 0.95 + 0.15 * bool(shared), 0.6
     grid_w = panel_w * (n_cols + gap * (n_cols - 1))
     grid_h = panel_h * (n_rows + gap * (n_rows - 1))
     small = 6 if big else 7
@@ -418,14 +418,16 @@ def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, 
                  fontsize=8)
         what = "training" + (f" and {'validation' if held_out == 'val' else 'test'}" if held_out else "")
         note = f"\neach panel overlays {' and '.join(shared)} (thin lines)" if shared else ""
-        fig.suptitle(f"{name}: {what} loss of every cell, {rows_key} (rows) × {cols_key} (columns); "
+        # two lines: one would be wider than a small grid's figure and be cut at both ends
+        fig.suptitle(f"{name}: {what} loss of every cell\n{rows_key} (rows) × {cols_key} (columns); "
                      f"grey = diverged (div) or failed{note}", fontsize=8.5, y=1 - 0.08 / H, va="top")
         names = {"train_loss": "training loss", "val_loss": "validation loss", "test_loss": "test loss"}
         handles = [Line2D([], [], color=colour, ls=style, lw=1.3, label=names[column])
                    for column, style, colour in columns]
-        # in the bottom margin, right of "iteration": above the panels it met the axis name of narrow grids
-        fig.legend(handles=handles, loc="lower right", ncol=len(handles), fontsize=small + 1, frameon=False,
-                   borderaxespad=0, bbox_to_anchor=((left + grid_w + 0.4) / W, 0.08 / H))
+        # in the bottom-left corner: above the panels it met the axis name of narrow grids, and
+        # right of "iteration" it ran over that label when the grid is one or two panels wide
+        fig.legend(handles=handles, loc="lower left", ncol=len(handles), fontsize=small + 1, frameon=False,
+                   borderaxespad=0, bbox_to_anchor=(0.1 / W, 0.08 / H))
         atomic_savefig(fig, path, **save_options(path))
         plt.close(fig)
 
