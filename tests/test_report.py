@@ -120,6 +120,8 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
         assert "../report.html" in Page((sweep_dir / link).read_text()).links  # back up to the sweep
     assert "class='sortable'" in text and "<script>" in text and "Best cell" in page.words
     assert "train.eta: 0.05, 0.5" in page.words
+    # the base config's own eta never ran: the page shows the swept values in its place
+    assert "η=swept: 0.05, 0.5" in text and "eta: &#x27;swept: 0.05, 0.5&#x27;" in text
 
 
 def test_runs_table_shows_differing_config_and_metrics(runs):

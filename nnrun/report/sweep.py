@@ -23,12 +23,29 @@ def _best(results: pd.DataFrame):
         return None, None
 
 
+def mark_swept(base: dict, axes: dict) -> dict:
+    """A copy of the base config whose swept keys read 'swept: v1, v2, ...': the base value
+    of a swept key never ran, and the page must not show it as if it had."""
+    import copy
+
+    shown = copy.deepcopy(base)
+    for key, values in axes.items():
+        *path, last = key.split(".")
+        node = shown
+        for part in path:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            text = ", ".join("-".join(map(str, v)) if isinstance(v, list) else fmt(v) for v in values)
+            node[last] = f"swept: {text}"
+    return shown
+
+
 def sweep_page(sweep_dir: Path) -> str:
     """The HTML of a sweep folder's report."""
     sweep_dir = Path(sweep_dir)
     spec = read_yaml(sweep_dir / "sweep.yaml")
-    base = spec.get("base") or {}
     axes = spec.get("axes") or {}
+    base = mark_swept(spec.get("base") or {}, axes)
     name = spec.get("name", sweep_dir.name)
     version = spec.get("nnrun_version", "?")
     try:
