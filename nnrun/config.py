@@ -549,8 +549,15 @@ def _describe(value: Any) -> str:
 
 
 def format_validation_error(err: ValidationError, data: dict, source: str) -> str:
-    """The first schema error as one line: 'file: key: problem (got value); accepted ...'."""
-    e = err.errors(include_url=False)[0]
+    """The first schema error as one line: 'file: key: problem (got value); accepted ...'.
+
+    A required key reported missing beside an unknown key of the same section is most
+    likely that key misspelt (``etta: 0.05``): the unknown key, with its 'did you mean',
+    is the line that helps."""
+    errors = err.errors(include_url=False)
+    e = errors[0]
+    if e["type"] == "missing":
+        e = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] == e["loc"][:-1]), e)
     loc = tuple(str(p) for p in e["loc"])
     if len(loc) >= 2 and loc[0] == "data" and loc[1] in SOURCES:
         loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts

@@ -62,6 +62,14 @@ def test_bad_config_values(overrides, words, write_config, runs_dir):
     assert_clean_error(result, words, runs_dir)
 
 
+def test_a_misspelt_required_key_is_named_with_its_likely_spelling(write_config, runs_dir):
+    """Regression (cold read): 'etta: 0.05' said only 'train.eta: required key is missing'."""
+    cfg = small_config()
+    cfg["train"]["etta"] = cfg["train"].pop("eta")
+    result = nnrun_process("train", write_config(cfg), "--runs-dir", runs_dir)
+    assert_clean_error(result, ["unknown key 'train.etta'", "did you mean 'train.eta'"], runs_dir)
+
+
 BAD_FILES = [
     ("", ["empty config"]),
     ("- 1\n- 2\n", ["top level is a list", "mapping"]),
