@@ -478,3 +478,16 @@ def test_two_drawing_processes_write_the_very_pictures_of_one(write_config, runs
     assert said == [f"nnrun: warning: {failing}.png was not drawn (ZeroDivisionError: division by zero)"]
     assert [p.stem for p in written] == [name for name in names if name != failing]
     assert not (run_dir / f"{failing}.png").exists()
+
+
+def test_network_diagram_counts_units_in_words(monkeypatch, tmp_path):
+    """Regression (cold read): a one-unit layer read '1 units'."""
+    from nnrun.config import validate
+    from nnrun.plots import diagram
+
+    cfg = validate({**small_config(), "model": {"architecture": "2-3-1", "output": "sigmoid"}})
+    network = Network([2, 3, 1], ["tanh", "sigmoid"], np.zeros(13))
+    figures = capture(monkeypatch, diagram)
+    diagram.plot_network(network, cfg, tmp_path / "network.png")
+    texts = [t.get_text() for t in figures[0].axes[0].texts]
+    assert "input\n2 units" in texts and "hidden 1\n3 units\ntanh" in texts and "output\n1 unit\nsigmoid" in texts

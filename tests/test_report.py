@@ -149,6 +149,8 @@ def test_runs_sort_and_filter(runs):
     assert table["test_accuracy"].tolist() == sorted(accuracies)
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "model.activation=relu").stdout))
     assert len(table) == 1 and table["kind"][0] == "run"
+    sweeps = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "kind=sweep").stdout))
+    assert list(sweeps["kind"]) == ["sweep (best cell)"]  # regression (cold read): matched nothing
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "kind=run", "--filter",
                                         "train.eta=0.1").stdout))
     assert len(table) == 3 and "model.activation" in table.columns

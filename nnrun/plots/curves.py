@@ -101,7 +101,7 @@ class _LossFigure:
             label_log_axis(ax.yaxis, bottom, top)
         ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
-        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples)", fontsize=STYLE["font.size"])
+        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples, log scale)", fontsize=STYLE["font.size"])
         ax.set_title(_status_title(cfg, name, status), fontsize=9)
         if ax.get_legend():  # with nothing to show, the last run's legend must not stay
             ax.get_legend().remove()

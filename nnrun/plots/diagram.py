@@ -82,7 +82,8 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
             layer = "input" if l == 0 else ("output" if l == network.n_layers else f"hidden {l}")
             act = "" if l == 0 else f"\n{network.activations[l - 1]}"
             count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"
-            ax.text(l, 0.68, f"{layer}\n{count} units{act}", ha="center", va="bottom", fontsize=8)
+            plural = "s" if network.sizes[l] != 1 else ""
+            ax.text(l, 0.68, f"{layer}\n{count} unit{plural}{act}", ha="center", va="bottom", fontsize=8)
         ax.set_xlim(-0.6, network.n_layers + 0.6)
         ax.set_ylim(-0.62, 0.95)
         ax.axis("off")

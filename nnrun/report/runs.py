@@ -118,7 +118,10 @@ def runs_table(folder: str | Path = "runs", sort: str | None = None, filters=(),
             raise NnrunError(f"--filter: '{text}' is not KEY=VALUE, e.g. --filter model.activation=relu")
         if entries and key not in known:
             raise NnrunError(f"--filter: no run has the key '{key}'; keys: {', '.join(sorted(known))}")
-        entries = [e for e in entries if _matches(_lookup(e, key), wanted.strip())]
+        wanted = wanted.strip()
+        # kind=sweep finds the sweeps, whose kind reads 'sweep (best cell)'
+        entries = [e for e in entries if _matches(_lookup(e, key), wanted)
+                   or (key == "kind" and e["kind"].split(" ")[0] == wanted)]
     differing = _differing([e["config"] for e in entries])
     metric_columns = [m for m in METRIC_COLUMNS if any(e["metrics"].get(m) is not None for e in entries)]
     rows = []
