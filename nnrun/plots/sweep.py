@@ -93,7 +93,8 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
     frame["_c"] = frame[cols_key].map(lambda v: label(_parse(v)))
     panels = _panels(frame)
     rest = [k for k in list(axes)[2:] if k != "seed"]  # a seed axis is averaged like sweep.seeds
-    repeats = frame.groupby(["_r", "_c", *rest], dropna=False).size().max() > 1  # seeds: mean ± std
+    seeds = frame.groupby(["_r", "_c", *rest], dropna=False).size().max()  # cells averaged into one
+    repeats = seeds > 1  # seeds: mean ± std
     small = 6.5 if len(col_values) > 5 else 7.5
     with plt.rc_context(STYLE | {"axes.grid": False}):
         fig, axs = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 0.45 * len(row_values) + 2.6),
@@ -158,7 +159,6 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
             bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
             if log_scale:  # enough labelled ticks to read a loss off the bar
                 label_log_axis(bar.ax.yaxis, *norm_limits(im.norm))
-        seeds = frame.groupby(["_r", "_c", *rest], dropna=False).size().max() if repeats else 1
         note = f"; each cell the mean over {seeds} seeds, ± their standard deviation" if repeats else ""
         fig.suptitle(f"{name}: {rows_key} × {cols_key}; yellow = better, grey = diverged (div) or failed"
                      f"{note}", fontsize=10)
@@ -250,9 +250,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
             it = h["iteration"].to_numpy(dtype=float)
             for column, style in (("train_loss", "-"), (f"{held_out}_loss", "--")):
                 if column in h:
-                    y = h[column].to_numpy(dtype=float)
-                    y = np.where((y > 0) & np.isfinite(y) & (y < 1e200), y, np.nan)
-                    loss_ax.plot(it, y, ls=style, lw=1.3, color=colours[value],
+                    loss_ax.plot(it, _positive(h[column]), ls=style, lw=1.3, color=colours[value],
                                  label=str(value) if first and style == "-" else None)
             if accuracy:
                 axs[0][1].plot(it, h[f"{accuracy}_accuracy"].to_numpy(dtype=float), lw=1.3, color=colours[value])
