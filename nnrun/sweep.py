@@ -284,8 +284,6 @@ class LocalPool:
         else:
             context = mp.get_context("spawn")
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
-        for _ in range(jobs):  # start the server and the workers now, not at the first cell
-            self.executor.submit(os.getpid)
 
     def submit(self, raw, sweep_name=None):
         return self.executor.submit(compute_cell, raw, sweep_name)
@@ -390,19 +388,13 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         cells = make_cells(base, axes, seeds)
     else:
         base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
-        # workers start now: their imports overlap the client's folder and sweep.yaml
-        pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
-        try:
-            sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells)
-        except BaseException:
-            pool.cancel()
-            raise
+        sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells)
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
         waiting = {c.index for c in todo}
         collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
-        pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
     drawn, plot_error, curves = None, None, {}
     try:
         interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
