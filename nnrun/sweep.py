@@ -349,6 +349,17 @@ def prepare_sweep(config_path, overrides, log=None):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
     told), not by every worker; a cached one the workers load themselves, in parallel."""
+    base, axes, seeds, cells = sweep_cells(config_path, overrides)
+    # catch data problems (missing file, wrong sizes) once, not in every cell
+    from nnrun.experiment import prepare
+
+    prepare(validate(cells[0].config), announce=log, load_kernel="if-missing")
+    return base, axes, seeds, cells
+
+
+def sweep_cells(config_path, overrides):
+    """(base config, axes, seeds, cells) of a sweep config plus overrides, every cell
+    validated (NnrunError naming the cell otherwise)."""
     config_path = Path(config_path)
     cli_axes, plain = split_overrides(overrides)
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
@@ -367,11 +378,51 @@ def prepare_sweep(config_path, overrides, log=None):
         except NnrunError as e:
             where = ", ".join(f"{k}={_short(v)}" for k, v in cell.values.items())
             raise NnrunError(f"{e} (in the sweep cell {where})" if where else str(e)) from None
-    # catch data problems (missing file, wrong sizes) once, not in every cell
-    from nnrun.experiment import prepare
-
-    prepare(validate(cells[0].config), announce=log, load_kernel="if-missing")
     return base, axes, seeds, cells
+
+
+def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> None:
+    """--resume finishes the sweep that sweep.yaml describes. A config or overrides that
+    now say something else would be silently ignored (or, worse, believed): refuse them,
+    naming the first key that differs."""
+    base, axes, seeds, _ = sweep_cells(config_path, overrides)
+    # both through YAML, so that 0.1 and 1e-1 or a tuple and a list compare equal
+    given = yaml.safe_load(dump_yaml({"axes": axes, "seeds": seeds, "base": _resolved_base(base)}))
+    saved = {"axes": spec["axes"], "seeds": spec["seeds"], "base": dict(spec["base"])}
+    for side in (saved, given):
+        side["base"].pop("name", None)  # --name may have renamed the sweep
+    difference = _first_difference(saved, given)
+    if difference:
+        key, was, now = difference
+        raise NnrunError(
+            f"--resume {sweep_dir}: this sweep ran with {key}={_shown(was)}, but {config_path} and the overrides "
+            f"now give {_shown(now)}; resume with the config and overrides it started with, or start a new sweep "
+            f"without --resume")
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ",".join(_shown(v) for v in value)
+    return "(not set)" if value is None else _short(value)
+
+
+def _first_difference(saved, given, prefix=""):
+    """(dotted key, saved value, given value) of the first difference, or None. The
+    sections axes/seeds/base are named as the user writes them (``train.eta``,
+    ``sweep.seeds``, the axis key for a grid)."""
+    if isinstance(saved, dict) and isinstance(given, dict):
+        for key in list(saved) + [k for k in given if k not in saved]:
+            found = _first_difference(saved.get(key), given.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    if saved != given:
+        key = prefix.rstrip(".")
+        for section, shown in (("base.", ""), ("axes.", "sweep axis "), ("seeds", "sweep.seeds")):
+            if key.startswith(section):
+                key = shown + key[len(section):]
+        return key, saved, given
+    return None
 
 
 def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = None,
@@ -384,6 +435,8 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         if not (sweep_dir / "sweep.yaml").exists():
             raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
         spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+        if config_path is not None:
+            check_resume(sweep_dir, spec, config_path, overrides)
         base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
         cells = make_cells(base, axes, seeds)
     else:

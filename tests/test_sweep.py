@@ -120,6 +120,24 @@ def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir)
         assert (sweep_dir / name / "metrics.json").stat().st_mtime_ns == mtime
 
 
+def test_resume_refuses_a_config_or_overrides_that_changed(write_config, runs_dir):
+    # --resume used to run the saved sweep.yaml and ignore what it was given, without a word:
+    # a user who changed an axis or a key believed the finished sweep used the new values
+    path = write_config(sweep_config(**{"train.eta": [0.05, 0.5]}))
+    sweep_dir = run_dir_from(cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "-q"))
+    before = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*")}
+    for changed, said in [(["train.eta=0.05,0.1"], "sweep axis train.eta=0.05,0.5"),
+                          (["train.iterations=80"], "train.iterations=60"),
+                          (["sweep.seeds=2"], "sweep.seeds=1")]:
+        result = nnrun_process("sweep", path, *changed, "--resume", sweep_dir, "-q")
+        assert result.returncode == 2, result.stderr
+        assert said in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*")} == before
+    same = nnrun_process("sweep", path, "--resume", sweep_dir, "-q")
+    assert same.returncode == 0 and "2 of 2 cells already done" in same.stderr
+
+
 def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir):
     run_dir = run_dir_from(cli("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q"))
     for png in run_dir.glob("*.png"):
