@@ -133,6 +133,10 @@ def test_exp_into_is_numpy_exp_to_one_ulp():
     out, bits = np.empty_like(special), np.empty(len(special), dtype=np.int64)
     exp_into(special, out, bits)
     assert out[:4].tolist() == [0.0, 0.0, 0.0, 0.0] and np.isnan(out[4])
+    large = np.array([700.0, 709.0, np.inf])  # unused by the kernels (their x <= 0), but right
+    out, bits = np.empty_like(large), np.empty(len(large), dtype=np.int64)
+    exp_into(large, out, bits)
+    assert np.allclose(out[:2], np.exp(large[:2]), rtol=np.finfo(float).eps, atol=0) and out[2] == np.inf
 
 
 def test_sigmoid_into_is_the_reference_sigmoid():
