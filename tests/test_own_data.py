@@ -44,6 +44,23 @@ def test_every_dialect_reads_as_the_plain_csv(tmp_path, dialect):
     assert other.class_names == ["cat", "dog", "emu"]
 
 
+def test_numbers_read_as_python_reads_them_and_bad_cells_are_named(tmp_path):
+    # numeric columns go through pandas' C parser (fast), text columns through to_numeric:
+    # both must give float()'s numbers, and a bad cell its row and text either way
+    from nnrun.data import read_csv
+
+    rng = np.random.default_rng(0)
+    values = (rng.normal(size=2000) * 10.0 ** rng.integers(-300, 300, 2000)).tolist()
+    cells = [repr(v) for v in values] + [f"{v:.6e}" for v in values] + ["7", " 3.25", "-0", "1e-320"]
+    (tmp_path / "n.csv").write_text("x;y\n" + "".join(f"{c};1\n" for c in cells))
+    X, y, _, _ = read_csv(str(tmp_path / "n.csv"), None, None)
+    assert np.array_equal(X[:, 0], [float(c) for c in cells]) and (y == 1).all()
+    for bad, what in [("inf", "value 'inf'"), ("", "missing value"), ("1,5", "value '1,5'")]:
+        (tmp_path / "b.csv").write_text(f"x;y\n1.5;0\n{bad};1\n")
+        with pytest.raises(nnrun.NnrunError, match=f"row 3, column 'x': {what}"):
+            read_csv(str(tmp_path / "b.csv"), None, None)
+
+
 def test_text_labels_become_named_classes_in_sorted_order(tmp_path):
     d = csv_data(write_rows(tmp_path / "d.csv"), test_fraction=0.2)
     assert d.class_names == ["cat", "dog", "emu"] and d.label_name == "kind"
