@@ -157,6 +157,10 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
     e.g. train.eta=0.1,0.01 or train.lambda=logspace(-5,1,7). The last line printed
     is the sweep folder.
     """
+    if scheduler is None:
+        from nnrun.workers import start_fork_server
+
+        start_fork_server()  # first: the workers get ready while the rest is imported and checked
     from nnrun.sweep import run_sweep
 
     try:

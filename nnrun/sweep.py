@@ -34,6 +34,7 @@ import yaml
 from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
+from nnrun.workers import start_fork_server
 
 METRICS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy", "val_loss", "val_accuracy"]
 FINISHED = ("completed", "diverged")
@@ -226,16 +227,18 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
 
 
 
-def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None) -> tuple:
-    """The sweep's plots (heatmaps or metric curves, and curves) drawn by a worker:
-    ({file name: bytes}, [lines for the client's log, such as why a picture was left out])."""
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None,
+                pictures=("results", "curves")) -> tuple:
+    """The sweep's plots (heatmaps or metric curves, and curves; or those in ``pictures``)
+    drawn by a worker: ({file name: bytes}, [lines for the client's log, such as why a
+    picture was left out])."""
     from nnrun.plots.sweep import draw_sweep
 
     notes = []
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append)
+        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append, pictures=pictures)
         return {path.name: path.read_bytes() for path in written}, notes
 
 
@@ -267,30 +270,15 @@ class LocalPool:
     """Worker processes on this machine."""
 
     def __init__(self, jobs: int):
-        import multiprocessing as mp
-
-        # One BLAS thread per worker: the workers already use every core, and threads
-        # fighting over them made cells 4x slower.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
-        # Workers are forked from a server process that has imported what a cell needs
-        # (nnrun.sweep_preload), instead of each worker importing it all again (~1.5 s of
-        # CPU each). The server is a fresh single-threaded process, so forking it is safe;
-        # it starts with the first sweep of this process and keeps the environment of that
-        # moment. 'spawn' where there is no fork server (Windows).
-        if "forkserver" in mp.get_all_start_methods():
-            context = mp.get_context("forkserver")
-            context.set_forkserver_preload(["nnrun.sweep_preload"])
-        else:
-            context = mp.get_context("spawn")
-        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
+        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=start_fork_server(),
+                                            initializer=_ignore_sigint)
 
     def submit(self, raw, sweep_name=None):
         return self.executor.submit(compute_cell, raw, sweep_name)
 
-    def run(self, fn, *args):
-        """fn(*args) in a worker; its result."""
-        return self.executor.submit(fn, *args).result()
+    def run(self, *calls):
+        """Each (fn, *args) of ``calls`` in a worker, at the same time; their results."""
+        return [f.result() for f in [self.executor.submit(*call) for call in calls]]
 
     def wait(self, futures):
         done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -324,9 +312,9 @@ class DaskPool:
     def submit(self, raw, sweep_name=None):
         return self.client.submit(compute_cell, raw, sweep_name, pure=False)
 
-    def run(self, fn, *args):
-        """fn(*args) on a Dask worker; its result."""
-        return self.client.submit(fn, *args, pure=False).result()
+    def run(self, *calls):
+        """Each (fn, *args) of ``calls`` on a Dask worker, at the same time; their results."""
+        return [f.result() for f in [self.client.submit(*call, pure=False) for call in calls]]
 
     def wait(self, futures):
         from dask.distributed import wait as dask_wait
@@ -345,11 +333,13 @@ class DaskPool:
 
 
 # --------------------------------------------------------------------- the sweep
-def prepare_sweep(config_path, overrides, log=None):
+def prepare_sweep(config_path, overrides, log=None, local=True):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
     told), not by every worker; a cached one the workers load themselves, in parallel."""
     base, axes, seeds, cells = sweep_cells(config_path, overrides)
+    if local:
+        start_fork_server()  # if not yet: it prepares the workers while the data is checked
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
 
@@ -440,7 +430,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
         cells = make_cells(base, axes, seeds)
     else:
-        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log, local=scheduler is None)
         sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells)
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
@@ -460,9 +450,13 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
                 # earlier, resumed run are read from their history.csv
                 histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]),
                              **curves}
-                drawn, notes = pool.run(sweep_plots, results, axes, sweep_dir.name, "png", histories)
-                for note in notes:
-                    log(f"nnrun: {note}")
+                # the two pictures in two workers: the heatmaps alone take ~1.5 s for E5
+                drawn = {}
+                for files, notes in pool.run(*[(sweep_plots, results, axes, sweep_dir.name, "png", histories,
+                                                (picture,)) for picture in ("results", "curves")]):
+                    drawn.update(files)
+                    for note in notes:
+                        log(f"nnrun: {note}")
             except Exception as e:  # noqa: BLE001 - a plot must never cost the results
                 plot_error = e
     except BaseException:

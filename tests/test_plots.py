@@ -301,7 +301,7 @@ def _sweep_results(seeds=1):
 
 def capture_sweep(monkeypatch):
     figures = []
-    monkeypatch.setattr(plots_sweep, "atomic_savefig", lambda fig, path, **kw: figures.append(fig))
+    monkeypatch.setattr(plots_sweep, "save_figure", lambda fig, path: figures.append(fig))
     monkeypatch.setattr(plots_sweep.plt, "close", lambda fig=None: None)
     return figures
 

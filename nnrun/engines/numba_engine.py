@@ -45,6 +45,25 @@ def kernel_cached(rows: bool) -> bool | None:
         return None
 
 
+def load_cached_kernels() -> list[str]:
+    """Load every kernel that numba's disk cache holds for this source, compiling none;
+    returns their names. The sweep's fork server calls this, so that the workers forked
+    from it start with the kernels in memory instead of each loading its own."""
+    loaded = []
+    for kernel in (train_chunk, train_chunk_rows):
+        try:  # numba's cache index: {(signature, codegen magic, code hashes): file}; private, hence guarded
+            cache, codegen = kernel._cache, kernel.targetctx.codegen()
+            index = cache._cache_file._load_index()  # {} when the source's stamp differs
+            signatures = [key[0] for key in index if cache._index_key(key[0], codegen) == key]
+            for signature in signatures:
+                kernel.compile(signature)  # its key is in the index: loaded, not compiled
+            if signatures:
+                loaded.append(kernel.__name__)
+        except Exception:  # noqa: BLE001 - a missed preload only costs the workers a load each
+            pass
+    return loaded
+
+
 class NumbaEngine:
     """Runs chunks of iterations in the per-sample or the rows kernel."""
 

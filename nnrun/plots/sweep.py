@@ -29,8 +29,7 @@ from matplotlib.transforms import Affine2D, BlendedGenericTransform, Bbox, Ident
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots.style import STYLE, folder_name, label_log_axis, save_options  # noqa: E402
-from nnrun.rundir import atomic_savefig  # noqa: E402
+from nnrun.plots.style import STYLE, folder_name, label_log_axis, save_figure  # noqa: E402
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -163,7 +162,7 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
         fig.suptitle(f"{name}: {rows_key} × {cols_key}; yellow = better, grey = diverged (div) or failed"
                      f"{note}", fontsize=10)
         fig.tight_layout()
-        atomic_savefig(fig, path)
+        save_figure(fig, path)
         plt.close(fig)
 
 
@@ -223,7 +222,7 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                 if n_seeds > 1 else "")
         fig.suptitle(f"{name}: final metrics against {key}{note}", fontsize=10)
         fig.tight_layout()
-        atomic_savefig(fig, path)
+        save_figure(fig, path)
         plt.close(fig)
 
 
@@ -273,7 +272,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
             ax.set_title(f"{'validation' if accuracy == 'val' else accuracy} accuracy", fontsize=10)
         fig.suptitle(f"{name}: learning curves by {key}{seeds_note(results)}", fontsize=10)
         fig.tight_layout()
-        atomic_savefig(fig, path)
+        save_figure(fig, path)
         plt.close(fig)
 
 
@@ -426,7 +425,7 @@ def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, 
         # right of "iteration" it ran over that label when the grid is one or two panels wide
         fig.legend(handles=handles, loc="lower left", ncol=len(handles), fontsize=small + 1, frameon=False,
                    borderaxespad=0, bbox_to_anchor=(0.1 / W, 0.08 / H))
-        atomic_savefig(fig, path, **save_options(path))
+        save_figure(fig, path)
         plt.close(fig)
 
 
@@ -456,24 +455,27 @@ def _short_count(value, _pos=None) -> str:
     return f"{value:g}"
 
 
+SWEEP_PICTURES = ("results", "curves")
+
+
 def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png",
-               histories: dict | None = None, log=None) -> list[Path]:
-    """heatmaps.<fmt> and curves.<fmt> (small multiples, see ``cell_curves``; not beyond
-    MAX_PANELS a side) for two or more axes; metrics.<fmt> and curves.<fmt> for one. The
+               histories: dict | None = None, log=None, pictures=SWEEP_PICTURES) -> list[Path]:
+    """The results picture, heatmaps.<fmt> for two or more axes, metrics.<fmt> for one,
+    and curves.<fmt> (small multiples, see ``cell_curves``; not beyond MAX_PANELS a side),
+    or those of them named in ``pictures`` (the sweep draws the two in two workers). The
     curves come from ``histories``, else the cells' history.csv in ``sweep_dir``; returns
     the files written; ``log`` gets one line when curves.png is left out (too many panels)."""
     sweep_dir = Path(sweep_dir)
     name = folder_name(sweep_dir, sweep_dir.name)
     if not axes or results.empty:
         return []
-    if len(axes) >= 2:
-        path = sweep_dir / f"heatmaps.{fmt}"
-        heatmaps(results, axes, path, name)
-        written = [path]
-    else:
-        path = sweep_dir / f"metrics.{fmt}"
-        curves(results, axes, path, name)
-        written = [path]
+    written = []
+    if "results" in pictures:
+        path = sweep_dir / f"{'heatmaps' if len(axes) >= 2 else 'metrics'}.{fmt}"
+        (heatmaps if len(axes) >= 2 else curves)(results, axes, path, name)
+        written.append(path)
+    if "curves" not in pictures:
+        return written
     skipped = curves_skipped(axes)
     if skipped:
         if log:
