@@ -336,7 +336,8 @@ class DaskPool:
 def prepare_sweep(config_path, overrides, log=None, local=True):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
-    told), not by every worker; a cached one the workers load themselves, in parallel."""
+    told), not by every worker; a cached one the fork server of ``local`` workers loads
+    (:mod:`nnrun.workers`), and Dask workers load it themselves."""
     base, axes, seeds, cells = sweep_cells(config_path, overrides)
     if local:
         start_fork_server()  # if not yet: it prepares the workers while the data is checked
@@ -452,8 +453,9 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
                              **curves}
                 # the two pictures in two workers: the heatmaps alone take ~1.5 s for E5
                 drawn = {}
-                for files, notes in pool.run(*[(sweep_plots, results, axes, sweep_dir.name, "png", histories,
-                                                (picture,)) for picture in ("results", "curves")]):
+                calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",)),
+                         (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",))]
+                for files, notes in pool.run(*calls):
                     drawn.update(files)
                     for note in notes:
                         log(f"nnrun: {note}")
