@@ -333,14 +333,12 @@ class DaskPool:
 
 
 # --------------------------------------------------------------------- the sweep
-def prepare_sweep(config_path, overrides, log=None, local=True):
+def prepare_sweep(config_path, overrides, log=None):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
-    told), not by every worker; a cached one the fork server of ``local`` workers loads
+    told), not by every worker; a cached one the fork server of local workers loads
     (:mod:`nnrun.workers`), and Dask workers load it themselves."""
     base, axes, seeds, cells = sweep_cells(config_path, overrides)
-    if local:
-        start_fork_server()  # if not yet: it prepares the workers while the data is checked
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
 
@@ -392,8 +390,9 @@ def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> None:
 
 
 def _shown(value) -> str:
+    """A value of sweep.yaml as the user writes it on the command line (axes comma-separated)."""
     if isinstance(value, list):
-        return ",".join(_shown(v) for v in value)
+        return ",".join(_short(v) for v in value)
     return "(not set)" if value is None else _short(value)
 
 
@@ -421,6 +420,8 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
               name: str | None = None, quiet: bool = False, log=None) -> Path:
     """Run (or finish) a sweep; returns the sweep folder."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    if scheduler is None:
+        start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
     if resume:
         sweep_dir = Path(resume)
         if not (sweep_dir / "sweep.yaml").exists():
@@ -431,7 +432,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
         cells = make_cells(base, axes, seeds)
     else:
-        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log, local=scheduler is None)
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
         sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells)
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
@@ -444,7 +445,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
-            try:  # a worker has matplotlib loaded already: this process need not import it
+            try:  # in workers: two pictures at once, and this process never imports matplotlib
                 from nnrun.rundir import read_histories
 
                 # curves.png: the workers may not see this folder (Dask); the cells of an
