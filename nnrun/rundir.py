@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nnrun.csvformat import format_rows
 from nnrun.errors import NnrunError
 
 
@@ -129,6 +128,9 @@ class HistoryWriter:
     """
 
     def __init__(self, path: str | Path, columns: list[str]):
+        from nnrun.csvformat import format_rows  # numba: imported by what writes a history, not by every reader
+
+        self.format_rows = format_rows
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.partial")
         self.file = open(self.tmp, "wb", buffering=1 << 20)
@@ -144,7 +146,7 @@ class HistoryWriter:
         while (block := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.file.write(format_rows(block))
+                    self.file.write(self.format_rows(block))
                 except BaseException as e:  # reported by close()
                     self.error = e
 

@@ -26,15 +26,18 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 from nnrun.workers import start_fork_server
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy", "val_loss", "val_accuracy"]
 FINISHED = ("completed", "diverged")
@@ -564,6 +567,8 @@ def result_row(cell: Cell, metrics: dict) -> dict:
 def append_result(sweep_dir: Path, cell: Cell, metrics: dict, axes: dict) -> None:
     """Add a finished cell's row to results.csv at once, so the table grows with the sweep
     (the end of the sweep rewrites it in cell order)."""
+    import pandas as pd  # here, not at the top: a config error must not wait for pandas
+
     path = sweep_dir / "results.csv"
     frame = pd.DataFrame([result_row(cell, metrics)], columns=result_columns(axes))
     with open(path, "a", newline="") as f:
@@ -572,6 +577,8 @@ def append_result(sweep_dir: Path, cell: Cell, metrics: dict, axes: dict) -> Non
 
 def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFrame:
     """results.csv (a row per cell and seed) and summary.csv (mean and std over seeds)."""
+    import pandas as pd
+
     rows = []
     for cell in cells:
         path = sweep_dir / cell.folder_name / "metrics.json"
@@ -598,6 +605,8 @@ def best_row(results: pd.DataFrame, axes: dict | None = None):
     their mean over the completed seeds; the row returned then holds that mean, its
     ``std`` and ``seeds``, and the folder of the cell's best seed.
     """
+    import pandas as pd
+
     ok = results[results["status"] == "completed"].copy()
     for column in METRICS:
         ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else np.nan
