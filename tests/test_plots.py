@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -397,6 +399,21 @@ def test_sweep_curves_overlay_the_seeds_of_a_panel_and_say_so(monkeypatch, tmp_p
             assert np.array_equal(line.get_xdata(), history["iteration"])
             assert np.array_equal(line.get_ydata(), history[line.get_label()])
             assert line.get_clip_box().bounds == pytest.approx(box.bounds)  # drawn in its own panel
+
+
+def test_a_one_axis_sweep_labels_a_narrow_loss_range_in_plain_numbers(monkeypatch, tmp_path):
+    """metrics.png read 2.465×10⁻¹ ... 2.5×10⁻¹ on its loss axis (three etas of higham_2232)."""
+    losses = {0.001: 0.25003, 0.002: 0.24983, 0.005: 0.24959}
+    results = pd.DataFrame([{"train.eta": eta, "seed": 1, "status": "completed", "train_loss": loss,
+                             "test_loss": np.nan, "train_accuracy": 0.5, "test_accuracy": np.nan}
+                            for eta, loss in losses.items()])
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": list(losses)}, pictures=("results",))
+    loss_ax = next(ax for ax in figures[0].axes if ax.get_yscale() == "log")
+    figures[0].canvas.draw()
+    lo, hi = loss_ax.get_ylim()
+    labels = [t.get_text() for t in loss_ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert len(labels) >= 3 and all(re.fullmatch(r"0\.\d+", text) for text in labels), labels
 
 
 def test_sweep_curves_are_left_out_beyond_15_panels_a_side_in_one_log_line(monkeypatch, tmp_path):

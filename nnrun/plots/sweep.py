@@ -215,6 +215,7 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                 ax.set_xticks(xs, axis_labels(values))
             if metric.endswith("loss"):
                 ax.set_yscale("log")
+                label_log_axis(ax.yaxis, *ax.get_ylim())  # plain numbers, even over a narrow range
             ax.set_xlabel(key)
             ax.set_title(title, fontsize=10)
         n_seeds = results["seed"].nunique() if "seed" in results else 1
