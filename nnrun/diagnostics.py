@@ -50,6 +50,29 @@ def blow_up_iteration(history: np.ndarray) -> int:
     return int(history[above[0] + 1, 0]) if len(above) else int(history[-1, 0])
 
 
+def unit_hints(layers: list[dict], cfg) -> list[str]:
+    """One hint for the layers where at least half the units are dead, one for those where
+    at least half are saturated; each offers only the remedies the config does not use yet."""
+    hints = []
+    init, transform = cfg.model.init, cfg.data.transform
+    for kind, key, what, remedies in (
+        ("dead", "dead_fraction", "output 0 on every training point, so no gradient flows through them",
+         ["leaky_relu/elu", "a smaller eta"] + ([] if init == "he" else ["init: he"])),
+        ("saturated", "saturated_fraction", "on every training point: vanishing gradients",
+         ([] if "standardize" in transform else ["data.transform: [standardize]"])
+         + (["a smaller model.init_scale"] if init == "normal" else [])
+         + ([] if init == "xavier" else ["init: xavier"]) + ["a smaller eta"]),
+    ):
+        hit = [e for e in layers if e.get(key, 0.0) >= 0.5]
+        if not hit:
+            continue
+        where = "; ".join(f"{e[key]:.0%} of the {e['units']} {e['activation']} units of hidden layer {e['layer']}"
+                          for e in hit)
+        advice = " or ".join(filter(None, [", ".join(remedies[:-1]), remedies[-1]]))
+        hints.append(f"{kind} units ({what}): {where}; try {advice}")
+    return hints
+
+
 def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: int | None) -> dict:
     """Findings and hints for metrics.json (``history`` columns as train.HISTORY_COLUMNS)."""
     hints = []
@@ -83,20 +106,7 @@ def diagnose(cfg, history: np.ndarray, network, data, status: str, diverged_at: 
     if np.isfinite(network.theta).all() and len(data.X_train):
         layers = unit_health(network, data.X_train)
         out["layers"] = layers
-        for entry in layers:
-            dead, sat = entry.get("dead_fraction", 0.0), entry.get("saturated_fraction", 0.0)
-            if dead >= 0.5:
-                hints.append(
-                    f"{dead:.0%} of the {entry['units']} {entry['activation']} units in hidden layer "
-                    f"{entry['layer']} are dead (output 0 on every training point, so no gradient flows "
-                    "through them); use leaky_relu/elu, a smaller eta, or init: he"
-                )
-            if sat >= 0.5:
-                hints.append(
-                    f"{sat:.0%} of the {entry['units']} {entry['activation']} units in hidden layer "
-                    f"{entry['layer']} are saturated on every training point (vanishing gradients); "
-                    "standardize the inputs or use a smaller init_scale / init: xavier"
-                )
+        hints.extend(unit_hints(layers, cfg))
         if data.task == "classification":
             P = network.predict(data.X_train)
             out_act = ACTIVATIONS.get(cfg.model.output)

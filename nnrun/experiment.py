@@ -220,9 +220,13 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
     status = metrics["status"]
     if status == "diverged":
         d = metrics.get("diagnostics", {})
-        how = (f"the loss blew up ({d['best_loss']:.3g} at best, {d['final_loss']:.3g} at the end)"
-               if "blew_up_at" in d else "the loss became non-finite")
-        log(f"!!! DIVERGED at iteration {metrics.get('diverged_at')}: {how} !!!")
+        if "blew_up_at" in d:  # finite: training ran on to the end, which the next line counts
+            log(f"!!! DIVERGED: the loss blew up at iteration {metrics.get('diverged_at')} "
+                f"({d['best_loss']:.3g} at best, {d['final_loss']:.3g} after the last iteration; it stayed "
+                "finite, so training ran on) !!!")
+        else:
+            log(f"!!! DIVERGED at iteration {metrics.get('diverged_at')}: the loss or its gradient became "
+                "non-finite !!!")
     elif status == "interrupted":
         log(f"interrupted after {metrics['iterations']} iterations; everything so far is saved")
     parts = [f"{status}: {metrics['iterations']} iterations in {metrics['train_seconds']:.3g} s"]

@@ -14,7 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import cli, nnrun_process, read_metrics, run_dir_from, small_config
+import nnrun
+from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
 
 BAD_CONFIGS = [
     # (override or raw text, words the message must contain)
@@ -187,6 +188,40 @@ def test_diverging_run_ends_cleanly_with_artifacts(write_config, runs_dir):
     assert metrics["status"] == "diverged" and metrics["diverged_at"] < 5000
     assert any("eta=1000" in h for h in metrics["diagnostics"]["hints"])
     assert {p.name for p in run_dir.iterdir()} >= {"history.csv", "model.npz", "loss.png", "regions.png"}
+
+
+def test_a_loss_that_blows_up_but_stays_finite_says_why_training_ran_on(write_config, runs_dir):
+    """It read "DIVERGED at iteration 10", then "300 iterations": a contradiction to a student."""
+    cfg = small_config(model={"architecture": "2-8-2", "activation": "sigmoid", "init": "normal"},
+                       train={"loss": "cross_entropy", "eta": 300.0, "iterations": 300, "batch_size": 8,
+                              "log_every": 10})
+    result = nnrun_process("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    metrics = read_metrics(Path(result.stdout.strip().splitlines()[-1]))
+    assert metrics["status"] == "diverged" and metrics["iterations"] == 300
+    assert (f"DIVERGED: the loss blew up at iteration {metrics['diverged_at']} " in result.stderr
+            and "it stayed finite, so training ran on" in result.stderr)
+    assert "diverged: 300 iterations" in result.stderr
+
+
+def test_unit_hints_take_one_line_each_and_offer_only_what_the_config_lacks():
+    from nnrun.diagnostics import unit_hints
+
+    layers = [{"layer": 1, "units": 25, "activation": "relu", "dead_fraction": 0.84},
+              {"layer": 2, "units": 50, "activation": "relu", "dead_fraction": 0.2},
+              {"layer": 3, "units": 50, "activation": "relu", "dead_fraction": 1.0}]
+    he = nnrun.load_config(str(CONFIGS / "moons_deep_relu.yaml"), ["model.init=he"])
+    (hint,) = unit_hints(layers, he)
+    assert "84% of the 25 relu units of hidden layer 1; 100% of the 50 relu units of hidden layer 3" in hint
+    assert "layer 2" not in hint and "init: he" not in hint  # the config already uses it
+    normal = nnrun.load_config(str(CONFIGS / "moons_deep_relu.yaml"), ["model.init=normal"])
+    assert unit_hints(layers, normal)[0].endswith("try leaky_relu/elu, a smaller eta or init: he")
+    saturated = [{"layer": 1, "units": 8, "activation": "sigmoid", "saturated_fraction": 1.0}]
+    xavier = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"), ["model.init=xavier",
+                                                                   "data.transform=[standardize]"])
+    assert unit_hints(saturated, xavier)[0].endswith("of hidden layer 1; try a smaller eta")
+    plain = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"), ["model.init=normal"])
+    assert unit_hints(saturated, plain)[0].endswith(
+        "try data.transform: [standardize], a smaller model.init_scale, init: xavier or a smaller eta")
 
 
 def test_a_crash_during_training_keeps_the_folder_with_status_failed(write_config, runs_dir, monkeypatch):
