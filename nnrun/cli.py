@@ -237,7 +237,12 @@ def predict(run_dir, csv_file, out):
 @user_errors
 def runs(folder, sort_key, reverse, filters, as_csv):
     """A table of the runs and sweeps under DIR (default runs/): time, name, status,
-    the config values that differ between them, and the final metrics."""
+    the config values that differ between them, and the final metrics.
+
+    On a terminal the table fits its width: the folder (its name holds the time and
+    the run's name), the status and the metrics, then as many differing config
+    values as fit; the rest are named below it. Piped or with --csv, every column.
+    """
     from nnrun.report.runs import runs_table, text_table
 
     table = runs_table(folder, sort=sort_key, filters=filters, reverse=reverse)
@@ -246,7 +251,16 @@ def runs(folder, sort_key, reverse, filters, as_csv):
     elif table.empty:
         click.echo(f"no runs under {folder}" + (" match the filters" if filters else ""), err=True)
     else:
-        click.echo(text_table(table))
+        import shutil
+
+        # a terminal gets what fits its width; a pipe gets every column, as --csv does
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        first = [sort_key, *(f.partition("=")[0].strip() for f in filters)]  # the keys asked about
+        text, left_out = text_table(table, width, first=first)
+        click.echo(text)
+        if left_out:
+            click.echo(f"({len(left_out)} config column{'s' if len(left_out) > 1 else ''} left out to fit "
+                       f"{width} characters: {', '.join(left_out)}; --csv shows them all)", err=True)
 
 
 @main.command()

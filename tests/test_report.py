@@ -140,6 +140,40 @@ def test_runs_table_shows_differing_config_and_metrics(runs):
     assert sweep["train.eta"].startswith("{") and "4 completed" in sweep["status"]
 
 
+def test_runs_on_a_terminal_fit_its_width_and_name_what_they_leave_out(runs):
+    """`nnrun runs` printed up to 670 columns whatever the terminal (cold read)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    runs_dir, _, _ = runs
+    master, terminal = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "nnrun", "runs", str(runs_dir), "--sort", "train.eta"],
+                          stdout=terminal, stderr=subprocess.PIPE, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "125"})
+    os.close(terminal)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    lines = out.decode().replace("\r", "").strip().splitlines()
+    assert done.returncode == 0 and len(lines) == 1 + 4
+    header = lines[0].split()
+    assert header[:3] == ["folder", "kind", "status"] and header[-1] == "test_accuracy"
+    assert "train.eta" in header  # the key sorted by always shows
+    assert max(map(len, lines)) <= 125, lines
+    piped = cli("runs", runs_dir).stdout.splitlines()[0].split()  # not a terminal: every column
+    left_out = [c for c in piped if c not in header and c not in ("time", "name", "folder")]
+    assert left_out and all(c in done.stderr for c in left_out) and "--csv shows them all" in done.stderr
+
+
 def test_runs_sort_and_filter(runs):
     runs_dir, _, _ = runs
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--sort", "test_accuracy").stdout))

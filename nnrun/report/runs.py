@@ -177,15 +177,46 @@ def _differing(configs: list[dict]) -> list[str]:
     return out
 
 
-def text_table(table: pd.DataFrame) -> str:
-    """The table for a terminal: 4 significant digits, blanks for missing values."""
+def text_table(table: pd.DataFrame, width: int | None = None, first=()) -> tuple[str, list[str]]:
+    """The table for a terminal, and the config columns it leaves out. Numbers (4
+    significant digits) are right-aligned, text left-aligned, missing values blank.
+
+    ``width`` (a terminal's) fits the lines in that many characters. Always shown: the
+    folder's name in DIR (it holds the time and the run's name), the kind when sweeps are
+    listed, the status, the metrics and the config keys in ``first`` (those sorted or
+    filtered by); then as many other config columns as fit: train.*, model.*, seed, the
+    rest. ``None`` keeps every column.
+    """
     if table.empty:
-        return ""
-    shown = table.copy().astype(object)
-    for column in shown.columns:
-        shown[column] = [_cell(v) for v in shown[column]]
-    shown = shown.fillna("")
-    return shown.to_string(index=False)
+        return "", []
+    numeric = {c: all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in table[c] if v is not None)
+               for c in table.columns}
+    shown = {c: ["" if v is None or v != v else _cell(v) for v in table[c]] for c in table.columns}
+    if width is not None:
+        shown["folder"] = [Path(f).name for f in shown["folder"]]  # in DIR, as ls shows them
+    need = {c: max(len(c), *(len(v) for v in shown[c])) for c in table.columns}
+    if width is None:
+        columns, left_out = list(table.columns), []
+    else:
+        fixed = ["folder", *(["kind"] if (table["kind"] != "run").any() else []), "status"]
+        metrics = [c for c in METRIC_COLUMNS if c in table.columns]
+        config = [c for c in table.columns if c not in (*fixed, *metrics, "time", "name", "kind")]
+        rank = {"train": 0, "model": 1, "seed": 2}
+        config.sort(key=lambda c: (c not in first, rank.get(c.split(".")[0], 3)))  # stable: config order next
+        used, kept = sum(need[c] + 1 for c in fixed + metrics), []
+        for column in config:
+            if column in first or used + need[column] + 1 <= width:  # a key asked about always shows
+                kept.append(column)
+                used += need[column] + 1
+        columns = fixed + [c for c in table.columns if c in kept] + metrics
+        left_out = [c for c in config if c not in kept]
+
+    def line(cells):
+        return " ".join(text.rjust(need[c]) if numeric[c] else text.ljust(need[c])
+                        for c, text in zip(columns, cells)).rstrip()
+
+    rows = zip(*(shown[c] for c in columns))
+    return "\n".join([line(columns), *map(line, rows)]), left_out
 
 
 def _cell(value) -> str:
