@@ -185,14 +185,15 @@ def cell_data(cfg):
     return _DATASETS[key]
 
 
-def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
+def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
     client sees. Bad input or a crash becomes a 'failed' result, never an exception.
     A cell draws no pictures (drawing them cost more than training a digits cell); the
     sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
-    demand. Its report.html is written here, in parallel, with a link up to the sweep.
+    demand. Its report.html is written here, in parallel, with a link up to the sweep;
+    ``folder`` is the cell's folder as the client names it, for the page's commands.
     """
     import warnings
 
@@ -215,7 +216,7 @@ def compute_cell(raw: dict, sweep_name: str | None = None) -> dict:
                        on_history=kept.append)
             curve = learning_curve(kept[0])
             try:  # a page must never cost the cell
-                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name))
+                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name, shown_as=folder))
             except Exception:  # noqa: BLE001
                 pass
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
@@ -276,8 +277,8 @@ class LocalPool:
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=start_fork_server(),
                                             initializer=_ignore_sigint)
 
-    def submit(self, raw, sweep_name=None):
-        return self.executor.submit(compute_cell, raw, sweep_name)
+    def submit(self, raw, sweep_name=None, folder=None):
+        return self.executor.submit(compute_cell, raw, sweep_name, folder)
 
     def run(self, *calls):
         """Each (fn, *args) of ``calls`` in a worker, at the same time; their results."""
@@ -312,8 +313,8 @@ class DaskPool:
         except (OSError, TimeoutError, ValueError) as e:
             raise NnrunError(f"--scheduler: cannot connect to {address} ({e})") from None
 
-    def submit(self, raw, sweep_name=None):
-        return self.client.submit(compute_cell, raw, sweep_name, pure=False)
+    def submit(self, raw, sweep_name=None, folder=None):
+        return self.client.submit(compute_cell, raw, sweep_name, folder, pure=False)
 
     def run(self, *calls):
         """Each (fn, *args) of ``calls`` on a Dask worker, at the same time; their results."""
@@ -527,7 +528,8 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
     try:
-        pending = {pool.submit(cell.config, sweep_dir.name): cell for cell in todo}
+        pending = {pool.submit(cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name)): cell
+                   for cell in todo}
         while pending and stop["signal"] is None:
             for future in pool.wait(list(pending)):
                 cell = pending.pop(future)

@@ -124,6 +124,18 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
     assert "η=swept: 0.05, 0.5" in text and "eta: &#x27;swept: 0.05, 0.5&#x27;" in text
 
 
+def test_pages_name_the_folder_by_the_path_the_user_reaches_it_by(runs):
+    """A run's page said `nnrun train <folder name>/config.yaml` (right only inside runs/), and
+    a sweep cell's said `nnrun train run/config.yaml`, after the worker's temporary folder."""
+    _, dirs, sweep_dir = runs
+    cell = sorted(sweep_dir.glob("c000_*"))[0]
+    for folder in (dirs[0], cell):
+        text = (folder / "report.html").read_text()
+        assert f"nnrun train {folder}/config.yaml" in text
+        assert f"<code>{folder.name}</code>" in text
+    assert f"nnrun plot {cell}</code>" in (cell / "report.html").read_text()  # a cell draws no pictures
+
+
 def test_runs_table_shows_differing_config_and_metrics(runs):
     runs_dir, dirs, sweep_dir = runs
     result = cli("runs", runs_dir)

@@ -180,9 +180,12 @@ def _names(names: list[str], most: int = 12) -> str:
     return f"{', '.join(names[:3])}, …, {names[-1]} ({len(names)} columns)"
 
 
-def run_page(run_dir: Path, parent: str | None = None) -> str:
-    """The HTML of a run folder's report."""
+def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | None = None) -> str:
+    """The HTML of a run folder's report. Its commands name the folder as ``shown_as``
+    (default ``run_dir``), the path the user reaches it by: a sweep cell is written in a
+    worker's temporary folder, and a folder's name alone is only right inside its parent."""
     run_dir = Path(run_dir)
+    shown = esc(str(shown_as if shown_as is not None else run_dir))
     raw = read_yaml(run_dir / "config.yaml")
     metrics = read_json(run_dir / "metrics.json")
     model_json = read_json(run_dir / "model.json")
@@ -192,12 +195,12 @@ def run_page(run_dir: Path, parent: str | None = None) -> str:
     when = stamp_of(run_dir)
     up = f" · part of <a href='../report.html'>{esc(parent)}</a>" if parent else ""
     head = (f"<h1>{esc(name)} <span class='badge {esc(status)}'>{esc(status)}</span></h1>"
-            f"<p class='sub'><code>{esc(run_dir.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
+            f"<p class='sub'><code>{esc(Path(shown_as).name if shown_as is not None else run_dir.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
     model, data, train = raw.get("model", {}), raw.get("data", {}), raw.get("train", {})
     command = metrics.get("command")
     what = [("name", esc(name)),
             ("command", f"<code>{esc(command)}</code>" if command else ""),
-            ("repeat with", f"<code>nnrun train {esc(run_dir.name)}/config.yaml</code>"),
+            ("repeat with", f"<code>nnrun train {shown}/config.yaml</code>"),
             ("architecture", esc(architecture_line(model)) if model else ""),
             ("training", esc(training_line(train)) if train else ""),
             ("data", esc(data_line(data)) if data else ""),
@@ -213,7 +216,7 @@ def run_page(run_dir: Path, parent: str | None = None) -> str:
             "<h2>Pictures</h2>",
             "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
             else f"<p>No pictures in this folder{'; a sweep cell draws none while the sweep runs' if parent else ''}. "
-                 f"<code>nnrun plot {esc(run_dir.name)}</code> draws them and this page again.</p>",
+                 f"<code>nnrun plot {shown}</code> draws them and this page again.</p>",
             "<h2>Resolved config</h2>",
             f"<pre>{esc((run_dir / 'config.yaml').read_text() if (run_dir / 'config.yaml').exists() else '')}</pre>",
             "<h2 class='noprint'>Files</h2><div class='noprint'>", files_section(run_dir), "</div>"]
