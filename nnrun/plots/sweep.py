@@ -232,6 +232,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
     accuracy, against iteration; one colour per value of the axis (seeds share it)."""
     key = list(axes)[0]
     values = [label(v) for v in axes[key]]
+    shown = dict(zip(values, axis_labels(axes[key])))  # the legend in one number style, as the axes
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
     frames = [(label(_parse(row[key])), histories[row["folder"]]) for _, row in results.iterrows()
               if row["folder"] in histories]
@@ -251,7 +252,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
             for column, style in (("train_loss", "-"), (f"{held_out}_loss", "--")):
                 if column in h:
                     loss_ax.plot(it, _positive(h[column]), ls=style, lw=1.3, color=colours[value],
-                                 label=str(value) if first and style == "-" else None)
+                                 label=shown.get(value, value) if first and style == "-" else None)
             if accuracy:
                 axs[0][1].plot(it, h[f"{accuracy}_accuracy"].to_numpy(dtype=float), lw=1.3, color=colours[value])
         loss_ax.set_yscale("log")
