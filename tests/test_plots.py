@@ -53,6 +53,23 @@ def test_an_image_classifier_draws_features_confusion_misclassified_and_redraws_
     assert cli("plot", run_dir, "--format", "svg").exit_code == 0 and (run_dir / "features.svg").exists()
 
 
+def test_confusion_keeps_long_class_names_and_its_labels_on_the_picture(monkeypatch, tmp_path):
+    """iris' "versicolor" pushed the "true class" label off the left edge (cold read)."""
+    from nnrun.data import load_data
+    from nnrun.plots import classes
+
+    cfg = nnrun.load_config(str(CONFIGS / "iris.yaml"))
+    figures = []
+    monkeypatch.setattr(classes, "save", lambda fig, path: figures.append(fig))
+    classes.plot_confusion(build_network(cfg, np.random.default_rng(0)), load_data(cfg), cfg, tmp_path / "c.png")
+    fig = figures[0]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for text in [ax.yaxis.label, *ax.get_yticklabels(), ax.xaxis.label, *fig.axes[1].texts, fig.axes[1].yaxis.label]:
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width, text.get_text()
+
+
 def test_regressions_draw_fit_and_residuals_and_redraw_them(write_config, runs_dir):
     sine = small_config(data={"source": "sine", "n_samples": 80, "test_fraction": 0.25},
                         model={"architecture": "1-8-1", "activation": "tanh", "output": "identity"},

@@ -67,8 +67,11 @@ def plot_confusion(network, data, cfg, path, name=None) -> None:
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class (row)")
         ax.set_title(f"{name or cfg.name}: confusion matrix, {which} set ({counts.sum()} samples)\n"
                      f"accuracy {accuracy:.3f}; cells: count and share of the row", fontsize=9)
-        # 0.8 in on the right for the colour bar's tick labels and its label (0.95 cut the label off)
-        fig.subplots_adjust(left=0.1, right=1 - 0.8 / (size + 1.2), bottom=0.1, top=0.9)
+        # 0.8 in on the right for the colour bar's tick labels and its label (0.95 cut the label
+        # off); on the left the y label and the longest class name (~0.09 in a character at 10 pt:
+        # iris' "versicolor" pushed "true class" off the picture with a fixed 0.1)
+        left = (0.5 + 0.09 * max(len(str(n)) for n in names)) / (size + 1.2)
+        fig.subplots_adjust(left=left, right=1 - 0.8 / (size + 1.2), bottom=0.1, top=0.9)
         save(fig, path)
 
 
