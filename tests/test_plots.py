@@ -206,6 +206,34 @@ def test_legends_never_cover_the_data(config, monkeypatch, tmp_path):
         assert legend is not None and not _overlaps(legend.get_window_extent(renderer), ax.get_window_extent(renderer))
 
 
+@pytest.mark.parametrize("config", ["moons_deep_relu.yaml", "sine_regression.yaml"])
+def test_the_animation_keeps_its_legends_off_the_data(config, monkeypatch, tmp_path):
+    """The loss legend sat inside the loss axes, over the flat start of the curves (cold read);
+    a regression's animation had no legend for its points and fit."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots import animation
+
+    cfg = nnrun.load_config(str(CONFIGS / config))
+    data = nnrun.load_data(cfg)
+    net = build_network(cfg, np.random.default_rng(0))
+    figures, subplots = [], plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: figures.append(subplots(*a, **k)) or figures[-1])
+    history = pd.DataFrame({"iteration": [0.0, 40.0], "train_loss": [0.7, 0.6], "test_loss": [0.7, 0.65]})
+    animation.plot_animation(net, data, cfg, history, (np.array([0, 40]), np.vstack([net.theta, net.theta])),
+                             tmp_path / "animation.gif")
+    fig, axes = figures[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in axes:
+        legend = ax.get_legend()
+        assert legend is not None and not _overlaps(legend.get_window_extent(renderer), ax.get_window_extent(renderer))
+    if data.task == "classification":  # the shapes' legend: filled, as the points are
+        train = next(h for h in axes[0].get_legend().legend_handles if h.get_label() == "train")
+        assert train.get_markerfacecolor() not in ("w", "white", (1.0, 1.0, 1.0, 1.0))
+
+
 def _loss_history(values):
     values = np.asarray(values, dtype=float)
     return pd.DataFrame({"iteration": np.arange(len(values)) * 10.0, "train_loss": values,

@@ -52,7 +52,8 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
             bottom, top = ys.min() / pad, min(ys.max() * pad, 1e300)
             right.set_ylim(bottom, top)
             label_log_axis(right.yaxis, bottom, top)
-            right.legend(fontsize=8, loc="upper right")
+            # below the axes, as the map's: inside, a flat start of the curves ran under it
+            right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=3, frameon=False)
         right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
         right.xaxis.set_major_formatter(ITERATION_FORMAT)
         right.set_xlabel("iteration")
@@ -76,11 +77,13 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
             X = np.vstack([data.raw_train, data.raw_test])
             xs_fit = np.linspace(X.min(), X.max(), 400)[:, None]
             inputs = data.transform(xs_fit)
-            left.scatter(data.raw_train[:, 0], data.labels_train, s=10, color="C0", alpha=0.5, edgecolors="none")
+            left.scatter(data.raw_train[:, 0], data.labels_train, s=10, color="C0", alpha=0.5, edgecolors="none",
+                         label="train")
             if data.has_test:
                 left.scatter(data.raw_test[:, 0], data.labels_test, s=24, marker="X", color="C1", edgecolors="k",
-                             linewidths=0.4)
-            curve, = left.plot([], [], color="k", lw=2)
+                             linewidths=0.4, label="test")
+            curve, = left.plot([], [], color="k", lw=2, label="the network's fit")
+            left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=3, frameon=False)
             targets = np.concatenate([data.labels_train, data.labels_test])
             span = targets.max() - targets.min() or 1.0
             left.set_ylim(targets.min() - 0.25 * span, targets.max() + 0.25 * span)

@@ -29,8 +29,9 @@ def class_handles(data):
                           markeredgecolor="k", label=f"class {name}")
                for k, name in enumerate(data.class_names)]
     if len(data.raw_test):
-        handles += [plt.Line2D([], [], marker="o", ls="", color="w", markeredgecolor="k", label="train"),
-                    plt.Line2D([], [], marker="X", ls="", color="w", markeredgecolor="k", label="test")]
+        # the shapes in a neutral grey, filled as the points are (an open circle read as "hollow")
+        handles += [plt.Line2D([], [], marker="o", ls="", color="0.6", markeredgecolor="k", label="train"),
+                    plt.Line2D([], [], marker="X", ls="", color="0.6", markeredgecolor="k", label="test")]
     return handles
 
 
