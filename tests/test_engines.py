@@ -170,8 +170,8 @@ def test_the_run_that_compiles_the_kernel_matches_the_runs_that_load_it(tmp_path
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # empty: the first run compiles
 
-    def preload():  # what a sweep's fork server loads: cached kernels only, never a compile
-        code = "from nnrun.engines.numba_engine import load_cached_kernels; print(load_cached_kernels())"
+    def preload(stop="None"):  # what a sweep's fork server loads: cached kernels only, never a compile
+        code = f"from nnrun.engines.numba_engine import load_cached_kernels; print(load_cached_kernels({stop}))"
         return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
 
     assert preload() == "[]" and not list((tmp_path / "numba-cache").rglob("*.nbc"))
@@ -186,6 +186,7 @@ def test_the_run_that_compiles_the_kernel_matches_the_runs_that_load_it(tmp_path
     assert models[0] == models[1]
     assert said == [True, False]  # the first run says it compiles, before it does; later runs are silent
     assert preload() == str(["train_chunk_rows" if "digits" in config else "train_chunk"])
+    assert preload(stop="lambda: True") == "[]"  # the server's client is gone: it loads nothing more
 
 
 def test_ctrl_c_while_the_kernel_compiles_exits_130_at_once_without_a_folder(tmp_path):

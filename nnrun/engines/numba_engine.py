@@ -45,12 +45,15 @@ def kernel_cached(rows: bool) -> bool | None:
         return None
 
 
-def load_cached_kernels() -> list[str]:
+def load_cached_kernels(stop=None) -> list[str]:
     """Load every kernel that numba's disk cache holds for this source, compiling none;
     returns their names. The sweep's fork server calls this, so that the workers forked
-    from it start with the kernels in memory instead of each loading its own."""
+    from it start with the kernels in memory instead of each loading its own. ``stop()``,
+    asked before each kernel, ends the loading when it says True."""
     loaded = []
     for kernel in (train_chunk, train_chunk_rows):
+        if stop is not None and stop():
+            break
         try:  # numba's cache index: {(signature, codegen magic, code hashes): file}; private, hence guarded
             cache, codegen = kernel._cache, kernel.targetctx.codegen()
             index = cache._cache_file._load_index()  # {} when the source's stamp differs
