@@ -35,6 +35,7 @@ EXTRA = {
     "franke_regression": ("fit", "residuals"),
     "digits_best": ("features", "confusion", "misclassified", "accuracy", "network"),
     "digits_early_stopping": ("accuracy",),
+    "iris": ("confusion",),
 }
 # entries that train a shipped config with overrides: name -> (config, overrides)
 VARIANTS = {"digits_best": ("digits_sweep", ["train.eta=1", "train.lambda=0.0001"])}
