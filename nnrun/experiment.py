@@ -179,11 +179,13 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
     if on_history is not None:
         on_history(history)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        return _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs)
+        return _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs, history_file.best)
 
 
-def _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs=1):
+def _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs=1, best=None):
     metrics = final_metrics(cfg, result, data)
+    if best:
+        metrics["best_during_training"] = {c: {"value": v, "iteration": i} for c, (v, i) in best.items()}
     metrics["diagnostics"] = diagnose(cfg, history.to_numpy(dtype=float), result.network, data,
                                       result.status, result.diverged_at)
     if metrics["status"] == "completed" and "blew_up_at" in metrics["diagnostics"]:

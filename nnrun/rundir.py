@@ -135,8 +135,10 @@ class HistoryWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.partial")
         self.file = open(self.tmp, "wb", buffering=1 << 20)
         self.file.write((",".join(columns) + "\n").encode())
+        self.columns = list(columns)
         self.rows = 0
         self.trace: list[np.ndarray] = []  # a thinned copy of the rows, for plots and diagnostics
+        self.best: dict[str, tuple[float, int]] = {}  # see best_so_far
         self.error: BaseException | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=64)
         self.thread = threading.Thread(target=self._drain, name="history-writer", daemon=True)
@@ -155,6 +157,24 @@ class HistoryWriter:
         self.queue.put(block)
         self.rows += len(block)
         self.trace.append(thin(block))
+        self.best_so_far(block)
+
+    def best_so_far(self, block: np.ndarray) -> None:
+        """Update ``best``: {column: (value, iteration)}, the lowest finite value of every loss
+        column and the highest of every accuracy column, at its first iteration (as pandas'
+        idxmin and idxmax over history.csv). The thinned copy may miss them; the run's page
+        would otherwise read the whole history.csv again (0.35 s for E1's million rows)."""
+        for j, column in enumerate(self.columns):
+            if not column.endswith(("_loss", "_accuracy")):
+                continue
+            values = np.where(np.isfinite(block[:, j]), block[:, j], np.nan)
+            if np.isnan(values).all():
+                continue
+            higher = column.endswith("_accuracy")
+            i = int(np.nanargmax(values) if higher else np.nanargmin(values))
+            seen = self.best.get(column)
+            if seen is None or (values[i] > seen[0] if higher else values[i] < seen[0]):
+                self.best[column] = (float(values[i]), int(block[i, 0]))
 
     def thinned(self) -> np.ndarray:
         """The rows seen so far, thinned: at most ~64 per block, each bin's min and max of the

@@ -93,8 +93,12 @@ def training_line(train: dict) -> str:
             f"{schedule}, {batch} ({train.get('sampling')}), {length}{early}")
 
 
-def best_of_history(run_dir: Path) -> dict:
-    """{column: (best value, iteration)} over history.csv (lowest loss, highest accuracy)."""
+def best_of_history(run_dir: Path, metrics: dict | None = None) -> dict:
+    """{column: (best value, iteration)} over the history (lowest loss, highest accuracy):
+    from metrics.json's ``best_during_training``, else (older runs) from history.csv."""
+    kept = (metrics or {}).get("best_during_training")
+    if isinstance(kept, dict):
+        return {c: (kept[c]["value"], kept[c]["iteration"]) for c in HISTORY_METRICS if c in kept}
     path = run_dir / "history.csv"
     try:
         header = path.open().readline().strip().split(",")
@@ -212,7 +216,7 @@ def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | No
     body = [head,
             "<h2>What ran</h2>", kv_table([(k, v) for k, v in what if v]),
             "<h2>Status</h2>", status_section(metrics),
-            "<h2>Metrics</h2>", metrics_section(metrics, best_of_history(run_dir)),
+            "<h2>Metrics</h2>", metrics_section(metrics, best_of_history(run_dir, metrics)),
             "<h2>Pictures</h2>",
             "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
             else f"<p>No pictures in this folder{'; a sweep cell draws none while the sweep runs' if parent else ''}. "
