@@ -374,17 +374,60 @@ def test_heatmaps_are_titled_with_the_sweep_name_one_label_style_and_readable_co
 def test_one_label_style_for_values_that_are_not_powers_of_ten():
     assert plots_sweep.axis_labels([1e-5, 3e-3, 0.01, 10.0]) == ["1.0e-05", "3.0e-03", "1.0e-02", "1.0e+01"]
     assert plots_sweep.axis_labels([0.05, 0.1, 0.5]) == ["0.05", "0.1", "0.5"]
+    assert plots_sweep.axis_labels([0.05, 0.5, 2, 20]) == ["0.05", "0.5", "2", "20"]  # was 5.0e-02 … 2.0e+01
+    assert plots_sweep.axis_labels([0.0031622776601683794, 0.1, 3.1622776601683795]) == ["0.00316", "0.1", "3.16"]
     assert plots_sweep.axis_labels(["relu", "tanh"]) == ["relu", "tanh"]
 
 
-def test_error_bars_are_explained_when_seeds_repeat(monkeypatch, tmp_path):
-    results, axes = _sweep_results(seeds=3)
+def _one_axis_seeds(losses: dict) -> pd.DataFrame:
+    """A one-axis sweep over train.eta with one row per (eta, seed), final training loss given."""
+    return pd.DataFrame([{"train.eta": eta, "seed": seed, "status": "completed", "train_loss": loss,
+                          "test_loss": np.nan, "train_accuracy": 0.9, "test_accuracy": np.nan,
+                          "folder": f"c{k}_{seed}"}
+                         for k, (eta, seeds) in enumerate(losses.items()) for seed, loss in enumerate(seeds, 1)])
+
+
+def test_a_one_axis_sweep_shows_every_seed_on_its_log_loss_axis(monkeypatch, tmp_path):
+    """metrics.png drew mean ± 1 std: at eta=2 (seeds 1.3e-5, 0.067, 2.7e-5: 0.022 ± 0.039)
+    the bar ran below zero, off the log axis, and the two good seeds were nowhere."""
+    losses = {0.05: [0.13, 0.13, 0.12], 0.5: [4e-4, 1.2e-4, 1.8e-3], 2.0: [1.3e-5, 0.067, 2.7e-5]}
     figures = capture_sweep(monkeypatch)
-    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": axes["train.eta"]})
-    assert "error bars ±1 standard deviation across seeds" in figures[0]._suptitle.get_text()
-    results, axes = _sweep_results(seeds=1)
-    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": axes["train.eta"]})
-    assert "error bars" not in figures[1]._suptitle.get_text()
+    plots_sweep.draw_sweep(tmp_path, _one_axis_seeds(losses), {"train.eta": list(losses)}, pictures=("results",))
+    fig = figures[0]
+    assert "mean over 3 seeds, small dots each seed" in fig._suptitle.get_text()
+    loss_ax = next(ax for ax in fig.axes if ax.get_yscale() == "log")
+    dots = np.vstack([c.get_offsets() for c in loss_ax.collections if len(c.get_offsets()) == 9])
+    assert sorted(dots[:, 1]) == sorted(v for seeds in losses.values() for v in seeds)
+    means = next(line for line in loss_ax.lines if len(line.get_ydata()) == 3).get_ydata()
+    assert list(means) == pytest.approx([np.mean(v) for v in losses.values()], rel=1e-12)
+    lo, hi = loss_ax.get_ylim()
+    assert lo < 1.3e-5 and hi > 0.13  # every seed and mean inside the axes, none on its frame
+    assert not [c for c in loss_ax.collections if type(c).__name__ == "LineCollection"]  # no error bars
+    # one seed: no dots, no word of seeds
+    plots_sweep.draw_sweep(tmp_path, _one_axis_seeds({eta: v[:1] for eta, v in losses.items()}),
+                           {"train.eta": list(losses)}, pictures=("results",))
+    assert "seed" not in figures[1]._suptitle.get_text() and not figures[1].axes[-1].collections
+
+
+def test_a_one_axis_sweeps_curves_say_the_seeds_are_overlaid_not_averaged(monkeypatch, tmp_path):
+    """curves.png's title said 'each cell the mean over 3 seeds' above one line per seed."""
+    losses = {0.05: [0.13, 0.13, 0.12], 0.5: [4e-4, 1.2e-4, 1.8e-3]}
+    results = _one_axis_seeds(losses)
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": list(losses)}, histories=_cell_histories(results),
+                           pictures=("curves",))
+    fig = figures[0]
+    assert "3 seeds overlaid, a thin line each" in fig._suptitle.get_text() and "mean" not in fig._suptitle.get_text()
+    loss_ax = fig.axes[0]
+    assert len([line for line in loss_ax.lines if line.get_linestyle() == "-"]) == 6  # one per seed
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == ["0.05", "0.5"]
+    fig.canvas.draw()
+    assert "10,000" in [t.get_text() for t in loss_ax.get_xticklabels()] or loss_ax.get_xlim()[1] < 1e4
+    # a seed axis: one line per value, nothing said of overlaid seeds
+    seed_axis = results[results["train.eta"] == 0.05]
+    plots_sweep.draw_sweep(tmp_path, seed_axis, {"seed": [1, 2, 3]}, histories=_cell_histories(seed_axis),
+                           pictures=("curves",))
+    assert "overlaid" not in figures[1]._suptitle.get_text()
 
 
 def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_path):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnrun.plots.curves import ITERATION_FORMAT, loggable
+from nnrun.plots.curves import loggable
 from nnrun.plots.plane import class_handles, draw_map, grid, scatter
-from nnrun.plots.style import STYLE, describe, label_log_axis
+from nnrun.plots.style import ITERATION_FORMAT, STYLE, describe, label_log_axis
 
 FPS = 6
 GIF_DPI = 80  # a GIF frame is a full image: a modest size keeps the file small

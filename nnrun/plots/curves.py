@@ -8,12 +8,9 @@ so a diverged run shows everything it recorded before it blew up.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter
 
-from nnrun.plots.style import DPI, STYLE, describe, label_log_axis, legend_outside, save, save_figure
+from nnrun.plots.style import DPI, ITERATION_FORMAT, STYLE, describe, label_log_axis, legend_outside, save, save_figure
 
-# iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
-ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
 # a log axis cannot place 0 or inf; with nnrun's own tick locator it places anything below
 # ~1e300 (matplotlib's default locator overflowed far earlier, which cut diverged curves short)

@@ -24,6 +24,8 @@ CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 # title over x tick labels on top, which no nnrun picture has
 STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10,
          "axes.titley": 1.0}
+# iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
+ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
 
 _STAMP = re.compile(r"^\d{8}-\d{6}-(?P<name>.+?)(?:-sweep)?(?:-\d+)?$")
 

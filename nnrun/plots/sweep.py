@@ -29,7 +29,7 @@ from matplotlib.transforms import Affine2D, BlendedGenericTransform, Bbox, Ident
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots.style import STYLE, folder_name, label_log_axis, save_figure  # noqa: E402
+from nnrun.plots.style import ITERATION_FORMAT, STYLE, folder_name, label_log_axis, save_figure  # noqa: E402
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -45,8 +45,9 @@ def label(value) -> str:
 
 def axis_labels(values) -> list[str]:
     """Tick labels for one axis, all in one style: powers of ten as 10⁻⁵ … 10¹ when every
-    value is one, else one scientific style (1.0e-05) when the values span more than two
-    decades, else plain digits."""
+    value is one, else plain digits (0.05, 0.5, 20; three significant ones when the values
+    span more than two decades), else, when plain digits would need an exponent for one of
+    them or would make two values look alike, one scientific style (1.0e-05)."""
     try:
         v = np.array(values, dtype=float)
     except (TypeError, ValueError):
@@ -56,13 +57,19 @@ def axis_labels(values) -> list[str]:
         if np.allclose(exponents, np.round(exponents), atol=1e-9):
             return ["10" + str(int(round(e))).translate(_SUPERSCRIPT) for e in exponents]
         if v.max() / v.min() > 100:
-            return [f"{x:.1e}" for x in v]
+            short = [f"{x:.3g}" for x in v]  # 0.05 … 20 reads better than 5.0e-02 … 2.0e+01
+            if any("e" in x for x in short) or len(set(short)) < len(short):
+                return [f"{x:.1e}" for x in v]
+            return short
     return [f"{x:g}" for x in v]
 
 
-def seeds_note(results: pd.DataFrame) -> str:
-    n = results["seed"].nunique() if "seed" in results else 1
-    return f"; each cell the mean over {n} seeds" if n > 1 else ""
+def repeats_per_value(results: pd.DataFrame, key: str) -> int:
+    """How many cells share one value of a one-axis sweep's axis: its seeds (1 when the
+    axis is the seed itself)."""
+    if results.empty or key not in results:
+        return 1
+    return int(results[key].map(lambda x: label(_parse(x))).value_counts().max())
 
 
 def _numeric_log(values) -> bool:
@@ -186,23 +193,35 @@ def _parse(value):
 
 
 def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
-    """Each metric against the single axis' value (mean over seeds, std as error bars)."""
+    """Each metric against the single axis' value: the mean over seeds, joined by a line,
+    and with several seeds every seed's own value as a small dot beside it. Dots, not ±1
+    standard deviation bars: on the log loss axis a bar reached below zero and off the
+    picture (seeds at 1.3e-5, 0.067 and 2.7e-5 have mean 0.022 ± 0.039)."""
     key = list(axes)[0]
     values = axes[key]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     xs = np.array(values, dtype=float) if numeric else np.arange(len(values))
     panels = _panels(results)
+    repeats = repeats_per_value(results, key)
+    shown = results[key].map(lambda x: label(_parse(x)))
     with plt.rc_context(STYLE):
         fig, axs = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
         for ax, (metric, title, higher) in zip(axs[0], panels):
-            means, stds, marks = [], [], []
-            for v in values:
-                group = results[results[key].map(lambda x: label(_parse(x))) == label(v)]
-                ok = pd.to_numeric(group[group["status"] == "completed"][metric], errors="coerce")
+            means, marks, seed_x, seed_y = [], [], [], []
+            for x, v in zip(xs, values):
+                group = results[shown == label(v)]
+                ok = pd.to_numeric(group[group["status"] == "completed"][metric], errors="coerce").dropna()
                 means.append(ok.mean() if len(ok) else np.nan)
-                stds.append(ok.std() if len(ok) > 1 else 0.0)
                 marks.append(len(ok) == 0 and len(group) > 0)
-            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3)
+                seed_x += [x] * len(ok)
+                seed_y += list(ok)
+            if repeats > 1:
+                ax.scatter(seed_x, seed_y, s=14, color="C0", alpha=0.45, lw=0, zorder=2, label="each seed")
+            ax.plot(xs, means, marker="o", color="C0", zorder=3,
+                    label=f"mean over {repeats} seeds" if repeats > 1 else None)
+            if metric.endswith("loss"):
+                ax.set_yscale("log")
+            ax.margins(y=0.08)  # no marker on the frame
             for x, m in zip(xs, marks):
                 if m:
                     ax.axvline(x, color="#a00000", ls=":", lw=1)
@@ -214,13 +233,10 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
             elif ax.get_xscale() == "linear":
                 ax.set_xticks(xs, axis_labels(values))
             if metric.endswith("loss"):
-                ax.set_yscale("log")
                 label_log_axis(ax.yaxis, *ax.get_ylim())  # plain numbers, even over a narrow range
             ax.set_xlabel(key)
             ax.set_title(title, fontsize=10)
-        n_seeds = results["seed"].nunique() if "seed" in results else 1
-        note = (f": points are means over {n_seeds} seeds, error bars ±1 standard deviation across seeds"
-                if n_seeds > 1 else "")
+        note = f": large points the mean over {repeats} seeds, small dots each seed" if repeats > 1 else ""
         fig.suptitle(f"{name}: final metrics against {key}{note}", fontsize=10)
         fig.tight_layout()
         save_figure(fig, path)
@@ -229,8 +245,12 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
 
 def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str) -> None:
     """Each cell's training loss (solid) and validation or test loss (dashed), and its
-    accuracy, against iteration; one colour per value of the axis (seeds share it)."""
+    accuracy, against iteration; one colour per value of the axis. Seeds share their
+    value's colour, each its own thin line: a mean would smear seeds that escape a plateau
+    at different iterations into one slow descent that no seed made."""
     key = list(axes)[0]
+    repeats = repeats_per_value(results, key)
+    width, alpha = (0.8, 0.7) if repeats > 1 else (1.3, 1.0)
     values = [label(v) for v in axes[key]]
     shown = dict(zip(values, axis_labels(axes[key])))  # the legend in one number style, as the axes
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
@@ -251,13 +271,14 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
             it = h["iteration"].to_numpy(dtype=float)
             for column, style in (("train_loss", "-"), (f"{held_out}_loss", "--")):
                 if column in h:
-                    loss_ax.plot(it, _positive(h[column]), ls=style, lw=1.3, color=colours[value],
+                    loss_ax.plot(it, _positive(h[column]), ls=style, lw=width, alpha=alpha, color=colours[value],
                                  label=shown.get(value, value) if first and style == "-" else None)
             if accuracy:
-                axs[0][1].plot(it, h[f"{accuracy}_accuracy"].to_numpy(dtype=float), lw=1.3, color=colours[value])
+                axs[0][1].plot(it, h[f"{accuracy}_accuracy"].to_numpy(dtype=float), lw=width, alpha=alpha,
+                               color=colours[value])
         loss_ax.set_yscale("log")
         loss_ax.set_xlabel("iteration")
-        loss_ax.set_ylabel("loss")
+        loss_ax.set_ylabel("loss (log scale)")
         what = f"training (solid) and {'validation' if held_out == 'val' else 'test'} (dashed)" if held_out \
             else "training"
         loss_ax.set_title(f"{what} loss", fontsize=10)
@@ -265,14 +286,18 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
         finite = finite[np.isfinite(finite)]
         if len(finite):
             label_log_axis(loss_ax.yaxis, float(finite.min()), float(finite.max()))
-        loss_ax.legend(title=key, fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                       borderaxespad=0)
+        for handle in loss_ax.legend(title=key, fontsize=8, title_fontsize=8, loc="upper left",
+                                     bbox_to_anchor=(1.01, 1.0), borderaxespad=0).legend_handles:
+            handle.set(linewidth=1.5, alpha=1.0)  # the legend's key readable, however thin the lines
+        for ax in axs[0]:
+            ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         if accuracy:
             ax = axs[0][1]
             ax.set_xlabel("iteration")
             ax.set_ylabel(f"{'validation' if accuracy == 'val' else accuracy} accuracy")
             ax.set_title(f"{'validation' if accuracy == 'val' else accuracy} accuracy", fontsize=10)
-        fig.suptitle(f"{name}: learning curves by {key}{seeds_note(results)}", fontsize=10)
+        note = f"; {repeats} seeds overlaid, a thin line each" if repeats > 1 else ""
+        fig.suptitle(f"{name}: learning curves by {key}{note}", fontsize=10)
         fig.tight_layout()
         save_figure(fig, path)
         plt.close(fig)
