@@ -39,10 +39,25 @@ from nnrun.schedules import SCHEDULES
 TRANSFORMS = ("standardize", "minmax", "center", "polar")
 
 
+def did_you_mean(name, choices) -> str:
+    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(kind: str, name, choices) -> str:
+    """The line for a name no registry has: 'unknown activation 'relus'; did you mean
+    'relu'? (accepted: identity, sigmoid, ...)'."""
+    hint = did_you_mean(name, choices)
+    accepted = ", ".join(map(str, choices))
+    return f"unknown {kind} {name!r}{hint} (accepted: {accepted})" if hint else \
+        f"unknown {kind} {name!r}; accepted: {accepted}"
+
+
 def known(kind: str, name: str, registry) -> str:
     """``name`` if the registry has it, else the one-line error listing what is accepted."""
     if name not in registry:
-        raise ValueError(f"unknown {kind} '{name}'; accepted: {', '.join(registry)}")
+        raise ValueError(unknown(kind, name, registry))
     return name
 
 
@@ -320,7 +335,7 @@ class TrainConfig(Strict):
         if isinstance(v, dict):
             kind = v.get("type", "constant")
             if kind not in SCHEDULES:
-                raise ValueError(f"unknown schedule {kind!r}; accepted: {', '.join(SCHEDULES)}")
+                raise ValueError(unknown("schedule", kind, SCHEDULES))
             own = [k for k in SCHEDULES[kind].model.model_fields if k != "type"]
             for key in v:
                 owners = [name for name, s in SCHEDULES.items() if key in s.model.model_fields and key != "type"]
@@ -548,8 +563,19 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def format_validation_error(err: ValidationError, data: dict, source: str) -> str:
+def origin(key: str, source: str, overrides=()) -> str:
+    """Where the value at dotted ``key`` came from: the last command-line override that
+    set it or a section above it (``command line 'train.etta=0.1'``), else ``source``."""
+    for text in reversed(tuple(overrides)):
+        given = text.partition("=")[0].strip()
+        if key == given or key.startswith(given + "."):
+            return f"command line {text!r}"
+    return source
+
+
+def format_validation_error(err: ValidationError, data: dict, source: str, overrides=()) -> str:
     """The first schema error as one line: 'file: key: problem (got value); accepted ...'.
+    'file' is the command-line override instead when one of ``overrides`` set the key.
 
     A required key reported missing beside an unknown key of the same section is most
     likely that key misspelt (``etta: 0.05``): the unknown key, with its 'did you mean',
@@ -563,6 +589,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
         loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts
     if len(loc) >= 3 and loc[:2] == ("train", "schedule") and loc[2] in SCHEDULES:
         loc = loc[:2] + loc[3:]
+    source = origin(".".join(loc), source, overrides)
     if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
         loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
         if loc == ("train", "batch_size"):
@@ -587,7 +614,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
     if e["type"] == "missing":
         return f"{source}: {key}: required key is missing"
     if e["type"] == "union_tag_invalid":
-        return f"{source}: data.source: unknown source {_describe(get_dotted(data, 'data.source'))}; accepted: {', '.join(SOURCES)}"
+        return f"{source}: data.source: {unknown('source', get_dotted(data, 'data.source'), SOURCES)}"
     if e["type"] == "union_tag_not_found":
         return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
     named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg)
@@ -598,17 +625,20 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
         return f"{source}: {key}: {named.group(2)}"
     got = e.get("input")
     shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
+    if e["type"] == "literal_error":  # "Input should be 'normal', 'xavier' or 'he'"
+        shown += did_you_mean(got, re.findall(r"'([^']*)'", str(e.get("ctx", {}).get("expected", ""))))
     if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
         return f"{source}: {key}: {msg}"
     return f"{source}: {key}: {msg}{shown}"
 
 
-def validate(data: dict, source: str = "config") -> Config:
-    """Validate a raw mapping into a Config, or raise one NnrunError line."""
+def validate(data: dict, source: str = "config", overrides=()) -> Config:
+    """Validate a raw mapping into a Config, or raise one NnrunError line naming
+    ``source`` (the file), or the one of the KEY=VALUE ``overrides`` that set the key."""
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise NnrunError(format_validation_error(err, data, source)) from None
+        raise NnrunError(format_validation_error(err, data, source, overrides)) from None
 
 
 def _absolute(data: dict, key: str, base: Path) -> None:
@@ -644,7 +674,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """Read, override and validate a config file. Relative paths become absolute."""
     path = Path(path)
     data = apply_overrides(read_yaml(path), overrides, path.resolve().parent)
-    return validate(data, str(path))
+    return validate(data, str(path), overrides)
 
 
 def dump_yaml(data: dict) -> str:

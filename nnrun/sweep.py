@@ -61,22 +61,28 @@ def split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def expand_values(key: str, spec) -> list:
-    """A list, 'logspace(a, b, n)' (10^a .. 10^b) or 'linspace(a, b, n)' -> values."""
+def expand_values(key: str, spec, where: str | None = None) -> list:
+    """A list, 'logspace(a, b, n)' (10^a .. 10^b) or 'linspace(a, b, n)' -> values.
+    ``where`` names the spec in an error (default: the config's sweep.grid.KEY)."""
+    where = where or f"sweep.grid.{key}"
     if isinstance(spec, list):
         if not spec:
-            raise NnrunError(f"sweep.grid.{key}: empty list; give at least one value")
+            raise NnrunError(f"{where}: empty list; give at least one value")
         return spec
     if isinstance(spec, str):
         m = re.fullmatch(r"\s*(logspace|linspace)\s*\(\s*([^,]+),\s*([^,]+),\s*(\d+)\s*\)\s*", spec)
         if m:
-            kind, a, b, n = m.group(1), float(m.group(2)), float(m.group(3)), int(m.group(4))
+            try:
+                kind, a, b, n = m.group(1), float(m.group(2)), float(m.group(3)), int(m.group(4))
+            except ValueError:
+                m = None
+        if m:
             if n < 1:
-                raise NnrunError(f"sweep.grid.{key}: {spec} has no values; n must be >= 1")
+                raise NnrunError(f"{where}: {spec} has no values; n must be >= 1")
             values = np.logspace(a, b, n) if kind == "logspace" else np.linspace(a, b, n)
             return [float(f"{v:.12g}") for v in values]
     raise NnrunError(
-        f"sweep.grid.{key}: {spec!r} is not a list of values, 'logspace(a, b, n)' or 'linspace(a, b, n)'"
+        f"{where}: {spec!r} is not a list of values, 'logspace(a, b, n)' or 'linspace(a, b, n)'"
     )
 
 
@@ -89,7 +95,7 @@ def split_overrides(overrides) -> tuple[dict, list[str]]:
         if len(pieces) > 1:
             axes[key.strip()] = [parse_override(f"{key}={p}")[1] for p in pieces]
         elif re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
-            axes[key.strip()] = expand_values(key.strip(), value)
+            axes[key.strip()] = expand_values(key.strip(), value, f"command line {text!r}")
         else:
             plain.append(text)
     return axes, plain
@@ -367,7 +373,7 @@ def sweep_cells(config_path, overrides):
     cells = make_cells(base, axes, seeds)
     for cell in cells:
         try:
-            validate(cell.config, str(config_path))
+            validate(cell.config, str(config_path), overrides)
         except NnrunError as e:
             where = ", ".join(f"{k}={_short(v)}" for k, v in cell.values.items())
             raise NnrunError(f"{e} (in the sweep cell {where})" if where else str(e)) from None

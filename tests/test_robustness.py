@@ -19,7 +19,11 @@ from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, sm
 
 BAD_CONFIGS = [
     # (override or raw text, words the message must contain)
-    (["train.etaa=0.1"], ["train.etaa", "did you mean 'train.eta'"]),
+    # a key given on the command line is named with its override, not the file it is not in
+    (["train.etaa=0.1"], ["command line 'train.etaa=0.1': unknown key 'train.etaa'", "did you mean 'train.eta'"]),
+    (["model.activation=relus"], ["model.activation", "'relus'; did you mean 'relu'?"]),
+    (["model.init=hee"], ["model.init", "(got 'hee'); did you mean 'he'?"]),
+    (["train.schedule=plateu"], ["train.schedule", "did you mean 'plateau'?"]),
     (["train.eta=abc"], ["train.eta", "abc"]),
     (["train.eta=0"], ["train.eta", "greater than 0"]),
     (["train.iterations=0"], ["train.iterations", "0"]),
@@ -67,8 +71,9 @@ def test_a_misspelt_required_key_is_named_with_its_likely_spelling(write_config,
     """Regression (cold read): 'etta: 0.05' said only 'train.eta: required key is missing'."""
     cfg = small_config()
     cfg["train"]["etta"] = cfg["train"].pop("eta")
-    result = nnrun_process("train", write_config(cfg), "--runs-dir", runs_dir)
-    assert_clean_error(result, ["unknown key 'train.etta'", "did you mean 'train.eta'"], runs_dir)
+    path = write_config(cfg)
+    result = nnrun_process("train", path, "--runs-dir", runs_dir)
+    assert_clean_error(result, [f"{path}: unknown key 'train.etta'", "did you mean 'train.eta'"], runs_dir)
 
 
 BAD_FILES = [

@@ -84,9 +84,15 @@ def test_a_cell_whose_loss_blows_up_without_overflow_is_marked_diverged(write_co
     assert (sweep_dir / "heatmaps.png").exists()
 
 
-def test_bad_axis_value_exits_2_before_any_folder(write_config, runs_dir):
-    result = nnrun_process("sweep", write_config(sweep_config()), "train.eta=0.1,-1", "--runs-dir", runs_dir)
-    assert result.returncode == 2 and "train.eta" in result.stderr and "-1" in result.stderr
+@pytest.mark.parametrize("axis,said", [
+    ("train.eta=0.1,-1", "command line 'train.eta=0.1,-1': train.eta: Input should be greater than 0 (got -1)"),
+    # an axis from the command line was called sweep.grid.train.eta, a key of the file
+    ("train.eta=logspace(-2,0)", "command line 'train.eta=logspace(-2,0)': 'logspace(-2,0)' is not a list"),
+    ("train.eta=logspace(a,0,3)", "command line 'train.eta=logspace(a,0,3)': 'logspace(a,0,3)' is not a list"),
+])
+def test_bad_axis_value_exits_2_before_any_folder(axis, said, write_config, runs_dir):
+    result = nnrun_process("sweep", write_config(sweep_config()), axis, "--runs-dir", runs_dir)
+    assert result.returncode == 2 and said in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not runs_dir.exists()
 
 
