@@ -68,6 +68,31 @@ def test_confusion_keeps_long_class_names_and_its_labels_on_the_picture(monkeypa
     for text in [ax.yaxis.label, *ax.get_yticklabels(), ax.xaxis.label, *fig.axes[1].texts, fig.axes[1].yaxis.label]:
         box = text.get_window_extent()
         assert box.x0 >= 0 and box.x1 <= fig.bbox.width, text.get_text()
+    # every cell says its count: an untrained net leaves empty cells, which were blank (cold read)
+    assert len(ax.texts) == 3 * 3 and "0" in [t.get_text() for t in ax.texts]
+
+
+def test_coinciding_accuracies_stay_visible_and_neuron_maps_say_what_their_colour_is(monkeypatch, tmp_path):
+    """Cold read: accuracy.png hid the training curve under the test curve (both at 1.0),
+    and neurons.png's colour bars had no label."""
+    from nnrun.data import load_data
+    from nnrun.plots import plane
+
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    it = np.arange(0, 101, 10.0)
+    history = pd.DataFrame({"iteration": it, "train_accuracy": np.ones(len(it)), "test_accuracy": np.ones(len(it))})
+    figures = capture(monkeypatch, curves)
+    curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png", n_classes=2)
+    ax = figures[0].axes[0]
+    train_line, test_line = ax.lines[:2]
+    assert train_line.get_label() == "training accuracy" and test_line.get_label() == "test accuracy"
+    assert train_line.get_linewidth() >= 2 * test_line.get_linewidth()  # its border shows around the test line
+    assert ax.get_ylim()[1] > 1.01
+    figures = capture(monkeypatch, plane)
+    network = build_network(cfg, np.random.default_rng(0))
+    plane.plot_neurons(network, load_data(cfg), cfg, tmp_path / "neurons.png")
+    bars = [a for a in figures[0].axes if a.get_label() == "<colorbar>"]
+    assert [b.get_ylabel() for b in bars] == ["relu(z)", "relu(z)", "softmax(z)"]
 
 
 def test_regressions_draw_fit_and_residuals_and_redraw_them(write_config, runs_dir):

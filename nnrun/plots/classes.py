@@ -54,7 +54,8 @@ def plot_confusion(network, data, cfg, path, name=None) -> None:
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
         for i in range(k):
             for j in range(k):
-                if counts[i, j] == 0 and i != j:
+                if counts[i, j] == 0 and i != j:  # said, but quietly: a blank cell read as missing
+                    ax.text(j, i, "0", ha="center", va="center", fontsize=8 if k <= 10 else 6, color="0.65")
                     continue
                 colour = "white" if share[i, j] > 0.6 else "black"
                 ax.text(j, i, f"{counts[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",

@@ -136,19 +136,22 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
         fig, ax = plt.subplots(figsize=(7.6, 4.2))
         handles, lo = [], 1.0
         it = history["iteration"].to_numpy(dtype=float)
+        # accuracies often coincide (both at 1.0): each later line narrower, drawn over a
+        # wider one, so the one beneath still shows as a border
+        widths = {"train": 2.6, "val": 1.7, "test": 1.0}
         for key, label, colour in SERIES:
             column = f"{key}_accuracy"
             if column not in history:
                 continue
             xs, ys = _envelope(it, history[column].to_numpy(dtype=float))  # a million records: each bin's band
             if len(ys):
-                handles += ax.plot(xs, ys, lw=1.0, color=colour, label=f"{label} accuracy")
+                handles += ax.plot(xs, ys, lw=widths[key], color=colour, label=f"{label} accuracy")
                 lo = min(lo, float(ys.min()))
         if n_classes >= 2:
             handles.append(ax.axhline(1.0 / n_classes, color="0.4", ls="--", lw=0.8,
                                       label=f"chance (1/{n_classes})"))
             lo = min(lo, 1.0 / n_classes)
-        ax.set_ylim(max(0.0, lo - 0.05), 1.01)
+        ax.set_ylim(max(0.0, lo - 0.05), 1.02)  # a line at 1.0 clear of the frame
         ax.set_xlim(left=0)
         ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         ax.set_xlabel("iteration")

@@ -218,8 +218,9 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
             ax.set_ylabel(f"layer {l + 1}\n({kind}, {network.activations[l]}){shown}", fontsize=7)
             cbar = fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01)
             cbar.ax.tick_params(labelsize=6)
+            cbar.set_label(f"{network.activations[l]}(z)", fontsize=6)  # what the colour measures
         fig.suptitle(f"{name or cfg.name}: activation of each unit over the input plane\n"
                      f"({data.feature_names[0]} across, {data.feature_names[1]} up, over the data's range)", fontsize=9)
-        fig.subplots_adjust(left=1.0 / width, right=1 - 0.5 / width, bottom=0.3 / height, top=1 - 0.75 / height,
+        fig.subplots_adjust(left=1.0 / width, right=1 - 0.6 / width, bottom=0.3 / height, top=1 - 0.75 / height,
                             hspace=0.4)
         save(fig, path)
