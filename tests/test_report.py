@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import cli, nnrun_process, run_dir_from, small_config
 
@@ -170,6 +171,26 @@ def test_runs_table_shows_differing_config_and_metrics(runs):
     assert len(table) == 4 and set(table["kind"]) == {"run", "sweep (best cell)"}
     sweep = table[table["kind"] == "sweep (best cell)"].iloc[0]
     assert sweep["train.eta"].startswith("{") and "4 completed" in sweep["status"]
+
+
+def test_runs_csv_keeps_whole_numbers_whole_where_some_runs_lack_the_key(tmp_path, runs):
+    """`nnrun runs --csv` wrote data.n_samples 600.0 once another run had no such key (cold read)."""
+    import shutil
+
+    runs_dir, dirs, _ = runs
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copytree(dirs[0], mixed / dirs[0].name)
+    other = mixed / "20261123-000000-other"
+    shutil.copytree(dirs[1], other)
+    config = yaml.safe_load((other / "config.yaml").read_text())
+    del config["data"]["n_samples"]
+    config["train"]["iterations"] = 70
+    (other / "config.yaml").write_text(yaml.safe_dump(config))
+    text = cli("runs", mixed, "--csv").stdout
+    table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert sorted(table["data.n_samples"]) == ["", str(small_config(**FAST)["data"]["n_samples"])]
+    assert sorted(table["train.iterations"]) == sorted([str(small_config(**FAST)["train"]["iterations"]), "70"])
 
 
 def test_runs_on_a_terminal_fit_its_width_and_name_what_they_leave_out(runs):

@@ -133,6 +133,8 @@ def runs_table(folder: str | Path = "runs", sort: str | None = None, filters=(),
         rows.append(row)
     columns = ["time", "name", "kind", "status", *differing, *metric_columns, "folder"]
     table = pd.DataFrame(rows, columns=columns)
+    for key in differing:  # as given: a whole number missing in some runs stays 600, not 600.0
+        table[key] = pd.Series([row[key] for row in rows], dtype=object)
     if sort:
         if entries and sort not in known:
             raise NnrunError(f"--sort: no run has the key '{sort}'; keys: {', '.join(sorted(known))}")
