@@ -254,6 +254,9 @@ def test_the_animation_keeps_its_legends_off_the_data(config, monkeypatch, tmp_p
     for ax in axes:
         legend = ax.get_legend()
         assert legend is not None and not _overlaps(legend.get_window_extent(renderer), ax.get_window_extent(renderer))
+        # readable in the GIF's pixels: its 7-pt legends were ~8 pixels tall (cold read)
+        pixels = animation.GIF_DPI / fig.dpi  # the GIF's pixels per pixel measured here
+        assert all(t.get_window_extent(renderer).height * pixels >= 10 for t in legend.get_texts())
     if data.task == "classification":  # the shapes' legend: filled, as the points are
         train = next(h for h in axes[0].get_legend().legend_handles if h.get_label() == "train")
         assert train.get_markerfacecolor() not in ("w", "white", (1.0, 1.0, 1.0, 1.0))
