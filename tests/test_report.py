@@ -5,6 +5,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -325,3 +326,25 @@ def test_run_report_names_the_training_method_and_early_stopping(write_config, r
     assert "adam, η=0.01" in words and "early stopping (patience 3)" in words and "dropout p=0.1" in words
     assert "Early stopping" in words and "val loss was best at iteration" in words
     assert "validation loss" in words and "validation accuracy" in words
+
+
+def test_the_comparison_picture_names_its_runs_and_labels_as_the_run_pictures_do(monkeypatch):
+    """Cold read: the compared curves had no title naming the runs, 10⁻¹ loss ticks and
+    60000 without separators, unlike every run's own pictures."""
+    from matplotlib.figure import Figure
+
+    from nnrun.report.compare import curves_png
+
+    figures, savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figures.append(self) or savefig(self, *a, **k))
+    it = np.arange(0, 60001, 1000.0)
+    histories = [pd.DataFrame({"iteration": it, "train_loss": 0.5 * np.exp(-it / s) + 1e-4,
+                               "train_accuracy": 1 - 0.5 * np.exp(-it / s)}) for s in (5000.0, 20000.0)]
+    assert curves_png(histories, ["relu_ellipse", "myblob"], "cross entropy")
+    fig = figures[0]
+    assert fig._suptitle.get_text() == "2 runs compared: relu_ellipse, myblob"
+    fig.canvas.draw()
+    loss_ax = fig.axes[0]
+    assert "60,000" in [t.get_text() for t in loss_ax.get_xticklabels()]
+    loss_ticks = [t.get_text() for t in loss_ax.get_yticklabels() if t.get_text()]
+    assert loss_ticks and not any("$" in t or "10^" in t for t in loss_ticks), loss_ticks

@@ -63,6 +63,8 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    from nnrun.plots.style import ITERATION_FORMAT, label_log_axis
+
     has_acc = any(any(c.endswith("accuracy") and h[c].notna().any() for c in h.columns) for h in histories)
     # a learning-rate panel only where a schedule changes eta (a constant eta is in the config table)
     has_eta = any("eta" in h and h["eta"].dropna().nunique() > 1 for h in histories)
@@ -86,10 +88,12 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
                 ax.plot(x, y, style, color=COLOURS[k % len(COLOURS)], lw=1.1)
                 drawn = True
         ax.set_xlabel("iteration")
+        ax.xaxis.set_major_formatter(ITERATION_FORMAT)  # 60,000, as every run's own pictures
         ax.grid(True, alpha=0.3)
         if kind == "loss":
             if ax.lines:
                 ax.set_yscale("log")
+                label_log_axis(ax.yaxis, *ax.get_ylim())  # plain numbers (0.01), as loss.png, not 10⁻²
             ax.set_ylabel(f"{loss_name} loss (mean over samples)")
             ax.set_title("loss (log scale)", fontsize=10)
         elif kind == "accuracy":
@@ -103,6 +107,7 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
     runs = [Line2D([], [], color=COLOURS[k % len(COLOURS)], lw=2, label=label) for k, label in enumerate(labels)]
     parts = [Line2D([], [], color="k", ls=style, lw=1.1, label=part) for part, style in STYLES.items()
              if any(any(c.startswith(part + "_") and h[c].notna().any() for c in h.columns) for h in histories)]
+    fig.suptitle(f"{len(labels)} runs compared: " + ", ".join(labels), fontsize=10)
     # legends outside the axes, below: nothing covers the curves
     fig.legend(handles=runs + parts, loc="lower center", ncol=min(len(runs) + len(parts), 6), fontsize=9,
                frameon=False)
