@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -66,10 +67,12 @@ def run(entry: str, runs: Path) -> dict:
     sweep = "sweep" in config.read_text() and entry not in VARIANTS
     command = [sys.executable, "-m", "nnrun", "sweep" if sweep else "train", str(config), *overrides,
                "--runs-dir", str(runs), "-q"]
+    start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - start  # the whole command, pictures included, warm kernel cache
     folder = Path(done.stdout.strip().splitlines()[-1])
     row = {"config": entry, "command": f"nnrun {'sweep' if sweep else 'train'} configs/{config.name}"
-                                       + "".join(f" {o}" for o in overrides)}
+                                       + "".join(f" {o}" for o in overrides), "wall_seconds": f"{wall:.1f}"}
     config = config.with_name(f"{entry}.yaml")  # gallery file names follow the entry
     if sweep:
         import yaml
@@ -121,10 +124,11 @@ def main(names: list[str]) -> None:
             rows[entry] = run(entry, Path(tmp))
             print(f"  {rows[entry]['result']}", flush=True)
     table.write_text(json.dumps(rows, indent=2) + "\n")
-    lines = ["| config | command | status | result | training seconds |", "|---|---|---|---|---|"]
+    lines = ["| config | command | status | result | training seconds | whole command seconds |",
+             "|---|---|---|---|---|---|"]
     for row in rows.values():
         lines.append(f"| {row['config']} | `{row['command']}` | {row['status']} | {row['result']} | "
-                     f"{row.get('seconds', '')} |")
+                     f"{row.get('seconds', '')} | {row.get('wall_seconds', '')} |")
     (GALLERY / "results.md").write_text("\n".join(lines) + "\n")
     shutil.rmtree(ROOT / "runs" / "__gallery__", ignore_errors=True)
 
