@@ -10,10 +10,13 @@ They work on NumPy arrays of any shape: this is the reference implementation tha
 the NumPy engine runs and students read. None of them can overflow: sigmoid only
 ever exponentiates -|z|, ELU takes expm1 of a non-positive number.
 
-Adding an activation is one entry in :data:`ACTIVATIONS`. The compiled engine
-(``nnrun/engines/compiled.py``) has a scalar twin of each, selected by ``code``; an
-activation it does not know yet simply runs on the NumPy engine, and the engine
-agreement tests hold every twin to the reference.
+Adding an activation is one entry in :data:`ACTIVATIONS`; that is enough to train with it.
+Two twins check it and make it fast, each one entry where the others of its kind are:
+PyTorch's in :func:`nnrun.twin.torch_activations` (without it ``nnrun compare --with
+torch`` says so), and the compiled engine's scalar one in ``nnrun/engines/compiled.py``
+(``act``/``dact`` under a new code in ``COMPILED_CODES``; an activation it does not know
+yet simply runs on the NumPy engine). The engine agreement tests hold every twin to the
+reference.
 
 Output layers can also be ``softmax``, which is a vector function (each output
 depends on every z): it lives in :func:`softmax` and is handled by the losses.

@@ -31,12 +31,13 @@ from pydantic import (
 )
 
 from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
+from nnrun.data import TRANSFORMS as TRANSFORM_STEPS
 from nnrun.errors import NnrunError
 from nnrun.losses import LOSSES
 from nnrun.optimizers import HYPER_KEYS, OPTIMIZERS
 from nnrun.schedules import SCHEDULES
 
-TRANSFORMS = ("standardize", "minmax", "center", "polar")
+TRANSFORMS = tuple(TRANSFORM_STEPS)  # the names of data.TRANSFORMS, its one registry
 
 
 def did_you_mean(name, choices) -> str:
@@ -71,7 +72,7 @@ class Strict(BaseModel):
 class DataCommon(Strict):
     test_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share held out for testing")
     validation_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share held out for validation")
-    transform: list[Literal["standardize", "minmax", "center", "polar"]] = Field(
+    transform: list[Literal[TRANSFORMS]] = Field(
         default_factory=list, description="applied in order, fitted on the training part"
     )
     task: Literal["classification", "regression"] = "classification"
@@ -312,7 +313,7 @@ class TrainConfig(Strict):
     log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
     engine: Literal["auto", "numpy", "numba"] = "auto"
     snapshots: int = Field(0, ge=0, le=1000, description="save the parameters this many times (animation.gif)")
-    optimizer: str = Field("sgd", description="sgd, momentum, nesterov, adam or rmsprop")
+    optimizer: str = Field("sgd", description=", ".join(OPTIMIZERS))
     momentum: float | None = Field(None, description="momentum/nesterov: mu (default 0.9)")
     betas: list[float] | None = Field(None, description="adam: [beta1, beta2] (default [0.9, 0.999])")
     epsilon: float | None = Field(None, description="adam/rmsprop: added to the root (default 1e-8)")

@@ -22,7 +22,11 @@ the same number to within t ulps.)
 
 Where to add an optimizer: one entry in :data:`OPTIMIZERS` (its reference update here,
 its hyper-parameters and their defaults, its ``torch.optim`` counterpart), and its
-compiled twin in :func:`nnrun.engines.compiled.update` under the entry's ``code``.
+compiled twin in :func:`nnrun.engines.compiled.update` under the entry's ``code`` (a new
+constant beside SGD ... RMSPROP, listed in ``COMPILED_OPTIMIZERS``). An optimizer keeps at
+most two state vectors (``engines.method``'s ``moments``). A hyper-parameter no optimizer
+has yet also needs its config field (``config.TrainConfig``, with its check), its slot in
+``engines/layout.py`` and the line that fills it in ``engines/method.py``.
 """
 
 from __future__ import annotations

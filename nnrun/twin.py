@@ -98,6 +98,10 @@ def torch_activations() -> dict:
 def layer_functions(names: list[str]) -> list:
     """The activation of each layer after the input (hidden layers, then the output)."""
     table = torch_activations()
+    missing = [name for name in names if name not in table]
+    if missing:  # a new activation whose twin was not written yet: say where it goes
+        raise NnrunError(f"model.activation: {missing[0]!r} has no PyTorch twin yet, so compare --with torch cannot "
+                         "check it; add it to nnrun.twin.torch_activations")
     return [table[name] for name in names]
 
 

@@ -207,3 +207,13 @@ def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp
     assert json.loads((run_dir / "compare.json").read_text())["status"] == "interrupted"
     partial = pd.read_csv(run_dir / "history_torch.csv")
     assert 512 <= partial["iteration"].iloc[-1] < 20_000
+
+
+def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
+    """A new activation (one entry in ACTIVATIONS) without its PyTorch twin made
+    `nnrun compare` die with a KeyError traceback (cold read of ARCHITECTURE.md)."""
+    from nnrun.activations import ACTIVATIONS
+
+    assert set(ACTIVATIONS) | {"softmax"} <= set(twin.torch_activations())
+    with pytest.raises(NnrunError, match=r"'swish' has no PyTorch twin yet.*twin\.torch_activations"):
+        twin.layer_functions(["relu", "swish"])
