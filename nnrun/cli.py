@@ -63,7 +63,7 @@ def main():
     """Run neural-network experiments built from scratch, from YAML configs."""
 
 
-config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+config_argument = click.argument("config", type=click.Path(path_type=Path))  # a file, or a run folder
 overrides_argument = click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
 
 
@@ -82,7 +82,8 @@ def run_options(fn):
 @run_options
 @user_errors
 def train(config, overrides, runs_dir, name, quiet):
-    """Train the network CONFIG describes and write a run folder.
+    """Train the network CONFIG describes and write a run folder (CONFIG: a YAML file, or
+    a run folder, whose saved config.yaml is then trained again).
 
     KEY=VALUE overrides any config key by its dotted path, the value read as YAML:
     train.eta=0.01 model.architecture=2-5-5-5-2 data.transform=[standardize].
@@ -105,7 +106,8 @@ def train(config, overrides, runs_dir, name, quiet):
               help="Parameter vectors to check at.")
 @user_errors
 def gradcheck(config, overrides, points):
-    """Check CONFIG's backpropagated gradients against finite differences.
+    """Check CONFIG's backpropagated gradients against finite differences (CONFIG: a YAML
+    file, or a run folder).
 
     Prints max relative and absolute error per parameter array; exit 0 when every
     array is below 1e-7, 1 otherwise.
@@ -128,7 +130,7 @@ def gradcheck(config, overrides, points):
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", type=click.Path(path_type=Path))  # a file: one line naming its folder
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True)
 @user_errors
 def plot(run_dir, fmt):
@@ -179,7 +181,7 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
 @run_options
 @user_errors
 def compare(config, overrides, framework, runs_dir, name, quiet):
-    """Run CONFIG in nnrun and as a PyTorch twin, and compare them.
+    """Run CONFIG (a YAML file, or a run folder) in nnrun and as a PyTorch twin, and compare them.
 
     Same initial weights, samples, loss and penalty, float64. Writes a run folder
     with both histories, compare.png and compare.json; exit 1 when recorded losses or

@@ -458,6 +458,19 @@ _UniqueKeyLoader.add_implicit_resolver(
 )
 
 
+def config_file(path: str | Path) -> Path:
+    """The config file ``path`` names: the file itself, or a run folder's ``config.yaml``
+    (the resolved config the run saved), so ``nnrun gradcheck RUN`` checks that run."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "config.yaml").is_file():
+            return path / "config.yaml"
+        kind = "a sweep folder (its cells are run folders)" if (path / "sweep.yaml").is_file() else "a folder"
+        raise NnrunError(f"{path}: is {kind}, not a config file; give a YAML config, or a run folder that holds "
+                         "config.yaml")
+    return path
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping safely; any problem is one NnrunError naming the file."""
     path = Path(path)
@@ -673,7 +686,7 @@ def apply_overrides(raw: dict, overrides, config_dir: Path) -> dict:
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read, override and validate a config file. Relative paths become absolute."""
-    path = Path(path)
+    path = config_file(path)
     data = apply_overrides(read_yaml(path), overrides, path.resolve().parent)
     return validate(data, str(path), overrides)
 

@@ -18,6 +18,17 @@ class NnrunError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
+def no_run_folder(path, prefix: str = "") -> NnrunError:
+    """The error for a RUN argument that is not a folder: a file inside a run folder
+    (``RUN/model.npz``) is named as such, with the folder to give instead."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_file():
+        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give the folder that holds it, {path.parent}")
+    return NnrunError(f"{prefix}{path}: no such run folder")
+
+
 class RunFailed(Exception):
     """Training crashed (a bug or a resource failure); the run folder keeps the evidence."""
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from nnrun.data import Pipeline, class_name, label_values, numeric_column, read_table
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, no_run_folder
 from nnrun.rundir import write_json
 
 MODEL_JSON = "model.json"
@@ -75,7 +75,7 @@ def load_predictor(run_dir: str | Path) -> Predictor:
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise NnrunError(f"RUN: {run_dir}: no such run folder")
+        raise no_run_folder(run_dir, "RUN: ")
     cfg, _, network, _ = load_run(run_dir)
     path = run_dir / MODEL_JSON
     if path.exists():

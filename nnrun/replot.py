@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnrun.errors import NnrunError
+from nnrun.errors import no_run_folder
 
 
 def redraw(folder: str | Path, fmt: str = "png", jobs: int = 1) -> list[Path]:
     """Every picture of a run folder (config.yaml, history.csv, model.npz) or a sweep folder."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise NnrunError(f"{folder}: no such run folder")
+        raise no_run_folder(folder)
     from nnrun.report import write_run_report, write_sweep_report
 
     if (folder / "sweep.yaml").exists():

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from nnrun.config import apply_overrides, dump_yaml, parse_override, read_yaml, set_dotted, validate
+from nnrun.config import apply_overrides, config_file, dump_yaml, parse_override, read_yaml, set_dotted, validate
 from nnrun.errors import NnrunError
 from nnrun.rundir import atomic_write, make_run_dir, sanitize_name
 from nnrun.workers import start_fork_server
@@ -359,7 +359,7 @@ def prepare_sweep(config_path, overrides, log=None):
 def sweep_cells(config_path, overrides):
     """(base config, axes, seeds, cells) of a sweep config plus overrides, every cell
     validated (NnrunError naming the cell otherwise)."""
-    config_path = Path(config_path)
+    config_path = config_file(config_path)
     cli_axes, plain = split_overrides(overrides)
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
     raw = apply_overrides(read_yaml(config_path), plain, config_path.resolve().parent)

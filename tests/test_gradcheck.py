@@ -39,3 +39,22 @@ def test_gradcheck_catches_a_broken_derivative(monkeypatch, write_config):
     result = cli("gradcheck", write_config(cfg), "--points", "1")
     assert result.exit_code == 1
     assert "FAIL" in result.output and "W1" in result.output.split("FAIL")[0]
+
+
+def test_a_run_folder_is_a_config_and_another_folder_is_one_clear_line(write_config, runs_dir, tmp_path):
+    """`nnrun gradcheck RUN` gave click's four-line 'is a directory' usage error (cold read);
+    a run folder now stands for the config it saved."""
+    from conftest import nnrun_process, run_dir_from
+
+    path = write_config(small_config(train={"iterations": 50}))
+    run_dir = run_dir_from(cli("train", path, "--runs-dir", runs_dir, "-q"))
+    by_folder = cli("gradcheck", run_dir, "--points", "1")
+    assert by_folder.exit_code == 0, by_folder.output
+    assert by_folder.stdout == cli("gradcheck", run_dir / "config.yaml", "--points", "1").stdout
+    plain = tmp_path / "empty"
+    plain.mkdir()
+    for command in (["gradcheck", plain], ["train", plain, "--runs-dir", runs_dir], ["sweep", runs_dir]):
+        result = nnrun_process(*command)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert "not a config file" in lines[0] and "run folder that holds config.yaml" in lines[0]

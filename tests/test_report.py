@@ -288,6 +288,20 @@ def test_report_bad_runs_are_one_line(runs, tmp_path, which, words):
     assert all(word in result.stderr for word in words) and not (tmp_path / "x.html").exists()
 
 
+def test_a_file_inside_a_run_folder_is_named_with_its_folder(runs, tmp_path):
+    """`nnrun predict RUN/model.npz CSV` said 'no such run folder' of a file that exists, and
+    `nnrun plot RUN/loss.png` gave click's usage error (cold read)."""
+    _, dirs, _ = runs
+    csv = tmp_path / "rows.csv"
+    csv.write_text("x1,x2\n0.1,0.2\n")
+    for args in (["predict", dirs[0] / "model.npz", csv], ["plot", dirs[0] / "loss.png"],
+                 ["report", dirs[0] / "model.npz", dirs[1], "--out", tmp_path / "x.html"]):
+        result = nnrun_process(*args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert f"is a file, not a run folder; give the folder that holds it, {dirs[0]}" in lines[0]
+
+
 def test_validation_columns_appear_when_a_run_has_them(runs, tmp_path):
     """history.csv and metrics.json may carry val_loss / val_accuracy (and eta): pages show them."""
     import json

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, no_run_folder
 from nnrun.report.page import document, esc, figure_bytes, fmt, grid_table
 from nnrun.report.run import METRIC_ROWS, read_json, read_yaml, stamp_of
 from nnrun.report.runs import IGNORED, flatten
@@ -31,7 +31,7 @@ MAX_POINTS = 4000
 def check_run(folder: Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
-        raise NnrunError(f"RUN: {folder}: no such run folder")
+        raise no_run_folder(folder, "RUN: ")
     if (folder / "sweep.yaml").exists():
         raise NnrunError(f"RUN: {folder} is a sweep folder; give its cell folders (or open its report.html)")
     for needed in ("config.yaml", "metrics.json", "history.csv"):
