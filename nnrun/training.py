@@ -21,6 +21,7 @@ within one chunk, i.e. well under a second).
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -196,6 +197,12 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     if warning:
         warnings.warn(warning, UserWarning, stacklevel=2)
         notes.append(warning)
+    if name == "numba":
+        from nnrun.engines.numba_engine import kernel_loaded, use_rows
+
+        if not kernel_loaded(use_rows(method.batch, len(net.theta))):
+            # called from Python without prepare(): a compile would be 10-30 silent seconds
+            load_engine(cfg, data, net, announce=lambda message: print(message, file=sys.stderr))
 
     drop = unit_rates(cfg.model.dropout_rates, net.sizes)
     sampler = Sampler(n_train, t.batch_size, t.sampling, sampling_rng or rngs["sampling"], drop, rngs["dropout"])

@@ -8,7 +8,7 @@ import pytest
 import nnrun
 from nnrun.activations import ACTIVATIONS
 from nnrun.config import validate
-from conftest import small_config
+from conftest import CONFIGS, small_config
 
 
 def run(cfg_dict, engine):
@@ -232,3 +232,19 @@ def test_the_kernels_cache_stamp_covers_every_engine_source(tmp_path):
     with open(folder / "compiled.py", "a") as source:
         source.write("\nLEAKY_SLOPE = 0.02\n")
     assert cache.sources_stamp(folder) != before
+
+
+def test_the_python_api_says_so_before_it_compiles_a_kernel(monkeypatch, capsys):
+    """nnrun.train() from Python compiled a missing kernel in silence (cold read: 28 s
+    without a word at the first call); the CLI always said so."""
+    from nnrun.engines import numba_engine
+
+    cfg = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"), ["train.iterations=200"])
+    data = nnrun.load_data(cfg)
+    monkeypatch.setattr(numba_engine, "kernel_loaded", lambda rows: False)  # as in a fresh process
+    monkeypatch.setattr(numba_engine, "kernel_cached", lambda rows: False)  # ... whose cache lacks it
+    assert nnrun.train(cfg, data).status == "completed"
+    assert "nnrun: compiling the per-sample training kernel" in capsys.readouterr().err
+    monkeypatch.setattr(numba_engine, "kernel_loaded", lambda rows: True)  # loaded: not a word
+    nnrun.train(cfg, data)
+    assert capsys.readouterr().err == ""

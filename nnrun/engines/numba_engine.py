@@ -45,6 +45,11 @@ def kernel_cached(rows: bool) -> bool | None:
         return None
 
 
+def kernel_loaded(rows: bool) -> bool:
+    """Whether this process holds the kernel already (loaded or compiled: nothing to wait for)."""
+    return bool((train_chunk_rows if rows else train_chunk).signatures)
+
+
 def load_cached_kernels(stop=None) -> list[str]:
     """Load every kernel that numba's disk cache holds for this source, compiling none;
     returns their names. The sweep's fork server calls this, so that the workers forked
