@@ -529,14 +529,15 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
         write_json(run_dir / "compare.json", report)
         log("interrupted: the PyTorch twin was not run")
         return run_dir, report
-    nnrun_history = pd.read_csv(run_dir / "history.csv").to_numpy(dtype=np.float64)
-    nnrun_theta = Network.from_npz(run_dir / "model.npz", key=str(run_dir)).theta
-
     from nnrun.experiment import progress_bar
     from nnrun.training import stop_on_signals
 
-    bar, update = progress_bar(metrics["iterations"], quiet, "PyTorch twin")
+    # from here on Ctrl-C is a flag, not an exception: reading a million-row history takes
+    # seconds, and a stop there left the folder without compare.json (status 'completed')
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        nnrun_history = pd.read_csv(run_dir / "history.csv").to_numpy(dtype=np.float64)
+        nnrun_theta = Network.from_npz(run_dir / "model.npz", key=str(run_dir)).theta
+        bar, update = progress_bar(metrics["iterations"], quiet, "PyTorch twin")
         try:
             torch_history, torch_theta = torch_twin(cfg, data, initial, iterations=metrics["iterations"],
                                                     progress=update and (lambda done: update(done, None)),

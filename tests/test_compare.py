@@ -217,3 +217,23 @@ def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
     assert set(ACTIVATIONS) | {"softmax"} <= set(twin.torch_activations())
     with pytest.raises(NnrunError, match=r"'swish' has no PyTorch twin yet.*twin\.torch_activations"):
         twin.layer_functions(["relu", "swish"])
+
+
+def test_ctrl_c_while_the_twin_reads_nnruns_history_still_leaves_compare_json(tmp_path, monkeypatch):
+    """Cold read: Ctrl-C between nnrun's part and the twin's (reading a million-row
+    history.csv takes seconds) left the folder saying completed, with no compare.json."""
+    import os
+    import signal
+
+    honest = pd.read_csv
+
+    def read_then_ctrl_c(*args, **kwargs):
+        frame = honest(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return frame
+
+    monkeypatch.setattr(twin.pd, "read_csv", read_then_ctrl_c)
+    run_dir, report = twin.compare(higham(2_000), tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    assert report["status"] == "interrupted" and report["agree"] is None
+    assert json.loads((run_dir / "compare.json").read_text())["status"] == "interrupted"
+    assert json.loads((run_dir / "metrics.json").read_text())["interrupted_in"] == "torch twin"
