@@ -6,7 +6,9 @@ per-sample loss; the L2 penalty is added by the trainer, not here.
 
 ``quadratic``      C = 1/2 ||a - y||^2,     dC/da = a - y,
                    delta_L = f'(z_L) o (a - y)     (softmax: J^T (a - y), J the softmax Jacobian).
-``cross_entropy``  softmax output:  C = -sum_k y_k log p_k,           delta_L = p - y;
+``cross_entropy``  softmax output:  C = -sum_k y_k log p_k,           delta_L = p - y
+                   (as dC/dz_j = p_j sum_k y_k - y_j: exact for targets that sum to 1,
+                   which one-hot labels do; C itself takes any y);
                    sigmoid output:  C = -sum_k [y log p + (1-y) log(1-p)], delta_L = p - y.
 
 Both logs are computed from z, never from p (log p = z - logsumexp(z),
