@@ -189,7 +189,8 @@ def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | No
     (default ``run_dir``), the path the user reaches it by: a sweep cell is written in a
     worker's temporary folder, and a folder's name alone is only right inside its parent."""
     run_dir = Path(run_dir)
-    shown = esc(str(shown_as if shown_as is not None else run_dir))
+    shown_path = Path(shown_as) if shown_as is not None else run_dir
+    shown = esc(str(shown_path))
     raw = read_yaml(run_dir / "config.yaml")
     metrics = read_json(run_dir / "metrics.json")
     model_json = read_json(run_dir / "model.json")
@@ -199,7 +200,7 @@ def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | No
     when = stamp_of(run_dir)
     up = f" · part of <a href='../report.html'>{esc(parent)}</a>" if parent else ""
     head = (f"<h1>{esc(name)} <span class='badge {esc(status)}'>{esc(status)}</span></h1>"
-            f"<p class='sub'><code>{esc(Path(shown_as).name if shown_as is not None else run_dir.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
+            f"<p class='sub'><code>{esc(shown_path.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
     model, data, train = raw.get("model", {}), raw.get("data", {}), raw.get("train", {})
     command = metrics.get("command")
     what = [("name", esc(name)),
