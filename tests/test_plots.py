@@ -449,8 +449,7 @@ def test_a_one_axis_sweeps_curves_say_the_seeds_are_overlaid_not_averaged(monkey
     loss_ax = fig.axes[0]
     assert len([line for line in loss_ax.lines if line.get_linestyle() == "-"]) == 6  # one per seed
     assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == ["0.05", "0.5"]
-    fig.canvas.draw()
-    assert "10,000" in [t.get_text() for t in loss_ax.get_xticklabels()] or loss_ax.get_xlim()[1] < 1e4
+    assert all(ax.xaxis.get_major_formatter()(10000) == "10,000" for ax in fig.axes[:2])  # as loss.png
     # a seed axis: one line per value, nothing said of overlaid seeds
     seed_axis = results[results["train.eta"] == 0.05]
     plots_sweep.draw_sweep(tmp_path, seed_axis, {"seed": [1, 2, 3]}, histories=_cell_histories(seed_axis),
