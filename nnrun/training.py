@@ -70,7 +70,8 @@ class TrainResult:
             "stopped_at": self.iterations if self.stopped_early else None,
             "best_iteration": int(st[ix.ES_BEST_IT]),
             "best_loss": float(st[ix.ES_BEST]),
-            "restored_best": bool(h[ix.ES_RESTORE] > 0),
+            # restore_best acts on a completed run only: an interrupted or diverged one keeps its last weights
+            "restored_best": bool(h[ix.ES_RESTORE] > 0) and self.status == "completed",
         }
 
 

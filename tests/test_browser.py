@@ -8,7 +8,6 @@ folder; docs/screenshots for the README) or to the test's temporary folder.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -144,5 +143,30 @@ def test_sweep_report_in_chromium_sorts_its_table(browser, folders, tmp_path):
     assert not cell_errors, cell_errors
 
 
+def _parent(pid: int) -> int:
+    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def test_chromium_is_really_used(browser):
-    assert browser.version and shutil.which(CHROMIUM)
+    """The pages are checked in Debian's Chromium, not a browser Playwright downloaded: the
+    version Playwright reports is the one `chromium --version` prints, and a process of this
+    test session runs Chromium's binary."""
+    import subprocess
+
+    printed = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout
+    assert browser.version and browser.version in printed, (browser.version, printed)
+    ours = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            exe = os.path.realpath(entry / "exe")
+            pid = int(entry.name)
+            while pid > 1 and pid != os.getpid():
+                pid = _parent(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        if pid == os.getpid():
+            ours.append(exe)
+    assert any(Path(exe).name == "chromium" and exe.startswith("/usr/lib/chromium") for exe in ours), ours

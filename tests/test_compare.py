@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("torch")
 
 import nnrun  # noqa: E402
 from nnrun import twin  # noqa: E402
@@ -46,6 +45,7 @@ def assert_agree(report):
     assert all(v <= 1e-8 for v in d["weights"].values()), d["weights"]
 
 
+@pytest.mark.torch
 def test_higham_agrees_with_torch(higham_compare):
     run_dir, report = higham_compare
     assert_agree(report)
@@ -54,6 +54,7 @@ def test_higham_agrees_with_torch(higham_compare):
     assert report["accuracy_rows_differing"] == {"train": 0, "test": 0}
 
 
+@pytest.mark.torch
 def test_compare_writes_its_artifacts(higham_compare):
     run_dir, report = higham_compare
     assert run_dir.name.endswith("-higham_2232-compare")
@@ -72,6 +73,7 @@ def test_compare_writes_its_artifacts(higham_compare):
     assert saved["max_rel_diff"]["test_loss"] is None  # Higham's points have no test set
 
 
+@pytest.mark.torch
 def test_softmax_cross_entropy_with_penalty_and_batches(tmp_path):
     cfg = validate(small_config(
         name="moons_softmax",
@@ -90,6 +92,7 @@ def test_softmax_cross_entropy_with_penalty_and_batches(tmp_path):
     {"loss": "cross_entropy", "batch_size": "full", "eta": 0.5},
     {"loss": "quadratic", "batch_size": 3, "sampling": "random", "eta": 0.3, "lambda": 0.001},
 ])
+@pytest.mark.torch
 def test_one_sigmoid_unit_agrees(tmp_path, train):
     cfg = validate(small_config(
         name="binary",
@@ -102,6 +105,7 @@ def test_one_sigmoid_unit_agrees(tmp_path, train):
     assert report["rows"]["nnrun"] == 1 + 300 // 7 + 1  # every 7th and the last
 
 
+@pytest.mark.torch
 def test_a_wrong_learning_rate_is_caught(tmp_path, monkeypatch):
     honest = twin.torch_twin
 
@@ -118,6 +122,7 @@ def test_a_wrong_learning_rate_is_caught(tmp_path, monkeypatch):
     assert json.loads((run_dir / "compare.json").read_text())["agree"] is False
 
 
+@pytest.mark.torch
 def test_a_missing_output_sigmoid_is_caught(tmp_path, monkeypatch):
     """E3's PyTorch reference forgot the output sigmoid; the comparison must say so loudly."""
     honest = twin.layer_functions
@@ -159,6 +164,7 @@ def test_without_torch_a_clear_error_and_no_folder(tmp_path, monkeypatch):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.torch
 def test_an_interrupted_run_is_not_compared(tmp_path, monkeypatch):
     """Ctrl-C during nnrun's training: the run folder is kept, the twin is not run."""
     import os
@@ -180,6 +186,7 @@ def test_an_interrupted_run_is_not_compared(tmp_path, monkeypatch):
     assert not (run_dir / "history_torch.csv").exists()
 
 
+@pytest.mark.torch
 def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp_path, monkeypatch):
     """An interrupted compare used to leave metrics.json saying completed and no compare files."""
     import os
@@ -209,6 +216,7 @@ def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp
     assert 512 <= partial["iteration"].iloc[-1] < 20_000
 
 
+@pytest.mark.torch
 def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
     """A new activation (one entry in ACTIVATIONS) without its PyTorch twin made
     `nnrun compare` die with a KeyError traceback (cold read of ARCHITECTURE.md)."""
@@ -219,6 +227,7 @@ def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
         twin.layer_functions(["relu", "swish"])
 
 
+@pytest.mark.torch
 def test_ctrl_c_while_the_twin_reads_nnruns_history_still_leaves_compare_json(tmp_path, monkeypatch):
     """Cold read: Ctrl-C between nnrun's part and the twin's (reading a million-row
     history.csv takes seconds) left the folder saying completed, with no compare.json."""

@@ -17,4 +17,13 @@ def test_the_readmes_python_api_runs_as_written(tmp_path, monkeypatch):
     exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
     assert namespace["result"].status == "completed"
     assert namespace["run_dir"].parent.name == "runs" and (namespace["run_dir"] / "model.npz").exists()
-    assert len(namespace["table"]) == 2
+    # the predictions are the saved network's on those two rows (no transforms in E1)
+    import numpy as np
+
+    import nnrun
+
+    run_dir = namespace["run_dir"]
+    outputs = nnrun.Network.from_npz(run_dir / "model.npz").predict(np.array([[0.1, 0.2], [0.7, 0.4]]))
+    names = nnrun.load_data(nnrun.load_config(run_dir / "config.yaml")).class_names
+    assert list(namespace["table"]["predicted"]) == [names[k] for k in outputs.argmax(axis=1)]
+    assert namespace["summary"]["rows"] == 2

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import nnrun
-from conftest import CONFIGS, cli, read_metrics, run_dir_from, small_config
+from conftest import CONFIGS, cli, r2_of_saved_run, read_metrics, run_dir_from, small_config
 from nnrun.plots import PICTURES, curves, draw_run, plane
 from nnrun.plots import sweep as plots_sweep
 from nnrun.snapshots import snapshot_iterations
@@ -101,7 +101,7 @@ def test_regressions_draw_fit_and_residuals_and_redraw_them(write_config, runs_d
                         train={"loss": "quadratic", "eta": 0.05, "iterations": 400, "batch_size": 8,
                                "snapshots": 5})
     run_dir = train(write_config, runs_dir, sine)
-    assert read_metrics(run_dir)["train_r2"] is not None
+    assert read_metrics(run_dir)["train_r2"] == pytest.approx(r2_of_saved_run(run_dir)[0], rel=1e-12)
     assert redraw_all(run_dir) == {"loss.png", "network.png", "fit.png", "residuals.png", "animation.gif"}
     franke = small_config(data={"source": "franke", "n_samples": 100, "test_fraction": 0.2},
                           model={"architecture": "2-6-1", "activation": "tanh", "output": "identity"},

@@ -162,7 +162,8 @@ def test_runs_started_together_get_distinct_complete_folders(write_config, runs_
 @pytest.mark.parametrize("engine,sig,code", [("numba", signal.SIGINT, 130), ("numpy", signal.SIGINT, 130),
                                              ("numba", signal.SIGTERM, 143)])
 def test_interrupt_saves_everything(engine, sig, code, write_config, runs_dir):
-    cfg = small_config(train={"iterations": 10**9, "log_every": 10**5, "engine": engine, "batch_size": 1})
+    cfg = small_config(train={"iterations": 10**9, "log_every": 10**5, "engine": engine, "batch_size": 1,
+                              "early_stopping": {"patience": 10**6, "restore_best": True}})
     proc = subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(write_config(cfg)), "--runs-dir",
                              str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -179,6 +180,8 @@ def test_interrupt_saves_everything(engine, sig, code, write_config, runs_dir):
     assert {"history.csv", "model.npz", "loss.png", "regions.png"} <= {p.name for p in run_dir.iterdir()}
     history = np.loadtxt(run_dir / "history.csv", delimiter=",", skiprows=1, usecols=0)
     assert history[-1] == metrics["iterations"]  # the last state is recorded
+    # an interrupted run keeps its last weights, and metrics.json says so
+    assert metrics["early_stopping"]["restored_best"] is False and metrics["early_stopping"]["stopped_at"] is None
     assert "Traceback" not in err
     assert time.time() - sent < 30
 
@@ -249,8 +252,58 @@ def test_a_crash_during_training_keeps_the_folder_with_status_failed(write_confi
     assert not list(run_dir.glob(".*")), "temporary files left behind"
 
 
-def test_every_file_is_written_atomically(write_config, runs_dir):
-    run_dir = run_dir_from(cli("train", write_config(small_config()), "--runs-dir", runs_dir, "-q"))
+# Logs, from inside an `nnrun train` process (and the process it forks to draw), every file
+# opened for writing and every rename, so a test can see how each file reached its name.
+WRITE_SPY = r"""
+import builtins, io, os, sys
+_log = os.open(os.environ["NNRUN_WRITE_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+_open, _os_open, _replace, _rename = builtins.open, os.open, os.replace, os.rename
+def _note(kind, *paths):
+    os.write(_log, ("\t".join([kind, *(os.path.abspath(os.fspath(p)) for p in paths)]) + "\n").encode())
+def spy_open(file, mode="r", *args, **kwargs):
+    if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+"):
+        _note("write", file)
+    return _open(file, mode, *args, **kwargs)
+def spy_os_open(path, flags, *args, **kwargs):
+    if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+        _note("write", path)
+    return _os_open(path, flags, *args, **kwargs)
+def spy_replace(src, dst, *args, **kwargs):
+    _note("rename", src, dst)
+    return _replace(src, dst, *args, **kwargs)
+def spy_rename(src, dst, *args, **kwargs):
+    _note("rename", src, dst)
+    return _rename(src, dst, *args, **kwargs)
+builtins.open = io.open = spy_open
+os.open, os.replace, os.rename = spy_os_open, spy_replace, spy_rename
+"""
+
+
+def test_every_file_is_written_atomically(write_config, runs_dir, tmp_path):
+    """No reader ever sees a half-written file under its final name: every file of a run
+    folder is written under a hidden name and renamed into place (history.csv included,
+    which streams for the whole run), and none is opened for writing under its own name."""
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "sitecustomize.py").write_text(WRITE_SPY)
+    log = tmp_path / "writes.log"
+    env = {**os.environ, "PYTHONPATH": f"{spy}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "NNRUN_WRITE_LOG": str(log)}
+    cfg = small_config(data={"source": "moons", "n_samples": 60, "noise": 0.1, "test_fraction": 0.25,
+                             "validation_fraction": 0.2}, train={"snapshots": 3})
+    train = subprocess.run([sys.executable, "-m", "nnrun", "train", str(write_config(cfg)), "--runs-dir",
+                            str(runs_dir)], capture_output=True, text=True, env=env)
+    assert train.returncode == 0, train.stderr
+    run_dir = Path(train.stdout.strip().splitlines()[-1]).resolve()
+    events = [line.split("\t") for line in log.read_text().splitlines()]
+    written = {Path(e[1]) for e in events if e[0] == "write"}
+    renamed = {Path(e[2]): Path(e[1]) for e in events if e[0] == "rename"}
+    files = sorted(p for p in run_dir.iterdir())
+    assert {"history.csv", "model.npz", "snapshots.npz", "report.html", "loss.png"} <= {p.name for p in files}
+    for path in files:
+        assert path not in written, f"{path.name} was opened for writing under its own name"
+        assert path in renamed and renamed[path].name.startswith("."), f"{path.name} was not renamed into place"
+        assert renamed[path] in written, f"{path.name}: its temporary file was not written by this run"
     assert not list(run_dir.glob(".*")), "hidden temporary files left"
     assert oct((run_dir / "config.yaml").stat().st_mode & 0o777) != "0o600"
 

@@ -50,6 +50,11 @@ def test_comma_overrides_are_axes_and_seeds_repeat_cells(write_config, runs_dir)
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == 4 and sorted(results["seed"].unique()) == [3, 4]
     assert set(results["model.architecture"]) == {"2-3-2", "2-6-2"}
+    # each repeat trained with the seed its row names (tests/test_plumbing.py retrains them)
+    for _, row in results.iterrows():
+        assert yaml.safe_load((sweep_dir / row["folder"] / "config.yaml").read_text())["seed"] == row["seed"]
+    first = [np.load(sweep_dir / f / "model.npz")["W1"] for f in results[results["model.architecture"] == "2-3-2"]["folder"]]
+    assert not np.array_equal(*first), "the two seeds of a cell trained the same network"
     summary = pd.read_csv(sweep_dir / "summary.csv")
     assert len(summary) == 2 and (summary["seeds"] == 2).all() and "test_accuracy_std" in summary
     assert (sweep_dir / "metrics.png").exists()

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
+import nnrun
+
+from conftest import CONFIGS, cli, nnrun_process, r2_of_saved_run, read_metrics, run_dir_from, small_config
 
 ARTIFACTS_2D = {"config.yaml", "history.csv", "metrics.json", "model.npz", "model.json", "loss.png", "data.png",
                 "regions.png", "report.html", "accuracy.png", "neurons.png", "network.png", "confusion.png"}
@@ -69,10 +71,21 @@ def test_overrides_reach_every_section(runs_dir, write_config):
 
 def test_one_sigmoid_unit_gets_a_probability_map(runs_dir, write_config):
     cfg = small_config(model={"architecture": "2-5-1", "activation": "tanh", "output": "sigmoid"})
+    cfg["train"].update(iterations=3000, eta=0.3)
     result = cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
-    metrics = read_metrics(run_dir_from(result))
-    assert metrics["status"] == "completed" and 0 <= metrics["test_accuracy"] <= 1
-    assert (run_dir_from(result) / "regions.png").stat().st_size > 10_000
+    run_dir = run_dir_from(result)
+    metrics = read_metrics(run_dir)
+    # one sigmoid unit: class 1 where a_L >= 0.5, computed here from the saved weights
+    data = nnrun.load_data(nnrun.load_config(run_dir / "config.yaml"))
+    p = nnrun.Network.from_npz(run_dir / "model.npz").predict(data.X_test)[:, 0]
+    assert metrics["status"] == "completed"
+    assert metrics["test_accuracy"] == np.mean((p >= 0.5) == (data.labels_test == 1)) > 0.8
+    # a probability map, not two flat colours: many shades between the classes' colours
+    from PIL import Image
+
+    with Image.open(run_dir / "regions.png") as image:
+        shades = len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0))
+    assert shades > 200, f"regions.png has {shades} colours"
 
 
 def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
@@ -84,7 +97,9 @@ def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
     )
     run_dir = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
     metrics = read_metrics(run_dir)
-    assert metrics["train_accuracy"] is None and metrics["train_r2"] is not None
+    train_r2, test_r2 = r2_of_saved_run(run_dir)
+    assert metrics["train_accuracy"] is None and metrics["test_accuracy"] is None
+    assert metrics["train_r2"] == pytest.approx(train_r2, rel=1e-12) and metrics["test_r2"] == pytest.approx(test_r2, rel=1e-12)
     assert pd.read_csv(run_dir / "history.csv")["train_accuracy"].isna().all()
     assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz",
                                                    "model.json", "loss.png", "report.html", "network.png", "fit.png",
