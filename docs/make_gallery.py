@@ -77,14 +77,22 @@ def run(entry: str, runs: Path) -> dict:
     if sweep:
         import yaml
 
+        from nnrun.sweep import best_row
+
         results = pd.read_csv(folder / "results.csv")
         axes = list(yaml.safe_load((folder / "sweep.yaml").read_text())["axes"])
-        best = results.loc[results["test_accuracy"].idxmax()]
+        best, metric = best_row(results)  # the sweep's own choice: on validation where there is a set
         where = ", ".join(f"{k.split('.')[-1]}={best[k]}" for k in axes)
-        result = f"best test accuracy {best['test_accuracy']:.4f} at {where}"
+        if metric == "test_accuracy":
+            result = f"best test accuracy {best['test_accuracy']:.4f} at {where} (chosen on the test set)"
+        else:
+            result = (f"best {metric.replace('_', ' ')} {best[metric]:.4f} at {where}, "
+                      f"its test accuracy {best['test_accuracy']:.4f}")
         if len(axes) == 1 or len(results) <= 8:  # small sweeps: every cell's numbers
+            shown = [c for c in ("val_accuracy", "test_accuracy") if c in results and results[c].notna().any()]
             cells = [f"{', '.join(str(r[k]) for k in axes)}: train loss {r['train_loss']:.3g}, "
-                     f"test accuracy {r['test_accuracy']:.4f}" for _, r in results.iterrows()]
+                     + ", ".join(f"{c.replace('_', ' ').replace('val ', 'validation ')} {r[c]:.4f}" for c in shown)
+                     for _, r in results.iterrows()]
             result += " (" + "; ".join(cells) + ")"
         row.update(status=f"{(results['status'] == 'completed').sum()} of {len(results)} cells completed",
                    result=result)

@@ -606,8 +606,46 @@ def collect_results(sweep_dir: Path, cells: list[Cell], axes: dict) -> pd.DataFr
     return results
 
 
+# How the best cell is chosen, in order of preference: (metric, higher is better, tie-break
+# by the lower of). A validation set chooses when there is one; the test set only when
+# there is nothing else, and the summary says so (choosing on the test set flatters it).
+SELECTION_RULES = [
+    ("val_accuracy", True, "val_loss"),  # classification with a validation set
+    ("val_loss", False, "val_loss"),  # regression with a validation set
+    ("test_accuracy", True, "test_loss"),  # no validation set: chosen on the test set
+    ("test_loss", False, "test_loss"),
+    ("train_accuracy", True, "train_loss"),  # neither: chosen on the training set
+    ("train_loss", False, "train_loss"),
+]
+
+
+def selection_rule(results: pd.DataFrame) -> tuple[str, bool, str] | None:
+    """(metric, higher is better, tie-break) that chooses the best of ``results``' finished
+    cells: the first rule of :data:`SELECTION_RULES` whose metric the cells recorded."""
+    import pandas as pd
+
+    ok = results[results["status"] == "completed"] if "status" in results else results
+    for metric, largest, tiebreak in SELECTION_RULES:
+        if metric in ok and pd.to_numeric(ok[metric], errors="coerce").notna().any():
+            return metric, largest, tiebreak
+    return None
+
+
+def chosen_by(metric: str) -> str:
+    """How a summary names the rule: 'val_accuracy (ties: lower val_loss)' and where it looked."""
+    rule = next(r for r in SELECTION_RULES if r[0] == metric)
+    ties = f" (ties: lower {rule[2]})" if rule[2] != metric else ""
+    if metric.startswith("val_"):
+        return f"{metric}{ties}"
+    where = "test" if metric.startswith("test_") else "training"
+    return (f"{metric}{ties}, chosen on the {where} set: there is no validation set "
+            "(data.validation_fraction) to choose on")
+
+
 def best_row(results: pd.DataFrame, axes: dict | None = None):
-    """The best finished cell: highest test accuracy, else train accuracy, else lowest loss.
+    """The best finished cell and the metric that chose it (see :data:`SELECTION_RULES`):
+    highest validation accuracy (ties to the lower validation loss), or lowest validation
+    loss for a regression; without a validation set the test set's, then the training set's.
 
     With several seeds per cell (``axes`` given, seed not among them), cells are ranked by
     their mean over the completed seeds; the row returned then holds that mean, its
@@ -618,28 +656,29 @@ def best_row(results: pd.DataFrame, axes: dict | None = None):
     ok = results[results["status"] == "completed"].copy()
     for column in METRICS:
         ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else np.nan
+    rule = selection_rule(ok)
+    if rule is None:
+        return None, None
+    metric, largest, tiebreak = rule
     keys = [k for k in (axes or {}) if k != "seed"]
-    for metric, largest in (("test_accuracy", True), ("train_accuracy", True), ("test_loss", False),
-                            ("train_loss", False)):
-        if not ok[metric].notna().any():
-            continue
-        # ties (two cells at accuracy 1.0) go to the lower loss
-        tiebreak = "test_loss" if ok["test_loss"].notna().any() else "train_loss"
-        if keys and ok.duplicated(keys).any():  # repeated seeds: rank the cells by their means
-            groups = ok.groupby(keys, sort=False, dropna=False)
-            means = groups[[metric, tiebreak]].mean()
-            means["std"] = groups[metric].std()
-            means["seeds"] = groups.size()
-            best_key = means.sort_values([metric, tiebreak], ascending=[not largest, True]).index[0]
-            best_key = best_key if isinstance(best_key, tuple) else (best_key,)
-            members = ok[(ok[keys] == pd.Series(best_key, index=keys)).all(axis=1)]
-            row = members.sort_values(metric, ascending=not largest).iloc[0].copy()
-            stats = means.loc[best_key if len(keys) > 1 else best_key[0]]
-            row[metric], row["std"], row["seeds"] = stats[metric], stats["std"], int(stats["seeds"])
-            return row, metric
-        ranked = ok.sort_values([metric, tiebreak], ascending=[not largest, True], na_position="last")
-        return ranked.iloc[0], metric
-    return None, None
+    columns = list(dict.fromkeys([metric, tiebreak]))
+    if keys and ok.duplicated(keys).any():  # repeated seeds: rank the cells by their means
+        groups = ok.groupby(keys, sort=False, dropna=False)
+        shown = [c for c in ("test_accuracy", "test_loss") if c not in columns]  # beside it, as means too
+        means = groups[columns + shown].mean()
+        means["std"] = groups[metric].std()
+        means["seeds"] = groups.size()
+        best_key = means.sort_values(columns, ascending=[not largest, True][:len(columns)]).index[0]
+        best_key = best_key if isinstance(best_key, tuple) else (best_key,)
+        members = ok[(ok[keys] == pd.Series(best_key, index=keys)).all(axis=1)]
+        row = members.sort_values(metric, ascending=not largest).iloc[0].copy()
+        stats = means.loc[best_key if len(keys) > 1 else best_key[0]]
+        row[metric], row["std"], row["seeds"] = stats[metric], stats["std"], int(stats["seeds"])
+        for column in shown:
+            row[column] = stats[column]
+        return row, metric
+    ranked = ok.sort_values(columns, ascending=[not largest, True][:len(columns)], na_position="last")
+    return ranked.iloc[0], metric
 
 
 def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
@@ -649,12 +688,26 @@ def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     if row is None:
         return
     where = ", ".join(f"{k}={row[k]}" for k in axes if k != "seed")
+    log(f"best cell chosen by {chosen_by(metric)}")
+    test = held_out_note(row, metric)
     if "seeds" in row:
-        log(f"best cell (mean {metric} over {row['seeds']} seeds {row[metric]:.4g} ± {row['std']:.2g}): {where}; "
-            f"its best seed: {sweep_dir / row['folder']}")
+        log(f"best cell (mean {metric} over {row['seeds']} seeds {row[metric]:.4g} ± {row['std']:.2g}{test}): "
+            f"{where}; its best seed: {sweep_dir / row['folder']}")
     else:
         where = ", ".join(x for x in (where, f"seed {row['seed']}") if x)
-        log(f"best cell ({metric} {row[metric]:.4g}): {where}: {sweep_dir / row['folder']}")
+        log(f"best cell ({metric} {row[metric]:.4g}{test}): {where}: {sweep_dir / row['folder']}")
+
+
+def held_out_note(row, metric: str) -> str:
+    """'; its test_accuracy 0.9667' (the mean, with seeds) for a cell chosen on another set;
+    '' when the test set chose it."""
+    if metric.startswith("test_"):
+        return ""
+    for column in ("test_accuracy", "test_loss"):
+        value = row.get(column)
+        if value is not None and value == value:  # not NaN
+            return f"; its {'mean ' if 'seeds' in row else ''}{column} {float(value):.4g}"
+    return ""
 
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:

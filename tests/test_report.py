@@ -169,8 +169,9 @@ def test_runs_table_shows_differing_config_and_metrics(runs):
     assert "model.activation" in header and "test_accuracy" in header
     assert "data.source" not in header  # the same everywhere
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv").stdout))
-    assert len(table) == 4 and set(table["kind"]) == {"run", "sweep (best cell)"}
-    sweep = table[table["kind"] == "sweep (best cell)"].iloc[0]
+    # no validation set in this sweep: the kind says that the test set chose its best cell
+    assert len(table) == 4 and set(table["kind"]) == {"run", "sweep (by test_accuracy)"}
+    sweep = table[table["kind"] == "sweep (by test_accuracy)"].iloc[0]
     assert sweep["train.eta"].startswith("{") and "4 completed" in sweep["status"]
 
 
@@ -238,7 +239,7 @@ def test_runs_sort_and_filter(runs):
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "model.activation=relu").stdout))
     assert len(table) == 1 and table["kind"][0] == "run"
     sweeps = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "kind=sweep").stdout))
-    assert list(sweeps["kind"]) == ["sweep (best cell)"]  # regression (cold read): matched nothing
+    assert list(sweeps["kind"]) == ["sweep (by test_accuracy)"]  # regression (cold read): matched nothing
     table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv", "--filter", "kind=run", "--filter",
                                         "train.eta=0.1").stdout))
     assert len(table) == 3 and "model.activation" in table.columns
@@ -340,6 +341,10 @@ def test_run_report_names_the_training_method_and_early_stopping(write_config, r
     assert "adam, η=0.01" in words and "early stopping (patience 3)" in words and "dropout p=0.1" in words
     assert "Early stopping" in words and "val loss was best at iteration" in words
     assert "validation loss" in words and "validation accuracy" in words
+    # issue 20: the test set's best record is labelled as a look, never as the result
+    assert "test accuracy †" in words and "test loss †" in words and "validation loss †" not in words
+    assert "shown for inspection, not as a result" in words
+    assert "best seen during training" in words
 
 
 def test_the_comparison_picture_names_its_runs_and_labels_as_the_run_pictures_do(monkeypatch):

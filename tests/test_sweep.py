@@ -1,5 +1,6 @@
 """nnrun sweep and nnrun plot: grids, results, heatmaps, divergence, resume, Dask."""
 
+import io
 import json
 import signal
 import subprocess
@@ -206,6 +207,51 @@ def test_best_cell_ties_go_to_the_lower_loss():
                             "train_loss": [0.1] * 3, "folder": ["a", "b", "c"], "seed": [0] * 3})
     row, metric = best_row(results)
     assert metric == "test_accuracy" and row["folder"] == "b"
+
+
+def test_with_a_validation_set_the_best_cell_is_chosen_on_it_not_on_the_test_set():
+    """Issue 20: choosing by test accuracy is selection on the test set. Cell a has the best
+    test accuracy, b and c tie on validation accuracy and c has the lower validation loss."""
+    from nnrun.sweep import best_row, chosen_by
+
+    results = pd.DataFrame({"status": ["completed"] * 4, "folder": ["a", "b", "c", "d"], "seed": [0] * 4,
+                            "val_accuracy": [0.90, 0.95, 0.95, 0.99], "val_loss": [0.3, 0.2, 0.1, 0.05],
+                            "test_accuracy": [0.99, 0.90, 0.93, 0.80], "test_loss": [0.01, 0.3, 0.2, 0.5],
+                            "train_accuracy": [1.0] * 4, "train_loss": [0.1] * 4})
+    results.loc[3, "status"] = "diverged"  # d is out however good its records look
+    row, metric = best_row(results)
+    assert (metric, row["folder"]) == ("val_accuracy", "c")
+    assert chosen_by(metric) == "val_accuracy (ties: lower val_loss)"
+    # a regression (no accuracy) with a validation set: the lowest validation loss
+    regression = results.assign(val_accuracy=np.nan, test_accuracy=np.nan, train_accuracy=np.nan)
+    row, metric = best_row(regression)
+    assert (metric, row["folder"]) == ("val_loss", "c")
+    # without a validation set the test set chooses, and the rule says so
+    row, metric = best_row(results.drop(columns=["val_accuracy", "val_loss"]))
+    assert (metric, row["folder"]) == ("test_accuracy", "a")
+    assert "chosen on the test set" in chosen_by(metric)
+
+
+def test_a_sweep_with_a_validation_set_names_the_metric_that_chose_and_reports_test_beside(
+        write_config, runs_dir):
+    cfg = sweep_config(**{"train.eta": [0.05, 0.5]})
+    cfg["data"]["validation_fraction"] = 0.25
+    result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir)
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    assert "best cell chosen by val_accuracy (ties: lower val_loss)" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("best cell (val_accuracy"))
+    results = pd.read_csv(sweep_dir / "results.csv")
+    best = results.sort_values(["val_accuracy", "val_loss"], ascending=[False, True]).iloc[0]
+    assert f"; its test_accuracy {best['test_accuracy']:.4g}" in line and best["folder"] in line
+    page = (sweep_dir / "report.html").read_text()
+    assert "Chosen by val_accuracy (ties: lower val_loss)." in page
+    table = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv").stdout))
+    assert list(table["kind"]) == ["sweep (by val_accuracy)"]
+    # without one, the summary says that the test set chose
+    cfg["data"]["validation_fraction"] = 0.0
+    result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir)
+    assert "best cell chosen by test_accuracy (ties: lower test_loss), chosen on the test set" in result.stderr
 
 
 def test_with_several_seeds_the_best_cell_is_the_best_mean():

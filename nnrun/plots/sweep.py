@@ -33,8 +33,9 @@ from nnrun.plots.style import ITERATION_FORMAT, STYLE, folder_name, label_log_ax
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
-PANELS = [("test_accuracy", "test accuracy", True), ("train_accuracy", "train accuracy", True),
-          ("train_loss", "final training loss", False)]
+# the validation accuracy first where there is one: it chooses the best cell (sweep.best_row)
+PANELS = [("val_accuracy", "validation accuracy: chooses the best cell", True), ("test_accuracy", "test accuracy", True),
+          ("train_accuracy", "train accuracy", True), ("train_loss", "final training loss", False)]
 
 
 def label(value) -> str:
@@ -83,7 +84,7 @@ def _numeric_log(values) -> bool:
 def _panels(results: pd.DataFrame):
     out = []
     for metric, title, higher in PANELS:
-        if pd.to_numeric(results[metric], errors="coerce").notna().any():
+        if metric in results and pd.to_numeric(results[metric], errors="coerce").notna().any():
             out.append((metric, title, higher))
     return out
 

@@ -124,9 +124,15 @@ def metrics_section(metrics: dict, best: dict) -> str:
         if value is None and column not in best:
             continue
         b = best.get(column)
-        rows.append([label, value if value is not None else math.nan,
+        # the test set's best record is a look, not a result: picking it would choose on the test set
+        shown = f"{label} †" if b and key.startswith("test_") else label
+        rows.append([shown, value if value is not None else math.nan,
                      b[0] if b else math.nan, b[1] if b else None])
-    table = grid_table(["metric", "final", "best during training", "at iteration"], rows)
+    table = grid_table(["metric", "final", "best seen during training", "at iteration"], rows)
+    if any(key.startswith("test_") and column in best for key, column, _, _ in METRIC_ROWS):
+        table += ("<p class='sub'>† The test set's best value during training is shown for inspection, "
+                  "not as a result: choosing the iteration by it would be choosing on the test set. The "
+                  "result is the final value (early stopping chooses its iteration on the validation set).</p>")
     extra = [("iterations", f"{fmt(metrics.get('iterations'))} of {fmt(metrics.get('planned_iterations'))} planned"
               if metrics.get("planned_iterations") else fmt(metrics.get("iterations"))),
              ("training time", f"{fmt(metrics.get('train_seconds'))} s in the training loop"

@@ -73,7 +73,7 @@ def _sweep_entry(folder: Path) -> dict:
         shown = [fmt(v) for v in values]
         config[key] = f"{len(values)} values: {shown[0]} … {shown[-1]}" if len(shown) > 3 else \
             "{" + ", ".join(shown) + "}"
-    metrics, status = {}, "no cells"
+    metrics, status, kind = {}, "no cells", "sweep"
     try:
         results = pd.read_csv(folder / "results.csv")
     except (OSError, pd.errors.EmptyDataError):
@@ -82,13 +82,14 @@ def _sweep_entry(folder: Path) -> dict:
         counts = results["status"].value_counts().to_dict()
         status = ", ".join(f"{n} {s}" for s, n in counts.items())
         try:
-            row, _ = best_row(results)
+            row, chosen = best_row(results)
         except (KeyError, ValueError):
             row = None
         if row is not None:
             cell = read_json(folder / str(row["folder"]) / "metrics.json")
             metrics = {m: cell.get(m, row.get(m)) for m in METRIC_COLUMNS}
-    return {"time": _time(folder), "name": _name(folder, spec.get("name")), "kind": "sweep (best cell)",
+            kind = f"sweep (by {chosen})"  # its best cell, chosen by that metric
+    return {"time": _time(folder), "name": _name(folder, spec.get("name")), "kind": kind,
             "status": status, "config": config, "metrics": metrics, "folder": folder}
 
 
@@ -119,7 +120,7 @@ def runs_table(folder: str | Path = "runs", sort: str | None = None, filters=(),
         if entries and key not in known:
             raise NnrunError(f"--filter: no run has the key '{key}'; keys: {', '.join(sorted(known))}")
         wanted = wanted.strip()
-        # kind=sweep finds the sweeps, whose kind reads 'sweep (best cell)'
+        # kind=sweep finds the sweeps, whose kind reads 'sweep (by val_accuracy)' or the like
         entries = [e for e in entries if _matches(_lookup(e, key), wanted)
                    or (key == "kind" and e["kind"].split(" ")[0] == wanted)]
     differing = _differing([e["config"] for e in entries])

@@ -70,10 +70,15 @@ def sweep_page(sweep_dir: Path) -> str:
             ("nnrun version", esc(version))]
     row, metric = _best(results)
     if row is not None:
+        from nnrun.sweep import chosen_by, held_out_note
+
         where = ", ".join(f"{k} = {fmt(row[k])}" for k in axes)
         link = f"{row['folder']}/report.html"
-        best = (f"<p><strong>Best cell</strong> ({esc(metric.replace('_', ' '))} {esc(fmt(float(row[metric])))}): "
-                f"{esc(where)}, seed {esc(fmt(row['seed']))} · <a href='{esc(link)}'>its report</a></p>")
+        value = (f"mean {metric} over {row['seeds']} seeds {fmt(float(row[metric]))}" if "seeds" in row
+                 else f"{metric} {fmt(float(row[metric]))}")
+        best = (f"<p><strong>Best cell</strong> ({esc(value + held_out_note(row, metric))}): "
+                f"{esc(where)}, seed {esc(fmt(row['seed']))} · <a href='{esc(link)}'>its report</a></p>"
+                f"<p class='sub'>Chosen by {esc(chosen_by(metric))}.</p>")
     else:
         best = "<p>No cell completed, so there is no best cell.</p>"
     columns = [c for c in axes if c in results.columns] + ["seed", "status"]
