@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 
 import nnrun
-from nnrun.sweep import expand_values
+from nnrun.sweeps.grid import expand_values
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "digits_sweep.yaml"

@@ -77,7 +77,7 @@ def run(entry: str, runs: Path) -> dict:
     if sweep:
         import yaml
 
-        from nnrun.sweep import best_row
+        from nnrun.store.results import best_row
 
         results = pd.read_csv(folder / "results.csv")
         axes = list(yaml.safe_load((folder / "sweep.yaml").read_text())["axes"])

@@ -31,7 +31,7 @@ _API = {
     "Network": "nnrun.network",
     "TrainResult": "nnrun.training",
     "train": "nnrun.training",
-    "run_experiment": "nnrun.experiment",
+    "run_experiment": "nnrun.app",
 }
 
 __all__ = ["__version__", "NnrunError", *_API]

@@ -12,7 +12,7 @@ ever exponentiates -|z|, ELU takes expm1 of a non-positive number.
 
 Adding an activation is one entry in :data:`ACTIVATIONS`; that is enough to train with it.
 Two twins check it and make it fast, each one entry where the others of its kind are:
-PyTorch's in :func:`nnrun.twin.torch_activations` (without it ``nnrun compare --with
+PyTorch's in :func:`nnrun.tools.twin.torch_activations` (without it ``nnrun compare --with
 torch`` says so), and the compiled engine's scalar one in ``nnrun/engines/compiled.py``
 (``act``/``dact`` under a new code in ``COMPILED_CODES``; an activation it does not know
 yet simply runs on the NumPy engine). The engine agreement tests hold every twin to the

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from nnrun.errors import NnrunError, RunFailed
+from nnrun.store.names import METRICS_JSON
 
 # Each command imports what it needs when it runs, config first: `nnrun --help` and a
 # config error answer without loading NumPy's neighbours (pandas, numba, matplotlib).
@@ -48,13 +49,21 @@ def user_errors(fn):
 
 
 class CommandGroup(click.Group):
-    """The nnrun group; it remembers the command line, which run reports show."""
+    """The nnrun group; it keeps the command line in the context, for the pages."""
 
     def main(self, args=None, *rest, **kwargs):
-        from nnrun.report import set_command
+        import shlex
 
-        set_command(["nnrun", *(sys.argv[1:] if args is None else args)])
+        argv = ["nnrun", *(sys.argv[1:] if args is None else args)]
+        kwargs.setdefault("obj", {})["command"] = shlex.join(str(a) for a in argv)
         return super().main(args, *rest, **kwargs)
+
+
+def command_line() -> str | None:
+    """The command line this command was started with (None when called without the group)."""
+    context = click.get_current_context(silent=True)
+    obj = context.find_root().obj if context is not None else None
+    return obj.get("command") if isinstance(obj, dict) else None
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,9 +101,10 @@ def train(config, overrides, runs_dir, name, quiet):
     from nnrun.config import load_config
 
     cfg = load_config(config, overrides)
-    from nnrun.experiment import run_experiment
+    from nnrun.app import run_experiment
 
-    run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet, draw_jobs=draw_jobs())
+    run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet, draw_jobs=draw_jobs(),
+                             command=command_line())
     click.echo(str(run_dir))
     exit_for_status(run_dir)
 
@@ -115,7 +125,7 @@ def gradcheck(config, overrides, points):
     from nnrun.config import load_config
 
     cfg = load_config(config, overrides)
-    from nnrun.gradcheck import TOLERANCE, gradcheck as run_check, table
+    from nnrun.tools.gradcheck import TOLERANCE, gradcheck as run_check, table
 
     results = run_check(cfg, points=points)
     click.echo(table(results))
@@ -160,14 +170,14 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
     is the sweep folder.
     """
     if scheduler is None:
-        from nnrun.workers import start_fork_server
+        from nnrun.sweeps.forkserver import start_fork_server
 
         start_fork_server()  # first: the workers get ready while the rest is imported and checked
-    from nnrun.sweep import run_sweep
+    from nnrun.sweeps.runner import run_sweep
 
     try:
         sweep_dir = run_sweep(config, overrides, runs_dir=runs_dir, jobs=jobs, scheduler=scheduler,
-                              resume=resume, name=name, quiet=quiet)
+                              resume=resume, name=name, quiet=quiet, command=command_line())
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(str(sweep_dir))
@@ -190,9 +200,9 @@ def compare(config, overrides, framework, runs_dir, name, quiet):
     from nnrun.config import load_config
 
     cfg = load_config(config, overrides)
-    from nnrun.twin import compare as run_compare
+    from nnrun.tools.compare import compare as run_compare
 
-    run_dir, report = run_compare(cfg, runs_dir, name=name, quiet=quiet)
+    run_dir, report = run_compare(cfg, runs_dir, name=name, quiet=quiet, command=command_line())
     click.echo(str(run_dir))
     exit_for_status(run_dir)
     if not report["agree"]:
@@ -212,8 +222,8 @@ def predict(run_dir, csv_file, out):
     predicted class by name (or value, for regression) and the class probabilities.
     The accuracy against the label column goes to stderr.
     """
-    from nnrun.predict import predict as run_predict, summary_line
-    from nnrun.rundir import atomic_write
+    from nnrun.tools.predict import predict as run_predict, summary_line
+    from nnrun.store.files import atomic_write
 
     table, summary = run_predict(run_dir, csv_file)
     text = table.to_csv(index=False, float_format="%.6g")
@@ -282,7 +292,7 @@ def exit_for_status(run_dir: Path) -> None:
     """Exit 130 after Ctrl-C (143 after SIGTERM) once the run is saved; else 0."""
     import json
 
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / METRICS_JSON).read_text())
     if metrics.get("status") == "interrupted":
         sys.exit(130 if metrics.get("signal", 2) == 2 else 143)
 

@@ -1,10 +1,11 @@
-"""One experiment end to end: config -> data -> network -> train -> run folder -> plots.
+"""One experiment, recorded: config -> data -> network -> train -> the run folder's files.
 
-:func:`run_experiment` is what ``nnrun train`` calls. Everything that can be wrong
-with the input is checked before the run folder exists, so bad input leaves nothing
-behind. Once training starts, the folder always ends up complete: a run that
-diverges, is interrupted or fails still gets its history, model, metrics and plots
-(as far as they can be drawn), with ``status`` saying what happened.
+:func:`prepare` checks everything that can be wrong with the input before a run folder
+exists, so bad input leaves nothing behind. :func:`record_run` trains into the folder and
+writes every file but the pictures and the page (those are :mod:`nnrun.app`'s): a run that
+diverges, is interrupted or fails still gets its history, model and metrics, with
+``status`` saying what happened. :func:`summarize` says it on stderr. This module imports
+nothing above the run folder's owner, :mod:`nnrun.store`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,16 @@ from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
+from nnrun.maths.metrics import PER_SET, page_order
 from nnrun.network import parameter_count
-from nnrun.rundir import HistoryWriter, atomic_npz, atomic_write, make_run_dir, write_json
+from nnrun.store.files import atomic_npz, atomic_write, write_json
+from nnrun.store.history import HistoryWriter
+from nnrun.store.model_json import write_model_json
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL, SNAPSHOTS
+from nnrun.store.snapshots import save_snapshots
 from nnrun.training import (
-    HISTORY_COLUMNS, batch_size, build_network, evaluate, load_engine, planned_iterations, resolve_log_every, train,
+    HISTORY_COLUMNS, TrainResult, batch_size, build_network, evaluate, load_engine, planned_iterations,
+    resolve_log_every, train,
 )
 
 MAX_PARAMETERS = 50_000_000
@@ -137,35 +145,49 @@ def progress_bar(total: int, quiet: bool, label: str):
     return bar, update
 
 
-def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
-                   quiet: bool = False, plots: bool = True, log=None, draw_jobs: int = 1) -> Path:
-    """Train ``cfg`` and write its run folder; returns the folder.
+@dataclass
+class Recorded:
+    """A run recorded in its folder: the training's result, the thinned history (every bin's
+    best and worst record, what the pictures are drawn from) and the metrics as written."""
 
-    ``log(message)`` receives the end-of-run summary lines (default: stderr).
-    ``draw_jobs=2`` draws the pictures in two processes (see :func:`nnrun.plots.draw_run`).
-    Raises NnrunError (before creating anything) for bad input.
-    """
-    log = log or (lambda msg: print(msg, file=sys.stderr))
-    data, network = prepare(cfg, announce=log)
-    run_dir = make_run_dir(runs_dir, name or cfg.name)
-    return record_run(cfg, data, network, run_dir, quiet=quiet, plots=plots, log=log, draw_jobs=draw_jobs)
+    run_dir: Path
+    result: TrainResult
+    history: pd.DataFrame
+    metrics: dict
+
+    @property
+    def snapshots(self):
+        """(iterations, thetas) of ``train.snapshots``, or None."""
+        if not self.result.snapshots:
+            return None
+        return (np.array([i for i, _ in self.result.snapshots]), np.vstack([t for _, t in self.result.snapshots]))
 
 
-def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=None, draw_jobs: int = 1,
-               on_history=None) -> Path:
-    """Train into an existing empty run folder and write every artifact. ``on_history``
-    receives the thinned history (a DataFrame) that the pictures are drawn from."""
-    log = log or (lambda msg: print(msg, file=sys.stderr))
-    atomic_write(run_dir / "config.yaml", dump_yaml(resolved_config(cfg, len(data.X_train))))
-    history_file = HistoryWriter(run_dir / "history.csv", HISTORY_COLUMNS)
+def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None) -> Recorded:
+    """Train into an existing empty run folder and write every file but the pictures and the
+    page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
+    model.json. ``command``: the command line, for the page. A crash mid-run still leaves
+    metrics.json saying 'failed' (and raises RunFailed)."""
+    atomic_write(run_dir / CONFIG, dump_yaml(resolved_config(cfg, len(data.X_train))))
+    history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
+    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet)
+    # the history stays on disk; a thinned copy (every bin's best and worst) serves here
+    history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+        metrics = _record_outcome(cfg, data, result, history, run_dir, history_file.best, command)
+    return Recorded(run_dir, result, history, metrics)
+
+
+def _train_streaming(cfg, data, network, run_dir, history_file, quiet) -> TrainResult:
+    """:func:`train`, its records streamed to ``history_file``, with a progress bar."""
     bar, update = progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
     try:
-        result = train(cfg, data, network, progress=update, on_rows=history_file)
+        return train(cfg, data, network, progress=update, on_rows=history_file)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
         history_file.close()
         if bar:
             bar.close()
-        write_json(run_dir / "metrics.json", {
+        write_json(run_dir / METRICS_JSON, {
             "status": "failed", "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(), "seed": cfg.seed, "nnrun_version": __version__,
         })
@@ -174,15 +196,11 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, plots=True, log=N
         history_file.close()
         if bar:
             bar.close()
-    # the history stays on disk; a thinned copy (every bin's best and worst) serves here
-    history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
-    if on_history is not None:
-        on_history(history)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        return _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs, history_file.best)
 
 
-def _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs=1, best=None):
+def _record_outcome(cfg, data, result, history, run_dir, best, command) -> dict:
+    """metrics.json (final metrics, best records, diagnostics), model.npz, snapshots.npz and
+    model.json; returns the metrics."""
     metrics = final_metrics(cfg, result, data)
     if best:
         metrics["best_during_training"] = {c: {"value": v, "iteration": i} for c, (v, i) in best.items()}
@@ -191,30 +209,13 @@ def _finish(cfg, data, result, history, run_dir, plots, log, draw_jobs=1, best=N
     if metrics["status"] == "completed" and "blew_up_at" in metrics["diagnostics"]:
         # finite but far worse than where it started: diverged, for the sweep's marks too
         metrics.update(status="diverged", diverged_at=metrics["diagnostics"]["blew_up_at"])
-    atomic_npz(run_dir / "model.npz", result.network.to_npz)
+    atomic_npz(run_dir / MODEL, result.network.to_npz)
     if result.snapshots:
-        from nnrun.snapshots import save_snapshots
-
-        save_snapshots(run_dir / "snapshots.npz", *zip(*result.snapshots))
-    from nnrun.predict import write_model_json
-
+        save_snapshots(run_dir / SNAPSHOTS, *zip(*result.snapshots))
     write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
-    from nnrun.report import command_line
-
-    metrics["command"] = command_line()  # for report.html; None outside the nnrun command
-    write_json(run_dir / "metrics.json", metrics)
-    if plots:  # True: every picture; or a tuple of picture names
-        from nnrun.plots import draw_run
-        from nnrun.report import write_run_report
-
-        snapshots = None
-        if result.snapshots:
-            snapshots = (np.array([i for i, _ in result.snapshots]), np.vstack([t for _, t in result.snapshots]))
-        draw_run(run_dir, cfg, history, result.network, data, metrics, only=None if plots is True else plots,
-                 snapshots=snapshots, log=log, jobs=draw_jobs)
-        write_run_report(run_dir, log=log)
-    summarize(metrics, run_dir, log)
-    return run_dir
+    metrics["command"] = command  # for report.html; None outside the nnrun command
+    write_json(run_dir / METRICS_JSON, metrics)
+    return metrics
 
 
 def summarize(metrics: dict, run_dir: Path, log) -> None:
@@ -237,16 +238,10 @@ def summarize(metrics: dict, run_dir: Path, log) -> None:
         log(f"early stopping at iteration {early['stopped_at']}: {early['monitor']} best at iteration "
             f"{early['best_iteration']} ({early['best_loss']:.4g})"
             + ("; the model holds the weights of that record" if early["restored_best"] else ""))
-    for key in ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
-                "train_r2", "test_r2"):
+    for key in page_order(PER_SET):
         value = metrics.get(key)
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
             parts.append(f"{key} {value:.4g}")
     log(", ".join(parts))
     for hint in metrics.get("diagnostics", {}).get("hints", []):
         log(f"hint: {hint}")
-
-
-# ------------------------------------------------------------------ reading back
-# load_run lives in rundir (plots reads run folders too, and experiment imports plots)
-from nnrun.rundir import load_run  # noqa: E402,F401

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nnrun.errors import no_run_folder
+from nnrun.store.names import SWEEP
 
 
 def redraw(folder: str | Path, fmt: str = "png", jobs: int = 1) -> list[Path]:
@@ -18,8 +19,8 @@ def redraw(folder: str | Path, fmt: str = "png", jobs: int = 1) -> list[Path]:
         raise no_run_folder(folder)
     from nnrun.report import write_run_report, write_sweep_report
 
-    if (folder / "sweep.yaml").exists():
-        from nnrun.sweep import redraw_sweep
+    if (folder / SWEEP).exists():
+        from nnrun.sweeps.runner import redraw_sweep
 
         written = redraw_sweep(folder, fmt)
         report = write_sweep_report(folder)  # the cells' pages too

@@ -35,14 +35,3 @@ def snapshot_iterations(total: int, n: int) -> np.ndarray:
     return points
 
 
-def save_snapshots(path, iterations, thetas) -> None:
-    from nnrun.rundir import atomic_npz
-
-    iterations = np.asarray(iterations, dtype=np.int64)
-    theta = np.vstack(thetas) if len(thetas) else np.empty((0, 0))
-    atomic_npz(path, lambda f: np.savez_compressed(f, iterations=iterations, theta=theta))
-
-
-def load_snapshots(path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path) as f:
-        return f["iterations"], f["theta"]

@@ -1,6 +1,6 @@
 """nnrun against its PyTorch twin (issue 4): same weights, same samples, same numbers.
 
-The twin (nnrun/twin.py) is an independent PyTorch implementation: autograd instead
+The twin (nnrun/tools/twin.py) is an independent PyTorch implementation: autograd instead
 of nnrun's backpropagation, torch's activations and losses, torch.optim.SGD. These
 tests hold nnrun to it at a relative 1e-8 and check that the comparison does catch a
 wrong implementation.
@@ -16,7 +16,7 @@ import pytest
 
 
 import nnrun  # noqa: E402
-from nnrun import twin  # noqa: E402
+from nnrun.tools import compare as comparison, twin  # noqa: E402
 from nnrun.config import validate  # noqa: E402
 from nnrun.data import streams  # noqa: E402
 from nnrun.errors import NnrunError  # noqa: E402
@@ -31,7 +31,7 @@ def higham(iterations):
 @pytest.fixture(scope="module")
 def higham_compare(tmp_path_factory):
     """E1 (Higham's 2-2-3-2 sigmoid network, one random point per step), 2000 steps."""
-    return twin.compare(higham(2000), tmp_path_factory.mktemp("runs"), quiet=True, plots=False,
+    return comparison.compare(higham(2000), tmp_path_factory.mktemp("runs"), quiet=True, plots=False,
                         log=lambda msg: None)
 
 
@@ -82,7 +82,7 @@ def test_softmax_cross_entropy_with_penalty_and_batches(tmp_path):
         train={"loss": "cross_entropy", "eta": 0.1, "lambda": 0.01, "iterations": 400, "batch_size": 5,
                "sampling": "epoch", "log_every": 10},
     ))
-    _, report = twin.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    _, report = comparison.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert_agree(report)
     assert report["max_rel_diff"]["test_loss"] is not None
     assert report["rows"]["nnrun"] == 41
@@ -100,7 +100,7 @@ def test_one_sigmoid_unit_agrees(tmp_path, train):
                "init": "he"},
         train={"iterations": 300, "log_every": 7, **train},
     ))
-    _, report = twin.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    _, report = comparison.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert_agree(report)
     assert report["rows"]["nnrun"] == 1 + 300 // 7 + 1  # every 7th and the last
 
@@ -114,8 +114,8 @@ def test_a_wrong_learning_rate_is_caught(tmp_path, monkeypatch):
         cfg.train.eta *= 1.01
         return honest(cfg, data, network, **kw)
 
-    monkeypatch.setattr(twin, "torch_twin", off_by_one_percent)
-    run_dir, report = twin.compare(higham(300), tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    monkeypatch.setattr(comparison, "torch_twin", off_by_one_percent)
+    run_dir, report = comparison.compare(higham(300), tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert report["agree"] is False
     assert report["max_rel_diff"]["weights"]["overall"] > 1e-4
     assert report["max_rel_diff"]["train_loss"] > 1e-5
@@ -132,7 +132,7 @@ def test_a_missing_output_sigmoid_is_caught(tmp_path, monkeypatch):
 
     monkeypatch.setattr(twin, "layer_functions", no_output_activation)
     messages = []
-    _, report = twin.compare(higham(300), tmp_path, quiet=True, plots=False, log=messages.append)
+    _, report = comparison.compare(higham(300), tmp_path, quiet=True, plots=False, log=messages.append)
     assert report["agree"] is False
     assert report["max_rel_diff"]["train_loss"] > 0.1
     assert report["max_rel_diff"]["weights"]["overall"] > 1e-3
@@ -160,7 +160,7 @@ def test_sampler_chunks_concatenate(batch, sampling):
 def test_without_torch_a_clear_error_and_no_folder(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
     with pytest.raises(NnrunError, match=r"needs PyTorch: pip install -e '\.\[torch\]'"):
-        twin.compare(higham(10), tmp_path / "runs", quiet=True)
+        comparison.compare(higham(10), tmp_path / "runs", quiet=True)
     assert not (tmp_path / "runs").exists()
 
 
@@ -179,7 +179,7 @@ def test_an_interrupted_run_is_not_compared(tmp_path, monkeypatch):
 
     monkeypatch.setattr(nnrun.experiment, "train", ctrl_c_at_first_chunk)
     cfg = higham(200_000)  # several chunks: stopped after the first
-    run_dir, report = twin.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    run_dir, report = comparison.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert report["status"] == "interrupted" and report["agree"] is None
     assert report["iterations"] < 200_000
     assert json.loads((run_dir / "compare.json").read_text())["agree"] is None
@@ -204,8 +204,8 @@ def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp
 
         return honest(cfg, data, network, progress=progress_then_stop, **kw)
 
-    monkeypatch.setattr(twin, "torch_twin", ctrl_c_after_a_while)
-    run_dir, report = twin.compare(higham(20_000), tmp_path, quiet=False, plots=False, log=lambda msg: None)
+    monkeypatch.setattr(comparison, "torch_twin", ctrl_c_after_a_while)
+    run_dir, report = comparison.compare(higham(20_000), tmp_path, quiet=False, plots=False, log=lambda msg: None)
     assert seen and seen[0] == 256  # the progress bar is fed as the twin goes
     assert report["status"] == "interrupted" and report["agree"] is None
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -241,8 +241,8 @@ def test_ctrl_c_while_the_twin_reads_nnruns_history_still_leaves_compare_json(tm
         os.kill(os.getpid(), signal.SIGINT)
         return frame
 
-    monkeypatch.setattr(twin.pd, "read_csv", read_then_ctrl_c)
-    run_dir, report = twin.compare(higham(2_000), tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    monkeypatch.setattr(comparison.pd, "read_csv", read_then_ctrl_c)
+    run_dir, report = comparison.compare(higham(2_000), tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert report["status"] == "interrupted" and report["agree"] is None
     assert json.loads((run_dir / "compare.json").read_text())["status"] == "interrupted"
     assert json.loads((run_dir / "metrics.json").read_text())["interrupted_in"] == "torch twin"

@@ -151,14 +151,14 @@ def test_sgd_without_dropout_is_unchanged_by_the_new_methods(config, overrides, 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_with_dropout_and_penalty_agrees_with_torch(optimizer, tmp_path):
     """Acceptance 2: each optimizer with dropout 0.3, lambda > 0 and batch 8."""
-    from nnrun import twin
+    from nnrun.tools import compare as comparison
 
     cfg = validate(small_config(
         data={"source": "gauss", "classes": 3, "n_samples": 90, "test_fraction": 0.2},
         model={"architecture": "2-6-5-3", "activation": "tanh", "dropout": 0.3},
         train={"loss": "cross_entropy", "eta": ETA[optimizer], "iterations": 300, "batch_size": 8,
                "lambda": 0.01, "optimizer": optimizer, "log_every": 5}))
-    _, report = twin.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
+    _, report = comparison.compare(cfg, tmp_path, quiet=True, plots=False, log=lambda msg: None)
     assert report["agree"], report["problems"]
     assert report["max_rel_diff"]["weights"]["overall"] <= 1e-8
 

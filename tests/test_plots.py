@@ -298,7 +298,7 @@ def test_titles_use_the_run_name(write_config, runs_dir):
     run_dir = train(write_config, runs_dir, small_config(), "--name", "my-experiment")
     redraw_run(run_dir, only=("loss",))  # here, not in a forked copy: the figure stays to be read
     assert curves._LOSS_FIGURE[0].ax.get_title().startswith("my-experiment: ")
-    from nnrun.plots.style import folder_name
+    from nnrun.store.names import folder_name
 
     assert folder_name(run_dir, "tiny") == "my-experiment"
     assert folder_name("20261123-034720-moons-2", "x") == "moons"

@@ -9,7 +9,6 @@ one failed to catch a small planted bug before it was written (issue 20).
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
 
 import numpy as np

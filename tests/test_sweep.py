@@ -200,7 +200,7 @@ def test_sweep_section_overrides_on_the_command_line_count(write_config, runs_di
 
 
 def test_best_cell_ties_go_to_the_lower_loss():
-    from nnrun.sweep import best_row
+    from nnrun.store.results import best_row
 
     results = pd.DataFrame({"status": ["completed"] * 3, "test_accuracy": [1.0, 1.0, 0.9],
                             "train_accuracy": [1.0] * 3, "test_loss": [0.06, 0.002, 0.001],
@@ -212,7 +212,7 @@ def test_best_cell_ties_go_to_the_lower_loss():
 def test_with_a_validation_set_the_best_cell_is_chosen_on_it_not_on_the_test_set():
     """Issue 20: choosing by test accuracy is selection on the test set. Cell a has the best
     test accuracy, b and c tie on validation accuracy and c has the lower validation loss."""
-    from nnrun.sweep import best_row, chosen_by
+    from nnrun.store.results import best_row, chosen_by
 
     results = pd.DataFrame({"status": ["completed"] * 4, "folder": ["a", "b", "c", "d"], "seed": [0] * 4,
                             "val_accuracy": [0.90, 0.95, 0.95, 0.99], "val_loss": [0.3, 0.2, 0.1, 0.05],
@@ -256,7 +256,7 @@ def test_a_sweep_with_a_validation_set_names_the_metric_that_chose_and_reports_t
 
 def test_with_several_seeds_the_best_cell_is_the_best_mean():
     """One lucky seed must not win: eta=0.1 has the single best seed, eta=0.2 the best mean."""
-    from nnrun.sweep import best_row
+    from nnrun.store.results import best_row
 
     results = pd.DataFrame({"train.eta": [0.1, 0.1, 0.2, 0.2], "seed": [0, 1, 0, 1],
                             "status": ["completed"] * 4, "test_accuracy": [1.0, 0.80, 0.95, 0.96],
@@ -289,12 +289,12 @@ def test_a_single_value_for_a_grid_key_fixes_that_axis(write_config, runs_dir):
 
 
 def test_the_fork_servers_preload_imports_what_a_cell_needs_and_no_matplotlib():
-    """Cells draw nothing, so the fork server (nnrun.sweep_preload) no longer spends a
+    """Cells draw nothing, so the fork server (nnrun.sweeps.preload) no longer spends a
     second of every sweep's start on matplotlib."""
     import subprocess
     import sys
 
-    code = ("import sys, nnrun.sweep_preload; "
+    code = ("import sys, nnrun.sweeps.preload; "
             "print(all(m in sys.modules for m in ('nnrun.experiment', 'nnrun.engines.numba_engine', "
             "'nnrun.report.run')), 'matplotlib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -304,7 +304,7 @@ def test_the_fork_servers_preload_imports_what_a_cell_needs_and_no_matplotlib():
 
 def test_a_plot_that_fails_costs_no_results(write_config, runs_dir, monkeypatch):
     """A bug in drawing the heatmaps is reported in one line; results.csv and the cells stay."""
-    from nnrun import sweep
+    from nnrun.sweeps import runner as sweep
 
     def broken(*args, **kwargs):
         raise ValueError("broken plot")

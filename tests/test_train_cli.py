@@ -187,7 +187,7 @@ def test_a_reused_loss_figure_draws_what_a_fresh_one_draws(tmp_path):
     (["--help"], set()),
     (["train", "--help"], set()),
     (["train", "{bad}"], {"numpy"}),  # a config error: the schema needs NumPy's registries, nothing more
-    # a sweep's config error took 1.25 s: nnrun.sweep imported pandas, and numba through rundir.
+    # a sweep's config error took 1.25 s: nnrun.sweep (now nnrun.sweeps) imported pandas, and numba through rundir (now nnrun.store).
     # (--scheduler: the local fork server, started first, would print its own imports here)
     (["sweep", "{bad}", "--scheduler", "tcp://127.0.0.1:9"], {"numpy"}),
 ])

@@ -27,7 +27,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from nnrun.plots.curves import has_accuracy, plot_accuracy, plot_loss
-from nnrun.plots.style import CLASS_COLOURS, DPI, STYLE, describe, folder_name
+from nnrun.plots.style import CLASS_COLOURS, DPI, STYLE, describe
+from nnrun.store.names import SNAPSHOTS, folder_name
 
 __all__ = ["PICTURES", "RunView", "draw_run", "redraw_run", "plot_loss", "describe", "STYLE",
            "CLASS_COLOURS", "DPI"]
@@ -292,8 +293,8 @@ def redraw_run(folder, fmt: str = "png", only=None, log=None, jobs: int = 1) -> 
     leaves out the pictures that need it, with a warning."""
     from nnrun.data import load_data
     from nnrun.errors import NnrunError
-    from nnrun.rundir import load_run
-    from nnrun.snapshots import load_snapshots
+    from nnrun.store.runs import load_run
+    from nnrun.store.snapshots import load_snapshots
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     folder = Path(folder)
@@ -303,5 +304,5 @@ def redraw_run(folder, fmt: str = "png", only=None, log=None, jobs: int = 1) -> 
     except NnrunError as e:
         log(f"nnrun: warning: the data cannot be loaded again ({e}); pictures that need it are left out")
         data = None
-    snapshots = load_snapshots(folder / "snapshots.npz") if (folder / "snapshots.npz").exists() else None
+    snapshots = load_snapshots(folder / SNAPSHOTS) if (folder / SNAPSHOTS).exists() else None
     return draw_run(folder, cfg, history, network, data, metrics, fmt, only, snapshots, log, jobs)

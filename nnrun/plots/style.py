@@ -6,8 +6,6 @@ nothing imports back.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import matplotlib
 
@@ -15,7 +13,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from nnrun.rundir import atomic_savefig, atomic_write  # noqa: E402
+from nnrun.store.files import atomic_savefig, atomic_write  # noqa: E402
 
 DPI = 150  # raster output: sharp in a report (was 110)
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
@@ -26,17 +24,6 @@ STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha":
          "axes.titley": 1.0}
 # iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
 ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
-
-_STAMP = re.compile(r"^\d{8}-\d{6}-(?P<name>.+?)(?:-sweep)?(?:-\d+)?$")
-
-
-def folder_name(folder, default: str) -> str:
-    """The name a run or sweep folder was created with (``--name`` or the config's name):
-    ``20261123-034720-moons-2`` -> ``moons``; a folder without a time stamp (a sweep cell)
-    gives ``default``."""
-    match = _STAMP.match(Path(folder).name) if folder is not None else None
-    return match.group("name") if match else default
-
 
 def describe(cfg, name: str | None = None) -> str:
     """One line saying what ran: name, architecture, activations, dropout, loss, optimizer,

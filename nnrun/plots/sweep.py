@@ -29,7 +29,8 @@ from matplotlib.transforms import Affine2D, BlendedGenericTransform, Bbox, Ident
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots.style import ITERATION_FORMAT, STYLE, folder_name, label_log_axis, save_figure  # noqa: E402
+from nnrun.plots.style import ITERATION_FORMAT, STYLE, label_log_axis, save_figure  # noqa: E402
+from nnrun.store.names import folder_name  # noqa: E402
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -510,7 +511,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
             log(skipped)
         return written
     if histories is None:
-        from nnrun.rundir import read_histories
+        from nnrun.store.history import read_histories
 
         histories = read_histories(sweep_dir, results["folder"]) if "folder" in results else {}
     if histories:

@@ -16,20 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPORT = "report.html"
-_COMMAND: list[str] = []
-
-
-def set_command(argv) -> None:
-    """Remember the command line of this process (the CLI calls this), for the reports."""
-    import shlex
-
-    _COMMAND[:] = [shlex.join(str(a) for a in argv)]
-
-
-def command_line() -> str | None:
-    """The command line this process was started with, if it came through the nnrun CLI."""
-    return _COMMAND[0] if _COMMAND else None
+from nnrun.store.names import REPORT, SWEEP
 
 
 def safely(write, folder: Path, log=None) -> Path | None:
@@ -45,11 +32,11 @@ def safely(write, folder: Path, log=None) -> Path | None:
 
 def _write_run(run_dir: Path) -> Path:
     from nnrun.report.run import run_page
-    from nnrun.rundir import atomic_write
+    from nnrun.store.files import atomic_write
 
     run_dir = Path(run_dir)
     parent = run_dir.parent
-    sweep = parent.name if (parent / "sweep.yaml").exists() else None
+    sweep = parent.name if (parent / SWEEP).exists() else None
     path = run_dir / REPORT
     atomic_write(path, run_page(run_dir, parent=sweep))
     return path
@@ -58,7 +45,7 @@ def _write_run(run_dir: Path) -> Path:
 def _write_sweep(sweep_dir: Path) -> Path:
     """The sweep's page (each cell's page is written with the cell, by its worker)."""
     from nnrun.report.sweep import sweep_page
-    from nnrun.rundir import atomic_write
+    from nnrun.store.files import atomic_write
 
     path = Path(sweep_dir) / REPORT
     atomic_write(path, sweep_page(Path(sweep_dir)))

@@ -18,9 +18,11 @@ import pandas as pd
 
 from nnrun.errors import NnrunError, no_run_folder
 from nnrun.report.page import document, esc, figure_bytes, fmt, grid_table
-from nnrun.report.run import METRIC_ROWS, read_json, read_yaml, stamp_of
+from nnrun.report.run import METRIC_ROWS
+from nnrun.store.files import read_saved_json, read_saved_yaml
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, stamp_of
 from nnrun.report.runs import IGNORED, flatten
-from nnrun.rundir import atomic_write
+from nnrun.store.files import atomic_write
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -32,7 +34,7 @@ def check_run(folder: Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise no_run_folder(folder, "RUN: ")
-    if (folder / "sweep.yaml").exists():
+    if (folder / SWEEP).exists():
         raise NnrunError(f"RUN: {folder} is a sweep folder; give its cell folders (or open its report.html)")
     for needed in ("config.yaml", "metrics.json", "history.csv"):
         if not (folder / needed).exists():
@@ -123,9 +125,9 @@ def compare_page(run_dirs, out: Path) -> str:
     folders = [check_run(Path(f)) for f in run_dirs]
     if len(folders) < 2:
         raise NnrunError("RUN: give at least two run folders to compare")
-    raws = [read_yaml(f / "config.yaml") for f in folders]
+    raws = [read_saved_yaml(f / CONFIG) for f in folders]
     configs = [flatten(r) for r in raws]
-    metrics = [read_json(f / "metrics.json") for f in folders]
+    metrics = [read_saved_json(f / METRICS_JSON) for f in folders]
     keys: list[str] = []
     for c in configs:
         keys += [k for k in c if k not in keys and k.split(".")[0] not in IGNORED]
@@ -134,7 +136,7 @@ def compare_page(run_dirs, out: Path) -> str:
     out_dir = Path(out).resolve().parent
     links = []
     for label, folder in zip(labels, folders):
-        target = folder.resolve() / "report.html"
+        target = folder.resolve() / REPORT
         href = os.path.relpath(target, out_dir)
         when = stamp_of(folder)
         links.append([label, f"<a href='{esc(href)}'>{esc(folder.name)}</a>" if target.exists() else
@@ -155,7 +157,7 @@ def compare_page(run_dirs, out: Path) -> str:
     histories = []
     for folder in folders:
         try:
-            histories.append(pd.read_csv(folder / "history.csv"))
+            histories.append(pd.read_csv(folder / HISTORY))
         except (OSError, ValueError, pd.errors.ParserError) as e:
             raise NnrunError(f"RUN: {folder / 'history.csv'}: not readable ({e})") from None
     losses = {r.get("train", {}).get("loss", "") for r in raws}

@@ -6,51 +6,20 @@ model.json and the pictures), so ``nnrun plot`` redraws the page of any run.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
+from nnrun.maths.metrics import METRICS, page_order
+from nnrun.store.files import read_saved_json, read_saved_yaml
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL_JSON, stamp_of
 
-METRIC_ROWS = [  # (metrics.json key, history column, label, higher is better)
-    ("train_loss", "train_loss", "training loss", False),
-    ("val_loss", "val_loss", "validation loss", False),
-    ("test_loss", "test_loss", "test loss", False),
-    ("train_accuracy", "train_accuracy", "training accuracy", True),
-    ("val_accuracy", "val_accuracy", "validation accuracy", True),
-    ("test_accuracy", "test_accuracy", "test accuracy", True),
-    ("train_r2", None, "training R²", True),
-    ("test_r2", None, "test R²", True),
-    ("penalty", None, "L2 penalty (λ/2)Σ‖W‖²", False),
-    ("objective", None, "objective (training loss + penalty)", False),
-]
+# (metrics.json key, history column or None, label, higher is better), in a reader's order
+METRIC_ROWS = [(m.key, m.key if m.recorded else None, m.label, m.higher_is_better)
+               for m in (METRICS[key] for key in page_order(METRICS))]
 HISTORY_METRICS = [column for _, column, _, _ in METRIC_ROWS if column]
-
-
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def stamp_of(folder: Path) -> str:
-    """'2026-11-23 03:47:20' from a folder named <YYYYMMDD-HHMMSS>-<name>, else ''."""
-    head = folder.name[:15]
-    if len(head) == 15 and head[8] == "-" and (head[:8] + head[9:]).isdigit():
-        return f"{head[:4]}-{head[4:6]}-{head[6:8]} {head[9:11]}:{head[11:13]}:{head[13:15]}"
-    return ""
 
 
 def architecture_line(model: dict) -> str:
@@ -99,7 +68,7 @@ def best_of_history(run_dir: Path, metrics: dict | None = None) -> dict:
     kept = (metrics or {}).get("best_during_training")
     if isinstance(kept, dict):
         return {c: (kept[c]["value"], kept[c]["iteration"]) for c in HISTORY_METRICS if c in kept}
-    path = run_dir / "history.csv"
+    path = run_dir / HISTORY
     try:
         header = path.open().readline().strip().split(",")
         columns = [c for c in HISTORY_METRICS if c in header]
@@ -112,7 +81,7 @@ def best_of_history(run_dir: Path, metrics: dict | None = None) -> dict:
     for column in columns:
         values = history[column]
         if values.notna().any():
-            i = values.idxmax() if column.endswith("accuracy") else values.idxmin()
+            i = values.idxmax() if METRICS[column].higher_is_better else values.idxmin()
             best[column] = (float(values[i]), int(history["iteration"][i]))
     return best
 
@@ -197,9 +166,9 @@ def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | No
     run_dir = Path(run_dir)
     shown_path = Path(shown_as) if shown_as is not None else run_dir
     shown = esc(str(shown_path))
-    raw = read_yaml(run_dir / "config.yaml")
-    metrics = read_json(run_dir / "metrics.json")
-    model_json = read_json(run_dir / "model.json")
+    raw = read_saved_yaml(run_dir / CONFIG)
+    metrics = read_saved_json(run_dir / METRICS_JSON)
+    model_json = read_saved_json(run_dir / MODEL_JSON)
     name = raw.get("name", run_dir.name)
     status = metrics.get("status", "unknown")
     version = raw.get("nnrun_version") or metrics.get("nnrun_version") or "?"

@@ -16,11 +16,12 @@ import pandas as pd
 
 from nnrun.errors import NnrunError
 from nnrun.report.page import fmt
-from nnrun.report.run import read_json, read_yaml, stamp_of
+from nnrun.maths.metrics import PER_SET, higher_is_better, page_order
+from nnrun.store.files import read_saved_json, read_saved_yaml
+from nnrun.store.names import CONFIG, METRICS_JSON, RESULTS, SWEEP, folder_name, stamp_of
+from nnrun.store.results import best_row
 
-METRIC_COLUMNS = ["train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
-                  "train_r2", "test_r2"]
-HIGHER_IS_BETTER = ("accuracy", "r2")
+METRIC_COLUMNS = page_order(PER_SET)  # losses, accuracies, R²; each train, validation, test
 IGNORED = ("name", "nnrun_version", "sweep")
 
 
@@ -42,9 +43,7 @@ def flatten(config: dict, prefix: str = "") -> dict:
 
 def _name(folder: Path, fallback) -> str:
     """The name the folder was made with (--name or the config's), else the config's name."""
-    if stamp_of(folder) and len(folder.name) > 16:
-        return folder.name[16:].removesuffix("-sweep")
-    return str(fallback or folder.name)
+    return folder_name(folder, str(fallback or folder.name))
 
 
 def _time(folder: Path) -> str:
@@ -53,11 +52,11 @@ def _time(folder: Path) -> str:
 
 def read_entry(folder: Path) -> dict | None:
     """One row's facts from a run or sweep folder (None if the folder is neither)."""
-    if (folder / "sweep.yaml").exists():
+    if (folder / SWEEP).exists():
         return _sweep_entry(folder)
-    if (folder / "config.yaml").exists() and (folder / "metrics.json").exists():
-        raw = read_yaml(folder / "config.yaml")
-        metrics = read_json(folder / "metrics.json")
+    if (folder / CONFIG).exists() and (folder / METRICS_JSON).exists():
+        raw = read_saved_yaml(folder / CONFIG)
+        metrics = read_saved_json(folder / METRICS_JSON)
         return {"time": _time(folder), "name": _name(folder, raw.get("name")), "kind": "run",
                 "status": metrics.get("status", "unknown"), "config": flatten(raw),
                 "metrics": {m: metrics.get(m) for m in METRIC_COLUMNS}, "folder": folder}
@@ -65,9 +64,7 @@ def read_entry(folder: Path) -> dict | None:
 
 
 def _sweep_entry(folder: Path) -> dict:
-    from nnrun.sweep import best_row
-
-    spec = read_yaml(folder / "sweep.yaml")
+    spec = read_saved_yaml(folder / SWEEP)
     config = flatten(spec.get("base") or {})
     for key, values in (spec.get("axes") or {}).items():
         shown = [fmt(v) for v in values]
@@ -75,7 +72,7 @@ def _sweep_entry(folder: Path) -> dict:
             "{" + ", ".join(shown) + "}"
     metrics, status, kind = {}, "no cells", "sweep"
     try:
-        results = pd.read_csv(folder / "results.csv")
+        results = pd.read_csv(folder / RESULTS)
     except (OSError, pd.errors.EmptyDataError):
         results = None
     if results is not None and len(results):
@@ -86,7 +83,7 @@ def _sweep_entry(folder: Path) -> dict:
         except (KeyError, ValueError):
             row = None
         if row is not None:
-            cell = read_json(folder / str(row["folder"]) / "metrics.json")
+            cell = read_saved_json(folder / str(row["folder"]) / METRICS_JSON)
             metrics = {m: cell.get(m, row.get(m)) for m in METRIC_COLUMNS}
             kind = f"sweep (by {chosen})"  # its best cell, chosen by that metric
     return {"time": _time(folder), "name": _name(folder, spec.get("name")), "kind": kind,
@@ -141,7 +138,7 @@ def runs_table(folder: str | Path = "runs", sort: str | None = None, filters=(),
             raise NnrunError(f"--sort: no run has the key '{sort}'; keys: {', '.join(sorted(known))}")
         values = [_lookup(e, sort) for e in entries]
         key = pd.Series([_sort_key(v) for v in values], dtype=object)
-        descending = sort.endswith(HIGHER_IS_BETTER) != reverse
+        descending = (sort in METRIC_COLUMNS and higher_is_better(sort)) != reverse
         order = sorted(range(len(entries)), key=lambda i: key[i], reverse=descending)
         # missing values last either way
         order = [i for i in order if values[i] is not None] + [i for i in order if values[i] is None]

@@ -8,15 +8,16 @@ from pathlib import Path
 import pandas as pd
 
 from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
-from nnrun.report.run import architecture_line, data_line, read_yaml, stamp_of, training_line
+from nnrun.report.run import architecture_line, data_line, training_line
+from nnrun.maths.metrics import RECORDED, page_order
+from nnrun.store.files import read_saved_yaml
+from nnrun.store.names import RESULTS, SWEEP, stamp_of
+from nnrun.store.results import best_row, chosen_by, held_out_note
 
-SHOWN_METRICS = ["train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
-                 "train_seconds"]
+SHOWN_METRICS = [*page_order(RECORDED), "train_seconds"]
 
 
 def _best(results: pd.DataFrame):
-    from nnrun.sweep import best_row
-
     try:
         return best_row(results)
     except (KeyError, ValueError):
@@ -43,13 +44,13 @@ def mark_swept(base: dict, axes: dict) -> dict:
 def sweep_page(sweep_dir: Path) -> str:
     """The HTML of a sweep folder's report."""
     sweep_dir = Path(sweep_dir)
-    spec = read_yaml(sweep_dir / "sweep.yaml")
+    spec = read_saved_yaml(sweep_dir / SWEEP)
     axes = spec.get("axes") or {}
     base = mark_swept(spec.get("base") or {}, axes)
     name = spec.get("name", sweep_dir.name)
     version = spec.get("nnrun_version", "?")
     try:
-        results = pd.read_csv(sweep_dir / "results.csv")
+        results = pd.read_csv(sweep_dir / RESULTS)
     except (OSError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=["status", "folder"])
     counts = results["status"].value_counts().to_dict() if len(results) else {}
@@ -58,9 +59,7 @@ def sweep_page(sweep_dir: Path) -> str:
     head = (f"<h1>{esc(name)} <span class='badge'>sweep</span></h1>"
             f"<p class='sub'><code>{esc(sweep_dir.name)}</code>{' · ' + esc(when) if when else ''}</p>")
     grid = "; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items())
-    from nnrun.report import command_line
-
-    command = command_line() if (command_line() or "").startswith("nnrun sweep") else None
+    command = spec.get("command")  # the command that made the sweep (older sweeps: none)
     what = [("command", f"<code>{esc(command)}</code>" if command else ""),
             ("grid", esc(grid)),
             ("cells", esc(f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}")),
@@ -70,8 +69,6 @@ def sweep_page(sweep_dir: Path) -> str:
             ("nnrun version", esc(version))]
     row, metric = _best(results)
     if row is not None:
-        from nnrun.sweep import chosen_by, held_out_note
-
         where = ", ".join(f"{k} = {fmt(row[k])}" for k in axes)
         link = f"{row['folder']}/report.html"
         value = (f"mean {metric} over {row['seeds']} seeds {fmt(float(row[metric]))}" if "seeds" in row

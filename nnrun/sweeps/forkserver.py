@@ -1,7 +1,7 @@
 """The sweep's local worker processes start here: a fork server, and the context that forks them.
 
 Workers are forked from a server process that has imported what a cell needs and loaded
-the cached kernels (:mod:`nnrun.sweep_preload`), instead of each worker doing it again
+the cached kernels (:mod:`nnrun.sweeps.preload`), instead of each worker doing it again
 (~1 s of imports, ~0.3 s a kernel). The server is a fresh single-threaded process, so
 forking it is safe. This module imports nothing heavy: ``nnrun sweep`` starts the server
 first thing, and it prepares the workers while the client imports, checks the configs
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-PRELOAD = ["nnrun.sweep_preload"]
+PRELOAD = ["nnrun.sweeps.preload"]
 
 
 def start_fork_server():

@@ -19,7 +19,6 @@ except ImportError:  # pragma: no cover - exercised by the no-numba test
     njit = None
 
 
-
 def _python_rows(block: np.ndarray) -> bytes:
     lines = []
     for row in block.tolist():

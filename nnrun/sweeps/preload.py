@@ -1,4 +1,4 @@
-"""Imported once by the sweep's fork server (see :mod:`nnrun.workers`).
+"""Imported once by the sweep's fork server (see :mod:`nnrun.sweeps.forkserver`).
 
 Every module a cell needs is loaded here, and every kernel numba's cache holds (~0.3 s
 each, none compiled), before the workers are forked from the server: no worker pays for

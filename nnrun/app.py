@@ -1,0 +1,54 @@
+"""A run from config to page: record it, draw its pictures, write its page, say how it went.
+
+What ``nnrun train`` does, and what the Python API does, is one function here:
+:func:`run_experiment` (prepare, record, finish). :func:`finish_run` is the finishing step
+for a folder already recorded (``nnrun compare`` records nnrun's run, then finishes it,
+then runs the twin). The layers below know nothing of pictures or pages: a sweep cell is
+recorded without them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from nnrun.config import Config
+from nnrun.experiment import Recorded, prepare, record_run, summarize
+from nnrun.store.names import make_run_dir
+
+
+def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
+                   quiet: bool = False, plots: bool = True, log=None, draw_jobs: int = 1,
+                   command: str | None = None) -> Path:
+    """Train ``cfg`` and write its run folder; returns the folder.
+
+    ``plots``: True for every picture, False for none, or a tuple of picture names.
+    ``log(message)`` receives the end-of-run summary lines (default: stderr).
+    ``draw_jobs=2`` draws the pictures in two processes (see :func:`nnrun.plots.draw_run`).
+    ``command``: the command line, shown on the page. Raises NnrunError (before creating
+    anything) for bad input.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    data, network = prepare(cfg, announce=log)
+    run_dir = make_run_dir(runs_dir, name or cfg.name)
+    recorded = record_run(cfg, data, network, run_dir, quiet=quiet, command=command)
+    finish_run(recorded, cfg, data, plots=plots, log=log, draw_jobs=draw_jobs)
+    return run_dir
+
+
+def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: int = 1) -> None:
+    """The pictures (``plots`` as in :func:`run_experiment`), report.html, and the summary
+    lines of a recorded run. A picture or a page that fails costs one warning line."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    if plots:
+        import numpy as np
+
+        from nnrun.plots import draw_run
+        from nnrun.report import write_run_report
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+            draw_run(recorded.run_dir, cfg, recorded.history, recorded.result.network, data, recorded.metrics,
+                     only=None if plots is True else plots, snapshots=recorded.snapshots, log=log,
+                     jobs=draw_jobs)
+        write_run_report(recorded.run_dir, log=log)
+    summarize(recorded.metrics, recorded.run_dir, log)

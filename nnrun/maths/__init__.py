@@ -1,0 +1,1 @@
+"""The method's NumPy reference and its registries (metrics, seed streams, ...)."""

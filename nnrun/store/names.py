@@ -1,0 +1,86 @@
+"""The run folder's file names and folder names: the one place that spells them.
+
+A run folder is ``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>[-k]``, a sweep folder
+``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>-sweep[-k]``, a sweep cell ``<sweep>/c<NNN>_<values>``.
+A folder is created with ``os.mkdir``, which fails if the folder exists, so two processes
+started in the same second get ``...-name`` and ``...-name-2``, never the same folder.
+Names are reduced to ``[A-Za-z0-9._=-]``, so a name can never point outside ``runs_dir``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from nnrun.errors import NnrunError
+
+# a run folder
+CONFIG = "config.yaml"  # the resolved config, every default spelled out
+HISTORY = "history.csv"  # a row per record (HISTORY_COLUMNS)
+METRICS_JSON = "metrics.json"  # status, final metrics, diagnostics
+MODEL = "model.npz"  # the weights, W_l and b_l
+MODEL_JSON = "model.json"  # what predict needs besides the weights
+SNAPSHOTS = "snapshots.npz"  # train.snapshots
+REPORT = "report.html"  # the page (a run's or a sweep's)
+COMPARE = "compare.json"  # nnrun compare --with torch
+HISTORY_TORCH = "history_torch.csv"  # the PyTorch twin's history
+# a sweep folder
+SWEEP = "sweep.yaml"  # the axes, seeds and base config
+RESULTS = "results.csv"  # a row per cell
+SUMMARY = "summary.csv"  # a row per cell, mean and std over seeds
+
+_STAMPED = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<name>.+?)(?P<sweep>-sweep)?(?:-\d+)?$")
+
+
+def is_sweep(folder: Path) -> bool:
+    return (Path(folder) / SWEEP).exists()
+
+
+def is_run(folder: Path) -> bool:
+    return (Path(folder) / CONFIG).exists() and not is_sweep(folder)
+
+
+def folder_name(folder, default: str) -> str:
+    """The name a run or sweep folder was created with (``--name`` or the config's name):
+    ``20261123-034720-moons-2`` -> ``moons``, ``...-digits-sweep`` -> ``digits``; a folder
+    without a time stamp (a sweep cell) gives ``default``."""
+    match = _STAMPED.match(Path(folder).name) if folder is not None else None
+    return match.group("name") if match else default
+
+
+def sanitize_name(name: str) -> str:
+    """Keep letters, digits, '.', '_' and '-'; no leading dots; at most 60 characters."""
+    clean = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(name)).lstrip("._=-")[:80]
+    return clean or "run"
+
+
+def make_run_dir(runs_dir: str | Path, name: str, suffix: str = "") -> Path:
+    """Create and return a new, empty, uniquely named run folder."""
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NnrunError(f"--runs-dir: {runs_dir} exists and is not a folder") from None
+    except OSError as e:
+        raise NnrunError(f"--runs-dir: cannot create {runs_dir} ({e.strerror})") from None
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{sanitize_name(name)}{suffix}"
+    for k in range(1, 10_000):
+        path = runs_dir / (stem if k == 1 else f"{stem}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise NnrunError(f"--runs-dir: cannot create a folder in {runs_dir} ({e.strerror})") from None
+    raise NnrunError(f"--runs-dir: {runs_dir} has 10000 runs named {stem}; choose another --name")
+
+
+def stamp_of(folder: Path) -> str:
+    """'2026-11-23 03:47:20' from a folder named <YYYYMMDD-HHMMSS>-<name>, else ''."""
+    match = _STAMPED.match(Path(folder).name)
+    if not match:
+        return ""
+    s = match.group("stamp")
+    return f"{s[:4]}-{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}:{s[13:15]}"

@@ -1,0 +1,170 @@
+"""A sweep's results (a cell is anything with ``values``, ``seed`` and ``folder_name``: a
+:class:`nnrun.sweeps.grid.Cell`): results.csv (a row per cell, appended as cells finish), summary.csv
+(mean and std over seeds), and the best cell, chosen on the validation set where there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nnrun.store.files import atomic_write
+from nnrun.maths.metrics import METRICS as METRIC_TABLE, RECORDED as METRICS
+from nnrun.store.names import METRICS_JSON, RESULTS, SUMMARY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+
+
+FINISHED = ("completed", "diverged")
+
+
+# ------------------------------------------------------------------- results
+def result_columns(axes: dict) -> list[str]:
+    """The columns of results.csv (a seed axis is the seed column)."""
+    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *METRICS, "train_seconds", "iterations",
+            "error", "folder"]
+
+
+def result_row(cell, metrics: dict) -> dict:
+    """A cell's row of results.csv."""
+    row = {k: (short_value(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
+    row.update(seed=cell.seed, status=metrics.get("status"))
+    row.update({m: metrics.get(m) for m in METRICS})
+    row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
+               error=metrics.get("error"), folder=cell.folder_name)
+    return row
+
+
+def append_result(sweep_dir: Path, cell, metrics: dict, axes: dict) -> None:
+    """Add a finished cell's row to results.csv at once, so the table grows with the sweep
+    (the end of the sweep rewrites it in cell order)."""
+    import pandas as pd  # here, not at the top: a config error must not wait for pandas
+
+    path = sweep_dir / RESULTS
+    frame = pd.DataFrame([result_row(cell, metrics)], columns=result_columns(axes))
+    with open(path, "a", newline="") as f:
+        f.write(frame.to_csv(index=False, header=f.tell() == 0))
+
+
+def collect_results(sweep_dir: Path, cells: list, axes: dict) -> pd.DataFrame:
+    """results.csv (a row per cell and seed) and summary.csv (mean and std over seeds)."""
+    import pandas as pd
+
+    rows = []
+    for cell in cells:
+        path = sweep_dir / cell.folder_name / METRICS_JSON
+        if not path.exists():
+            continue
+        rows.append(result_row(cell, json.loads(path.read_text())))
+    results = pd.DataFrame(rows, columns=result_columns(axes))
+    atomic_write(sweep_dir / RESULTS, results.to_csv(index=False))
+    if len(results) and axes:
+        numeric = results.copy()
+        for m in METRICS:
+            numeric[m] = pd.to_numeric(numeric[m], errors="coerce")
+        summary = numeric.groupby(list(axes), sort=False, dropna=False)[METRICS].agg(["mean", "std"])
+        summary.columns = [f"{m}_{stat}" for m, stat in summary.columns]
+        summary["seeds"] = numeric.groupby(list(axes), sort=False, dropna=False).size()
+        atomic_write(sweep_dir / SUMMARY, summary.reset_index().to_csv(index=False))
+    return results
+
+
+# How the best cell is chosen, in order of preference: (metric, higher is better, tie-break
+# by the lower of). A validation set chooses when there is one; the test set only when
+# there is nothing else, and the summary says so (choosing on the test set flatters it).
+SELECTION_RULES = [(metric, METRIC_TABLE[metric].higher_is_better, tiebreak) for metric, tiebreak in [
+    ("val_accuracy", "val_loss"),  # classification with a validation set
+    ("val_loss", "val_loss"),  # regression with a validation set
+    ("test_accuracy", "test_loss"),  # no validation set: chosen on the test set
+    ("test_loss", "test_loss"),
+    ("train_accuracy", "train_loss"),  # neither: chosen on the training set
+    ("train_loss", "train_loss"),
+]]
+
+
+def selection_rule(results: pd.DataFrame) -> tuple[str, bool, str] | None:
+    """(metric, higher is better, tie-break) that chooses the best of ``results``' finished
+    cells: the first rule of :data:`SELECTION_RULES` whose metric the cells recorded."""
+    import pandas as pd
+
+    ok = results[results["status"] == "completed"] if "status" in results else results
+    for metric, largest, tiebreak in SELECTION_RULES:
+        if metric in ok and pd.to_numeric(ok[metric], errors="coerce").notna().any():
+            return metric, largest, tiebreak
+    return None
+
+
+def chosen_by(metric: str) -> str:
+    """How a summary names the rule: 'val_accuracy (ties: lower val_loss)' and where it looked."""
+    rule = next(r for r in SELECTION_RULES if r[0] == metric)
+    ties = f" (ties: lower {rule[2]})" if rule[2] != metric else ""
+    if metric.startswith("val_"):
+        return f"{metric}{ties}"
+    where = "test" if metric.startswith("test_") else "training"
+    return (f"{metric}{ties}, chosen on the {where} set: there is no validation set "
+            "(data.validation_fraction) to choose on")
+
+
+def best_row(results: pd.DataFrame, axes: dict | None = None):
+    """The best finished cell and the metric that chose it (see :data:`SELECTION_RULES`):
+    highest validation accuracy (ties to the lower validation loss), or lowest validation
+    loss for a regression; without a validation set the test set's, then the training set's.
+
+    With several seeds per cell (``axes`` given, seed not among them), cells are ranked by
+    their mean over the completed seeds; the row returned then holds that mean, its
+    ``std`` and ``seeds``, and the folder of the cell's best seed.
+    """
+    import pandas as pd
+
+    ok = results[results["status"] == "completed"].copy()
+    for column in METRICS:
+        ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else np.nan
+    rule = selection_rule(ok)
+    if rule is None:
+        return None, None
+    metric, largest, tiebreak = rule
+    keys = [k for k in (axes or {}) if k != "seed"]
+    columns = list(dict.fromkeys([metric, tiebreak]))
+    if keys and ok.duplicated(keys).any():  # repeated seeds: rank the cells by their means
+        groups = ok.groupby(keys, sort=False, dropna=False)
+        shown = [c for c in ("test_accuracy", "test_loss") if c not in columns]  # beside it, as means too
+        means = groups[columns + shown].mean()
+        means["std"] = groups[metric].std()
+        means["seeds"] = groups.size()
+        best_key = means.sort_values(columns, ascending=[not largest, True][:len(columns)]).index[0]
+        best_key = best_key if isinstance(best_key, tuple) else (best_key,)
+        members = ok[(ok[keys] == pd.Series(best_key, index=keys)).all(axis=1)]
+        row = members.sort_values(metric, ascending=not largest).iloc[0].copy()
+        stats = means.loc[best_key if len(keys) > 1 else best_key[0]]
+        row[metric], row["std"], row["seeds"] = stats[metric], stats["std"], int(stats["seeds"])
+        for column in shown:
+            row[column] = stats[column]
+        return row, metric
+    ranked = ok.sort_values(columns, ascending=[not largest, True][:len(columns)], na_position="last")
+    return ranked.iloc[0], metric
+
+
+def held_out_note(row, metric: str) -> str:
+    """'; its test_accuracy 0.9667' (the mean, with seeds) for a cell chosen on another set;
+    '' when the test set chose it."""
+    if metric.startswith("test_"):
+        return ""
+    for column in ("test_accuracy", "test_loss"):
+        value = row.get(column)
+        if value is not None and value == value:  # not NaN
+            return f"; its {'mean ' if 'seeds' in row else ''}{column} {float(value):.4g}"
+    return ""
+
+
+def short_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)

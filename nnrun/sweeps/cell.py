@@ -1,0 +1,122 @@
+"""One cell of a sweep, as a worker computes it and as the client writes it.
+
+Workers only compute: :func:`compute_cell` trains a cell in a private temporary folder and
+returns every artifact as bytes, so a Dask cluster needs no shared file system. The
+client writes each cell folder atomically (:func:`write_cell`: a hidden folder renamed into
+place), so a cell folder is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nnrun.config import validate
+from nnrun.errors import NnrunError
+from nnrun.store.results import FINISHED
+from nnrun.sweeps.grid import Cell
+from nnrun.store.names import METRICS_JSON
+
+if TYPE_CHECKING:
+    pass
+
+
+# -------------------------------------------------------------------- computing
+_DATASETS: dict = {}  # a worker's data sets, by what they are made from (cells of a sweep share one)
+
+
+def cell_data(cfg):
+    """The cell's data set, loaded once per worker process for all cells that share it.
+
+    A data set depends on the data section, the seed (generators, split) and the input
+    and output sizes; a file also on its modification time and size. Training only
+    reads it. (Not marked read-only: numba would compile its kernels again for
+    read-only arrays.)
+    """
+    from nnrun.data import load_data
+
+    key = [cfg.data.model_dump(mode="json"), cfg.seed, cfg.model.architecture[0], cfg.model.architecture[-1]]
+    path = getattr(cfg.data, "path", None)
+    if path is not None:
+        try:
+            stat = os.stat(path)
+            key.append([stat.st_mtime_ns, stat.st_size])
+        except OSError:
+            return load_data(cfg)  # let load_data say what is wrong with the file
+    key = json.dumps(key, sort_keys=True, default=str)
+    if key not in _DATASETS:
+        data = load_data(cfg)
+        _DATASETS.clear()  # one at a time: a sweep over data keys must not pile them up
+        _DATASETS[key] = data
+    return _DATASETS[key]
+
+
+def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None) -> dict:
+    """Train one cell in a private temporary folder; return its artifacts as bytes.
+
+    Runs in a worker (a local process or a Dask worker): it writes nothing the
+    client sees. Bad input or a crash becomes a 'failed' result, never an exception.
+    A cell draws no pictures (drawing them cost more than training a digits cell); the
+    sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
+    demand. Its report.html is written here, in parallel, with a link up to the sweep;
+    ``folder`` is the cell's folder as the client names it, for the page's commands.
+    """
+    import warnings
+
+    from nnrun.experiment import prepare, record_run
+    from nnrun.report import REPORT
+    from nnrun.report.run import run_page
+    from nnrun.store.history import learning_curve
+
+    warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
+    start = time.perf_counter()
+    try:
+        cfg = validate(raw, "cell")
+        # the kernel is loaded by train() itself; loading it in prepare too would build a second engine per cell
+        data, network = prepare(cfg, cell_data(cfg), load_kernel=False)
+        with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
+            run_dir = Path(tmp) / "run"
+            run_dir.mkdir()
+            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True).history)
+            try:  # a page must never cost the cell
+                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name, shown_as=folder))
+            except Exception:  # noqa: BLE001
+                pass
+            files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
+        metrics = json.loads(files[METRICS_JSON])
+    except NnrunError as e:
+        metrics, files, curve = {"status": "failed", "error": str(e)}, {}, None
+    except Exception as e:  # noqa: BLE001 - one bad cell must not stop the sweep
+        metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
+    if METRICS_JSON not in files:
+        files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
+    return {"metrics": metrics, "files": files, "curve": curve, "seconds": time.perf_counter() - start}
+
+
+def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
+    """Write a cell's files into a hidden folder, then rename it into place."""
+    final = sweep_dir / cell.folder_name
+    tmp = sweep_dir / f".{cell.folder_name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for name, content in result["files"].items():
+        (tmp / name).write_bytes(content)
+    if final.exists():  # an unfinished cell from an interrupted sweep (resume)
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+def cell_done(sweep_dir: Path, cell: Cell) -> bool:
+    path = sweep_dir / cell.folder_name / METRICS_JSON
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("status") in FINISHED
+    except (OSError, ValueError):
+        return False

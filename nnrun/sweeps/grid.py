@@ -1,0 +1,238 @@
+"""A sweep's grid: the axis grammar and the cells.
+
+Axes come from the config's ``sweep.grid`` and from command-line overrides whose value is
+a comma list (as Hydra's multirun): ``train.eta=0.01,0.1``, ``[a, b]`` lists,
+``logspace(a, b, n)`` and ``linspace(a, b, n)``. A cell is one combination of axis values
+and one seed; :func:`prepare_sweep` validates every cell before any folder exists, and
+:func:`check_resume` refuses a ``--resume`` whose config differs from the sweep's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import yaml
+
+from nnrun.config import (
+    apply_overrides,
+    config_file,
+    dump_yaml,
+    parse_override,
+    read_yaml,
+    set_dotted,
+    validate,
+)
+from nnrun.errors import NnrunError
+from nnrun.store.names import sanitize_name
+from nnrun.store.results import short_value
+
+if TYPE_CHECKING:
+    pass
+
+
+# ------------------------------------------------------------------------- axes
+def split_top_level(text: str) -> list[str]:
+    """'0.1,0.01' -> ['0.1', '0.01']; commas inside [], {} or () do not split."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def expand_values(key: str, spec, where: str | None = None) -> list:
+    """A list, 'logspace(a, b, n)' (10^a .. 10^b) or 'linspace(a, b, n)' -> values.
+    ``where`` names the spec in an error (default: the config's sweep.grid.KEY)."""
+    where = where or f"sweep.grid.{key}"
+    if isinstance(spec, list):
+        if not spec:
+            raise NnrunError(f"{where}: empty list; give at least one value")
+        return spec
+    if isinstance(spec, str):
+        m = re.fullmatch(r"\s*(logspace|linspace)\s*\(\s*([^,]+),\s*([^,]+),\s*(\d+)\s*\)\s*", spec)
+        if m:
+            try:
+                kind, a, b, n = m.group(1), float(m.group(2)), float(m.group(3)), int(m.group(4))
+            except ValueError:
+                m = None
+        if m:
+            if n < 1:
+                raise NnrunError(f"{where}: {spec} has no values; n must be >= 1")
+            values = np.logspace(a, b, n) if kind == "logspace" else np.linspace(a, b, n)
+            return [float(f"{v:.12g}") for v in values]
+    raise NnrunError(
+        f"{where}: {spec!r} is not a list of values, 'logspace(a, b, n)' or 'linspace(a, b, n)'"
+    )
+
+
+def split_overrides(overrides) -> tuple[dict, list[str]]:
+    """Command-line overrides -> (axes from comma lists or logspace/linspace, plain overrides)."""
+    axes, plain = {}, []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        pieces = split_top_level(value)
+        if len(pieces) > 1:
+            axes[key.strip()] = [parse_override(f"{key}={p}")[1] for p in pieces]
+        elif re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
+            axes[key.strip()] = expand_values(key.strip(), value, f"command line {text!r}")
+        else:
+            plain.append(text)
+    return axes, plain
+
+
+def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
+    """(axes {key: values}, base raw config without the sweep section, seeds)."""
+    base = copy.deepcopy(raw)
+    sweep = base.pop("sweep", None) or {}
+    if not isinstance(sweep, dict):
+        raise NnrunError("sweep: expected a mapping with grid and seeds")
+    grid = sweep.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise NnrunError("sweep.grid: expected a mapping of config keys to value lists")
+    extra = set(sweep) - {"grid", "seeds"}
+    if extra:
+        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds)")
+    axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
+    axes.update(cli_axes)
+    return axes, base, sweep.get("seeds", 1)
+
+
+@dataclass
+class Cell:
+    index: int
+    values: dict  # axis key -> value
+    seed: int
+    config: dict  # the cell's raw config
+
+    @property
+    def folder_name(self) -> str:
+        parts = [f"{k.split('.')[-1]}={short_value(v)}" for k, v in self.values.items()]
+        if self.values.get("seed") != self.seed:  # a seed axis already names the seed
+            parts.append(f"seed={self.seed}")
+        return sanitize_name(f"c{self.index:03d}_" + "_".join(parts))
+
+
+def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
+    """The cartesian product of the axes, times the seeds.
+
+    Repeat s (0 .. seeds-1) of a cell runs with seed + s, where seed is the cell's own
+    value of the ``seed`` axis if there is one, else the base config's.
+    """
+    cells = []
+    keys = list(axes)
+    for combo in itertools.product(*(axes[k] for k in keys)):
+        for s in range(seeds):
+            cfg = copy.deepcopy(base)
+            for key, value in zip(keys, combo):
+                set_dotted(cfg, key, value)
+            seed = cfg.get("seed", 0)
+            if isinstance(seed, int) and not isinstance(seed, bool):  # else validation says what is wrong
+                cfg["seed"] = seed + s
+            cells.append(Cell(len(cells), dict(zip(keys, combo)), cfg.get("seed"), cfg))
+    return cells
+
+
+# --------------------------------------------------------------------- the sweep
+def prepare_sweep(config_path, overrides, log=None):
+    """Read the config, build and validate every cell: errors exit 2 before any folder.
+    The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
+    told), not by every worker; a cached one the fork server of local workers loads
+    (:mod:`nnrun.workers`), and Dask workers load it themselves."""
+    base, axes, seeds, cells = sweep_cells(config_path, overrides)
+    # catch data problems (missing file, wrong sizes) once, not in every cell
+    from nnrun.experiment import prepare
+
+    prepare(validate(cells[0].config), announce=log, load_kernel="if-missing")
+    return base, axes, seeds, cells
+
+
+def sweep_cells(config_path, overrides):
+    """(base config, axes, seeds, cells) of a sweep config plus overrides, every cell
+    validated (NnrunError naming the cell otherwise)."""
+    config_path = config_file(config_path)
+    cli_axes, plain = split_overrides(overrides)
+    # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
+    raw = apply_overrides(read_yaml(config_path), plain, config_path.resolve().parent)
+    axes, base, seeds = axes_from(raw, cli_axes)
+    for text in plain:  # a single value for a grid key fixes that axis (as Hydra's overrides do)
+        key, value = parse_override(text)
+        if key in axes and key not in cli_axes:
+            axes[key] = [value]
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
+        raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
+    cells = make_cells(base, axes, seeds)
+    for cell in cells:
+        try:
+            validate(cell.config, str(config_path), overrides)
+        except NnrunError as e:
+            where = ", ".join(f"{k}={short_value(v)}" for k, v in cell.values.items())
+            raise NnrunError(f"{e} (in the sweep cell {where})" if where else str(e)) from None
+    return base, axes, seeds, cells
+
+
+def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> None:
+    """--resume finishes the sweep that sweep.yaml describes. A config or overrides that
+    now say something else would be silently ignored (or, worse, believed): refuse them,
+    naming the first key that differs."""
+    base, axes, seeds, _ = sweep_cells(config_path, overrides)
+    # both through YAML, so that 0.1 and 1e-1 or a tuple and a list compare equal
+    given = yaml.safe_load(dump_yaml({"axes": axes, "seeds": seeds, "base": resolved_base(base)}))
+    saved = {"axes": spec["axes"], "seeds": spec["seeds"], "base": dict(spec["base"])}
+    for side in (saved, given):
+        side["base"].pop("name", None)  # --name may have renamed the sweep
+    difference = _first_difference(saved, given)
+    if difference:
+        key, was, now = difference
+        raise NnrunError(
+            f"--resume {sweep_dir}: this sweep ran with {key}={_shown(was)}, but {config_path} and the overrides "
+            f"now give {_shown(now)}; resume with the config and overrides it started with, or start a new sweep "
+            f"without --resume")
+
+
+def _shown(value) -> str:
+    """A value of sweep.yaml as the user writes it on the command line (axes comma-separated)."""
+    if isinstance(value, list):
+        return ",".join(short_value(v) for v in value)
+    return "(not set)" if value is None else short_value(value)
+
+
+def _first_difference(saved, given, prefix=""):
+    """(dotted key, saved value, given value) of the first difference, or None. The
+    sections axes/seeds/base are named as the user writes them (``train.eta``,
+    ``sweep.seeds``, the axis key for a grid)."""
+    if isinstance(saved, dict) and isinstance(given, dict):
+        for key in list(saved) + [k for k in given if k not in saved]:
+            found = _first_difference(saved.get(key), given.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    if saved != given:
+        key = prefix.rstrip(".")
+        for section, shown in (("base.", ""), ("axes.", "sweep axis "), ("seeds", "sweep.seeds")):
+            if key.startswith(section):
+                key = shown + key[len(section):]
+        return key, saved, given
+    return None
+
+
+def resolved_base(base: dict) -> dict:
+    """The base config with every default spelled out (the sweep section and the version,
+    which sweep.yaml states once at its top level, dropped)."""
+    cfg = validate(base).to_dict()
+    cfg.pop("sweep", None)
+    cfg.pop("nnrun_version", None)
+    return cfg

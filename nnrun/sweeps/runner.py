@@ -1,0 +1,206 @@
+"""Sweeps: a grid of experiments, run in parallel, summarised in tables and heatmaps.
+
+``run_sweep(path, overrides, ...)`` expands the axes (the config's ``sweep.grid`` plus
+command-line overrides whose value is a comma list, as Hydra's multirun) into cells,
+one per combination of axis values and seed. Each cell is an ordinary experiment.
+
+Workers only compute: :func:`compute_cell` trains a cell in a private temporary
+folder and returns every artifact as bytes. The client writes each cell folder
+(atomically: a hidden folder renamed into place), ``results.csv`` and the plots, so a
+Dask cluster needs no shared filesystem, and a cell folder is either complete or
+absent. ``--resume`` re-runs only the cells without a finished folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from nnrun.config import dump_yaml
+from nnrun.errors import NnrunError
+from nnrun.store.files import atomic_write
+from nnrun.store.names import SWEEP, make_run_dir
+from nnrun.store.results import FINISHED, append_result, best_row, chosen_by, collect_results, held_out_note
+from nnrun.sweeps.cell import cell_done, compute_cell, write_cell
+from nnrun.sweeps.forkserver import start_fork_server
+from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep
+from nnrun.sweeps.launchers import DaskPool, LocalPool
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None,
+                pictures=("results", "curves")) -> tuple:
+    """The sweep's plots (heatmaps or metric curves, and curves; or those in ``pictures``)
+    drawn by a worker: ({file name: bytes}, [lines for the client's log, such as why a
+    picture was left out])."""
+    from nnrun.plots.sweep import draw_sweep
+
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
+        folder = Path(tmp) / name
+        folder.mkdir()
+        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append, pictures=pictures)
+        return {path.name: path.read_bytes() for path in written}, notes
+
+
+def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = None,
+              scheduler: str | None = None, resume: str | Path | None = None,
+              name: str | None = None, quiet: bool = False, log=None, command: str | None = None) -> Path:
+    """Run (or finish) a sweep; returns the sweep folder. ``command``: the command line,
+    kept in sweep.yaml for the page."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    if scheduler is None:
+        start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
+    if resume:
+        sweep_dir = Path(resume)
+        if not (sweep_dir / SWEEP).exists():
+            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
+        spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+        if config_path is not None:
+            check_resume(sweep_dir, spec, config_path, overrides)
+        base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
+        cells = make_cells(base, axes, seeds)
+    else:
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells,
+                                    command)
+    todo = [c for c in cells if not cell_done(sweep_dir, c)]
+    if resume:
+        log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
+        waiting = {c.index for c in todo}
+        collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
+    pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
+    drawn, plot_error, curves = None, None, {}
+    try:
+        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
+        results = collect_results(sweep_dir, cells, axes)
+        if len(results) and not interrupted:
+            try:  # in workers: two pictures at once, and this process never imports matplotlib
+                from nnrun.store.history import read_histories
+
+                # curves.png: the workers may not see this folder (Dask); the cells of an
+                # earlier, resumed run are read from their history.csv
+                histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]),
+                             **curves}
+                # the two pictures in two workers: the heatmaps alone take ~1.5 s for E5
+                drawn = {}
+                calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",)),
+                         (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",))]
+                for files, notes in pool.run(*calls):
+                    drawn.update(files)
+                    for note in notes:
+                        log(f"nnrun: {note}")
+            except Exception as e:  # noqa: BLE001 - a plot must never cost the results
+                plot_error = e
+    except BaseException:
+        pool.cancel()
+        raise
+    if not interrupted:
+        pool.close()
+    if drawn is not None:
+        for name, content in drawn.items():
+            atomic_write(sweep_dir / name, content)
+    elif len(results) and interrupted:  # the pool is gone: draw here
+        from nnrun.plots.sweep import draw_sweep
+
+        try:
+            draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
+        except Exception as e:  # noqa: BLE001
+            plot_error = e
+    if plot_error is not None:
+        log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
+            f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
+    report(results, axes, sweep_dir, log)
+    from nnrun.report import write_sweep_report
+
+    write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
+    if interrupted:
+        log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
+            f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")
+        raise KeyboardInterrupt
+    return sweep_dir
+
+
+def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list,
+                    command: str | None) -> Path:
+    """The sweep folder with its sweep.yaml (what --resume reads)."""
+    from nnrun import __version__
+
+    sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
+    spec = {"name": label, "axes": axes, "seeds": seeds, "cells": len(cells), "base": resolved_base(base),
+            "nnrun_version": __version__}
+    if command:
+        spec["command"] = command  # for the page
+    atomic_write(sweep_dir / SWEEP, dump_yaml(spec))
+    return sweep_dir
+
+
+def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict, curves: dict) -> bool:
+    """Submit every cell, write each as it finishes and keep its thinned losses in ``curves``
+    (by folder); True if Ctrl-C/SIGTERM stopped it."""
+    from tqdm import tqdm
+
+    stop = {"signal": None}
+
+    def handler(signum, frame):
+        stop["signal"] = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
+    try:
+        pending = {pool.submit(compute_cell, cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name)): cell
+                   for cell in todo}
+        while pending and stop["signal"] is None:
+            for future in pool.wait(list(pending)):
+                cell = pending.pop(future)
+                result = future.result()
+                write_cell(sweep_dir, cell, result)
+                append_result(sweep_dir, cell, result["metrics"], axes)
+                if result.get("curve") is not None:
+                    curves[cell.folder_name] = result["curve"]
+                bar.update(1)
+        if stop["signal"] is not None:
+            pool.cancel()
+            return True
+        return False
+    finally:
+        bar.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
+    counts = results["status"].value_counts().to_dict() if len(results) else {}
+    log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    row, metric = best_row(results, axes)
+    if row is None:
+        return
+    where = ", ".join(f"{k}={row[k]}" for k in axes if k != "seed")
+    log(f"best cell chosen by {chosen_by(metric)}")
+    test = held_out_note(row, metric)
+    if "seeds" in row:
+        log(f"best cell (mean {metric} over {row['seeds']} seeds {row[metric]:.4g} ± {row['std']:.2g}{test}): "
+            f"{where}; its best seed: {sweep_dir / row['folder']}")
+    else:
+        where = ", ".join(x for x in (where, f"seed {row['seed']}") if x)
+        log(f"best cell ({metric} {row[metric]:.4g}{test}): {where}: {sweep_dir / row['folder']}")
+
+
+def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
+    """Redraw a sweep's own pictures (heatmaps or metrics and curves). Cells draw theirs
+    with ``nnrun plot CELL``: every picture of 49 cells would take longer than the sweep."""
+    from nnrun.plots.sweep import draw_sweep
+
+    spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
+    results = collect_results(sweep_dir, cells, spec["axes"])
+    return draw_sweep(sweep_dir, results, spec["axes"], fmt,
+                      log=lambda note: print(f"nnrun: {note}", file=sys.stderr))
