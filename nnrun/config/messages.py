@@ -1,0 +1,141 @@
+"""The one-line messages: a pydantic error, or a name no registry has, as one line that
+names the file (or the override), the key, the bad value and what is accepted.
+
+The schema's validators word their own errors with :func:`known` and :func:`unknown`;
+:func:`format_validation_error` turns what pydantic raises into the line the user sees.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from nnrun.config.overrides import get_dotted
+from nnrun.config.sources import SOURCES
+from nnrun.schedules import SCHEDULES
+
+#: the section model of a key's section (() is the top level), or None: schema.section_model
+SectionModel = Callable[[tuple, dict], type[BaseModel] | None]
+
+
+def did_you_mean(name, choices) -> str:
+    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(kind: str, name, choices) -> str:
+    """The line for a name no registry has: 'unknown activation 'relus'; did you mean
+    'relu'? (accepted: identity, sigmoid, ...)'."""
+    hint = did_you_mean(name, choices)
+    accepted = ", ".join(map(str, choices))
+    return f"unknown {kind} {name!r}{hint} (accepted: {accepted})" if hint else \
+        f"unknown {kind} {name!r}; accepted: {accepted}"
+
+
+def known(kind: str, name: str, registry) -> str:
+    """``name`` if the registry has it, else the one-line error listing what is accepted."""
+    if name not in registry:
+        raise ValueError(unknown(kind, name, registry))
+    return name
+
+
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(field.alias or name)
+    return keys
+
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def origin(key: str, source: str, overrides=()) -> str:
+    """Where the value at dotted ``key`` came from: the last command-line override that
+    set it or a section above it (``command line 'train.etta=0.1'``), else ``source``."""
+    for text in reversed(tuple(overrides)):
+        given = text.partition("=")[0].strip()
+        if key == given or key.startswith(given + "."):
+            return f"command line {text!r}"
+    return source
+
+
+
+def _location(e: dict) -> tuple[str, ...]:
+    """The key of pydantic's error ``e`` as the user wrote it, without the tags pydantic inserts."""
+    loc = tuple(str(p) for p in e["loc"])
+    if len(loc) >= 2 and loc[0] == "data" and loc[1] in SOURCES:
+        loc = (loc[0],) + loc[2:]  # drop the discriminator tag pydantic inserts
+    if len(loc) >= 3 and loc[:2] == ("train", "schedule") and loc[2] in SCHEDULES:
+        loc = loc[:2] + loc[3:]
+    return loc
+
+
+def _unknown_key(loc: tuple[str, ...], key: str, data: dict, source: str, section_model: SectionModel) -> str:
+    """The line for a key no section has, with the closest valid key and what the section accepts."""
+    owner = section_model(loc[:-1], data)
+    valid = _valid_keys(owner) if owner else []
+    close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+    hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
+    if len(loc) == 1:  # a section key written at the top level: train.eta for eta
+        nested = [f"{sec}.{k}" for sec in ("model", "train")
+                  for k in _valid_keys(section_model((sec,), data))] + [f"data.{k}" for k in ("test_fraction", "transform", "task", "source")]
+        exact = [key for key in nested if key.split(".")[-1] == loc[-1]]
+        if exact:
+            hint = f"; did you mean '{exact[0]}'?"
+    accepted = f" (accepted here: {', '.join(valid)})" if valid else ""
+    return f"{source}: unknown key '{key}'{hint}{accepted}"
+
+
+def format_validation_error(err: ValidationError, data: dict, source: str, section_model: SectionModel,
+                            overrides=()) -> str:
+    """The first schema error as one line: 'file: key: problem (got value); accepted ...'.
+    'file' is the command-line override instead when one of ``overrides`` set the key;
+    ``section_model`` gives the model of a section, for the keys it accepts.
+
+    A required key reported missing beside an unknown key of the same section is most
+    likely that key misspelt (``etta: 0.05``): the unknown key, with its 'did you mean',
+    is the line that helps."""
+    errors = err.errors(include_url=False)
+    e = errors[0]
+    if e["type"] == "missing":
+        e = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] == e["loc"][:-1]), e)
+    loc = _location(e)
+    source = origin(".".join(loc), source, overrides)
+    if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
+        loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
+        if loc == ("train", "batch_size"):
+            return f"{source}: train.batch_size: {e.get('input')!r} is not a batch size; give a whole number >= 1 or 'full'"
+    key = ".".join(loc) if loc else "(top level)"
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if e["type"] == "extra_forbidden":
+        return _unknown_key(loc, key, data, source, section_model)
+    if e["type"] == "missing":
+        return f"{source}: {key}: required key is missing"
+    if e["type"] == "union_tag_invalid":
+        return f"{source}: data.source: {unknown('source', get_dotted(data, 'data.source'), SOURCES)}"
+    if e["type"] == "union_tag_not_found":
+        return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
+    named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg)
+    if named and e["type"] == "value_error" and not isinstance(e.get("input"), (str, int, float, list)):
+        # a whole-section check whose message names its key: 'model' + 'output: ...'
+        inner = named.group(1)
+        key = inner if "." in inner or not loc else f"{key}.{inner}"
+        return f"{source}: {key}: {named.group(2)}"
+    got = e.get("input")
+    shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
+    if e["type"] == "literal_error":  # "Input should be 'normal', 'xavier' or 'he'"
+        shown += did_you_mean(got, re.findall(r"'([^']*)'", str(e.get("ctx", {}).get("expected", ""))))
+    if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
+        return f"{source}: {key}: {msg}"
+    return f"{source}: {key}: {msg}{shown}"
+

@@ -1,0 +1,300 @@
+"""The schema of the experiment config: one pydantic model per section, and :func:`validate`.
+
+``Config`` holds ``data`` (one of the source models in :mod:`nnrun.config.sources`),
+``model``, ``train`` and an optional ``sweep``. Unknown keys are errors, with the closest
+valid key suggested; :func:`validate` turns any problem into one
+:class:`~nnrun.errors.NnrunError` line (worded by :mod:`nnrun.config.messages`).
+
+Where to add things: a config key is a field on its section's model; activations,
+losses, optimizers and schedules come from their registries.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
+from nnrun.config.base import Strict
+from nnrun.config.messages import format_validation_error, known, unknown
+from nnrun.config.overrides import get_dotted
+from nnrun.config.sources import DATA_SOURCES, DataConfig
+from nnrun.errors import NnrunError
+from nnrun.losses import LOSSES
+from nnrun.optimizers import HYPER_KEYS, OPTIMIZERS
+from nnrun.schedules import SCHEDULES
+
+
+# ---------------------------------------------------------------------------- model
+def parse_architecture(value: Any) -> list[int]:
+    """"2-2-3-2" or [2, 2, 3, 2] -> [2, 2, 3, 2]; at least two layers, all sizes >= 1."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*\d+(\s*-\s*\d+)+\s*", value):
+            raise ValueError(
+                f"'{value}' is not an architecture: give layer sizes joined by '-' such as "
+                "'2-2-3-2', or a list [2, 2, 3, 2]"
+            )
+        sizes = [int(s) for s in value.split("-")]
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in value
+    ):
+        sizes = list(value)
+    else:
+        raise ValueError(
+            f"{value!r} is not an architecture: give layer sizes such as '2-2-3-2' or [2, 2, 3, 2]"
+        )
+    if len(sizes) < 2:
+        raise ValueError(f"{value!r} has {len(sizes)} layer; need an input and an output layer at least")
+    if min(sizes) < 1:
+        raise ValueError(f"{value!r} has a layer of size {min(sizes)}; every layer needs >= 1 unit")
+    return sizes
+
+
+class ModelConfig(Strict):
+    architecture: list[int] = Field(description='layer sizes, "2-2-3-2" or [2, 2, 3, 2]')
+    activation: str | list[str] = Field("sigmoid", description="hidden activation, or one per hidden layer")
+    output: str = Field("sigmoid", description="output activation, or softmax")
+    init: Literal["normal", "xavier", "he"] = "normal"
+    init_scale: float = Field(1.0, gt=0.0, description="std of the 'normal' init")
+    bias_init: Literal["normal", "zeros"] | float | None = Field(
+        None, description="'normal' (as the weights), 'zeros', or a constant; default: normal for "
+        "init=normal, zeros otherwise"
+    )
+    init_from: str | None = Field(None, description="model.npz to start from")
+    dropout: float | list[float] = Field(0.0, description="drop probability p of the hidden units, "
+                                         "one number or one per hidden layer")
+
+    @field_validator("architecture", mode="before")
+    @classmethod
+    def _architecture(cls, v):
+        return parse_architecture(v)
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v):
+        for name in [v] if isinstance(v, str) else v:
+            known("activation", name, ACTIVATIONS)
+        return v
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, v):
+        return known("output", v, OUTPUTS)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        n_hidden = len(self.architecture) - 2
+        if isinstance(self.activation, list) and len(self.activation) != n_hidden:
+            raise ValueError(
+                f"activation: {len(self.activation)} activations given for {n_hidden} hidden "
+                f"layers of {'-'.join(map(str, self.architecture))}; give one per hidden layer or a single name"
+            )
+        rates = [self.dropout] if not isinstance(self.dropout, list) else self.dropout
+        for p in rates:
+            if not (0.0 <= p < 1.0):
+                raise ValueError(f"dropout: {p!r} is not a drop probability; give p with 0 <= p < 1 "
+                                 "(the keep probability is 1 - p)")
+        if isinstance(self.dropout, list) and len(self.dropout) != n_hidden:
+            raise ValueError(f"dropout: {len(self.dropout)} values given for {n_hidden} hidden layers of "
+                             f"{'-'.join(map(str, self.architecture))}; give one per hidden layer or a single number")
+        if n_hidden == 0 and any(p > 0 for p in rates):
+            raise ValueError(f"dropout: {self.dropout!r} on {'-'.join(map(str, self.architecture))}, which has "
+                             "no hidden layer; dropout acts on hidden units only")
+        if self.output == SOFTMAX and self.architecture[-1] < 2:
+            raise ValueError("output: softmax on a single output unit is always 1; use sigmoid for one unit")
+        if self.bias_init is None:
+            self.bias_init = "normal" if self.init == "normal" else "zeros"
+        return self
+
+    @property
+    def activations(self) -> list[str]:
+        """One activation name per layer after the input: hidden ones, then the output."""
+        n_hidden = len(self.architecture) - 2
+        hidden = [self.activation] * n_hidden if isinstance(self.activation, str) else list(self.activation)
+        return hidden + [self.output]
+
+    @property
+    def dropout_rates(self) -> list[float]:
+        """The drop probability of each hidden layer."""
+        n_hidden = len(self.architecture) - 2
+        return list(self.dropout) if isinstance(self.dropout, list) else [float(self.dropout)] * n_hidden
+
+
+# ---------------------------------------------------------------------------- train
+ScheduleConfig = Annotated[Union[tuple(s.model for s in SCHEDULES.values())],  # type: ignore[valid-type]
+                           Field(discriminator="type")]
+
+
+class EarlyStopping(Strict):
+    """Stop when the monitored loss (validation, else training) has not improved for a while."""
+
+    patience: int = Field(ge=1, description="records without improvement before training stops")
+    min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more than this")
+    restore_best: bool = Field(True, description="end with the weights of the best record")
+
+
+class TrainConfig(Strict):
+    loss: str = "quadratic"
+    eta: float = Field(gt=0.0, description="learning rate")
+    iterations: int | None = Field(None, gt=0, description="gradient steps (or give epochs)")
+    epochs: int | None = Field(None, gt=0, description="passes over the training set (or give iterations)")
+    batch_size: int | Literal["full"] = Field(1, description="1 = per-sample SGD; 'full' = gradient descent")
+    sampling: Literal["random", "epoch"] = "random"
+    lambda_: float = Field(0.0, ge=0.0, alias="lambda", description="L2 penalty (lambda/2)||W||^2")
+    log_every: int | None = Field(None, gt=0, description="record losses every this many iterations")
+    engine: Literal["auto", "numpy", "numba"] = "auto"
+    snapshots: int = Field(0, ge=0, le=1000, description="save the parameters this many times (animation.gif)")
+    optimizer: str = Field("sgd", description=", ".join(OPTIMIZERS))
+    momentum: float | None = Field(None, description="momentum/nesterov: mu (default 0.9)")
+    betas: list[float] | None = Field(None, description="adam: [beta1, beta2] (default [0.9, 0.999])")
+    epsilon: float | None = Field(None, description="adam/rmsprop: added to the root (default 1e-8)")
+    alpha: float | None = Field(None, description="rmsprop: decay of the squared gradient (default 0.99)")
+    schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"].model(),
+                                     description="how eta changes over the run")
+    early_stopping: EarlyStopping | None = Field(None, description="stop when the monitored loss stalls")
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer(cls, v):
+        return known("optimizer", v, OPTIMIZERS)
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, v):
+        """'plateau' is short for {type: plateau}; a key of another schedule is named as such."""
+        if isinstance(v, str):
+            v = {"type": v}
+        if isinstance(v, dict):
+            kind = v.get("type", "constant")
+            if kind not in SCHEDULES:
+                raise ValueError(unknown("schedule", kind, SCHEDULES))
+            own = [k for k in SCHEDULES[kind].model.model_fields if k != "type"]
+            for key in v:
+                owners = [name for name, s in SCHEDULES.items() if key in s.model.model_fields and key != "type"]
+                if key != "type" and key not in own and owners:
+                    raise ValueError(f"{key} belongs to the {' / '.join(owners)} schedule, not {kind} "
+                                     f"({kind} takes {', '.join(own) or 'no keys'})")
+            v = {"type": kind, **{k: x for k, x in v.items() if k != "type"}}
+        return v
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v):
+        return known("loss", v, LOSSES)
+
+    @field_validator("eta", "lambda_")
+    @classmethod
+    def _finite(cls, v):
+        if not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number")
+        return v
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"batch_size {v} must be >= 1 or 'full'")
+        return v
+
+    @model_validator(mode="after")
+    def _length(self):
+        if (self.iterations is None) == (self.epochs is None):
+            raise ValueError("give exactly one of train.iterations and train.epochs (to switch from one "
+                              "to the other on the command line, set the other to null: train.iterations=null)")
+        return self
+
+    @model_validator(mode="after")
+    def _optimizer_keys(self):
+        """Each optimizer key belongs to some optimizers; unset ones get their defaults."""
+        taken = OPTIMIZERS[self.optimizer].defaults
+        for key, owners in HYPER_KEYS.items():
+            if getattr(self, key) is not None and key not in taken:
+                raise ValueError(
+                    f"train.{key}: {getattr(self, key)!r} is a setting of optimizer {' and '.join(owners)}, "
+                    f"not of train.optimizer={self.optimizer}; remove train.{key} or choose {' or '.join(owners)}"
+                )
+        checks = {
+            "momentum": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= momentum < 1"),
+            "betas": (lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "[beta1, beta2], each in [0, 1)"),
+            "epsilon": (lambda v: 0.0 < v and math.isfinite(v), "a number > 0"),
+            "alpha": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= alpha < 1"),
+        }
+        for key, default in taken.items():
+            value = getattr(self, key)
+            if value is None:
+                setattr(self, key, copy.deepcopy(default))
+            elif not checks[key][0](value):
+                raise ValueError(f"train.{key}: {value!r} is out of range; expected {checks[key][1]}")
+        return self
+
+
+# ---------------------------------------------------------------------------- sweep
+class SweepConfig(Strict):
+    grid: dict[str, Any] = Field(default_factory=dict, description="key -> list, logspace(a,b,n) or linspace(a,b,n)")
+    seeds: int = Field(1, ge=1, le=1000, description="seeds per cell")
+
+
+class Config(Strict):
+    name: str = "run"
+    seed: int = Field(0, ge=0, description="one seed for init, split and sampling")
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    sweep: SweepConfig | None = None
+    nnrun_version: str | None = Field(None, description="written by nnrun into a run's config.yaml; ignored")
+
+    @model_validator(mode="after")
+    def _combination(self):
+        loss = LOSSES[self.train.loss]
+        if loss.outputs is not None and self.model.output not in loss.outputs:
+            raise ValueError(
+                f"train.loss: {self.train.loss} needs a {' or '.join(loss.outputs)} output, "
+                f"not model.output={self.model.output}; use loss quadratic or change the output"
+            )
+        if self.data.task == "regression" and self.model.output == SOFTMAX:
+            raise ValueError("model.output: softmax is for classification; regression needs identity")
+        return self
+
+    def to_dict(self) -> dict:
+        """The resolved config as plain YAML-able data (aliases such as 'lambda' restored)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# ---------------------------------------------------------------------- validation
+def section_model(section: tuple, data: dict) -> type[BaseModel] | None:
+    """The pydantic model of the section ``section`` (() is the top level), for suggestions."""
+    if len(section) == 0:
+        return Config
+    if section == ("train", "early_stopping"):
+        return EarlyStopping
+    if section == ("train", "schedule"):
+        kind = get_dotted(data, "train.schedule.type", "constant")
+        return SCHEDULES[kind].model if kind in SCHEDULES else None
+    if len(section) > 1:
+        return None
+    if section[0] == "data":
+        source = get_dotted(data, "data.source")
+        for m in DATA_SOURCES:
+            if m.model_fields["source"].annotation.__args__[0] == source:
+                return m
+        return None
+    return {"model": ModelConfig, "train": TrainConfig, "sweep": SweepConfig}.get(section[0])
+
+
+def validate(data: dict, source: str = "config", overrides=()) -> Config:
+    """Validate a raw mapping into a Config, or raise one NnrunError line naming
+    ``source`` (the file), or the one of the KEY=VALUE ``overrides`` that set the key."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise NnrunError(format_validation_error(err, data, source, section_model, overrides)) from None
