@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from nnrun.errors import NnrunError
+from nnrun.store.names import CONFIG, SWEEP
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -47,9 +48,9 @@ def config_file(path: str | Path) -> Path:
     (the resolved config the run saved), so ``nnrun gradcheck RUN`` checks that run."""
     path = Path(path)
     if path.is_dir():
-        if (path / "config.yaml").is_file():
-            return path / "config.yaml"
-        kind = "a sweep folder (its cells are run folders)" if (path / "sweep.yaml").is_file() else "a folder"
+        if (path / CONFIG).is_file():
+            return path / CONFIG
+        kind = "a sweep folder (its cells are run folders)" if (path / SWEEP).is_file() else "a folder"
         raise NnrunError(f"{path}: is {kind}, not a config file; give a YAML config, or a run folder that holds "
                          "config.yaml")
     return path
