@@ -123,7 +123,7 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
     assert "class='sortable'" in text and "<script>" in text and "Best cell" in page.words
     assert "train.eta: 0.05, 0.5" in page.words
     # the base config's own eta never ran: the page shows the swept values in its place
-    assert "η=swept: 0.05, 0.5" in text and "eta: &#x27;swept: 0.05, 0.5&#x27;" in text
+    assert "η=swept: 0.05, 0.5" in text and "eta: 'swept: 0.05, 0.5'" in page.words
 
 
 def test_pages_name_the_folder_by_the_path_the_user_reaches_it_by(runs):
