@@ -20,10 +20,11 @@ class Page(HTMLParser):
 
     def __init__(self, text):
         super().__init__()
-        self.images, self.links, self.external, self.text = [], [], [], []
+        self.images, self.links, self.external, self.text, self.tags = [], [], [], [], set()
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
         attrs = dict(attrs)
         if tag == "img":
             self.images.append(attrs.get("src", ""))
@@ -123,7 +124,7 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
     assert "class='sortable'" in text and "<script>" in text and "Best cell" in page.words
     assert "train.eta: 0.05, 0.5" in page.words
     # the base config's own eta never ran: the page shows the swept values in its place
-    assert "η=swept: 0.05, 0.5" in text and "eta: &#x27;swept: 0.05, 0.5&#x27;" in text
+    assert "η=swept: 0.05, 0.5" in text and "eta: 'swept: 0.05, 0.5'" in page.words
 
 
 def test_pages_name_the_folder_by_the_path_the_user_reaches_it_by(runs):
@@ -367,3 +368,68 @@ def test_the_comparison_picture_names_its_runs_and_labels_as_the_run_pictures_do
     assert "60,000" in [t.get_text() for t in loss_ax.get_xticklabels()]
     loss_ticks = [t.get_text() for t in loss_ax.get_yticklabels() if t.get_text()]
     assert loss_ticks and not any("$" in t or "10^" in t for t in loss_ticks), loss_ticks
+
+
+# ------------------------------------------------------------------ templates
+REPORT_SOURCE = Path(__file__).resolve().parents[1] / "nnrun" / "report"
+
+
+def _poisoned(value):
+    """The same page data with '<zz>' after every string: each text slot a template fills."""
+    from markupsafe import Markup
+
+    from nnrun.report.page import Link
+
+    assert not isinstance(value, Markup), f"page data marked safe: {value[:60]!r}"
+    if isinstance(value, str):
+        return value + "<zz>"
+    if isinstance(value, Link):
+        return Link(*(_poisoned(v) for v in value))
+    if isinstance(value, dict):
+        return {k: _poisoned(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_poisoned(v) for v in value)
+    return value
+
+
+def test_every_text_slot_of_every_page_template_is_escaped(runs, tmp_path, monkeypatch):
+    """Autoescaping is what keeps a name or a class from becoming markup: each page is
+    rendered again from its own data with '<zz>' appended to every string, and no zz
+    element may appear (it would, were autoescaping off or a value marked safe)."""
+    from nnrun.report import compare, page, run, sweep
+
+    _, dirs, sweep_dir = runs
+    rendered = []
+
+    def recording(template, **context):
+        rendered.append(template)
+        poisoned = page.render(template, **_poisoned(context))
+        shown = Page(poisoned)
+        assert "zz" not in shown.tags, f"{template}: data became markup"
+        assert "<zz>" in " ".join(shown.text), f"{template}: no text slot was filled"
+        return page.render(template, **context)
+
+    for module in (run, sweep, compare):
+        monkeypatch.setattr(module, "render", recording)
+    run.run_page(dirs[0])
+    run.run_page(min(sweep_dir.glob("c000_*")), parent=sweep_dir.name)
+    sweep.sweep_page(sweep_dir)
+    compare.compare_page(dirs[:2], tmp_path / "c.html")
+    assert rendered == ["run.html", "run.html", "sweep.html", "compare.html"]
+    env = page.environment()
+    assert env.autoescape is True and env is page.environment()  # one environment, made once
+    tables = env.get_template("_tables.html").module
+    html = str(tables.grid_table(["<zz>"], [["<zz>", page.Link("<zz>", "<zz>")]])) + str(tables.kv_row("<zz>", "<zz>"))
+    assert "<zz>" not in html and html.count("&lt;zz&gt;") == 6
+
+
+def test_the_report_modules_write_no_html_of_their_own():
+    """The pages' HTML lives in the templates: an f-string of HTML in a report module is
+    one place more that must remember to escape."""
+    tag = re.compile(r"<(td|tr|th|table|tbody|thead|p|h1|h2|a|li|ul|pre|code|div|span|strong|figure|img|"
+                     r"figcaption|script|style|html|head|body|meta|title|footer|button|br)\b", re.IGNORECASE)
+    found = [f"{path.name}:{n}: {line.strip()}" for path in sorted(REPORT_SOURCE.glob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1) if tag.search(line)]
+    assert not found, found
+    templates = {p.name for p in (REPORT_SOURCE / "templates").iterdir()}
+    assert {"base.html", "run.html", "sweep.html", "compare.html", "_tables.html", "_figure.html"} <= templates

@@ -4,6 +4,9 @@ The page shows only the config keys whose values differ between the runs (the re
 is the same for all and is counted, not listed), the final metrics side by side, and
 the runs' loss and accuracy curves overlaid in one picture, each run one colour:
 training solid, validation dotted, test dashed.
+
+The page is the Jinja2 template ``templates/compare.html`` (autoescaping on); this module
+computes the plain data it shows and draws the curves.
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from nnrun.errors import NnrunError, no_run_folder
-from nnrun.report.page import document, esc, figure_bytes, fmt, grid_table
+from nnrun.report.page import Link, data_uri, fmt, render
 from nnrun.report.run import METRIC_ROWS
-from nnrun.store.files import read_saved_json, read_saved_yaml
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, stamp_of
 from nnrun.report.runs import IGNORED, flatten
-from nnrun.store.files import atomic_write
+from nnrun.store.files import atomic_write, read_saved_json, read_saved_yaml
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, stamp_of
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -36,7 +38,7 @@ def check_run(folder: Path) -> Path:
         raise no_run_folder(folder, "RUN: ")
     if (folder / SWEEP).exists():
         raise NnrunError(f"RUN: {folder} is a sweep folder; give its cell folders (or open its report.html)")
-    for needed in ("config.yaml", "metrics.json", "history.csv"):
+    for needed in (CONFIG, METRICS_JSON, HISTORY):
         if not (folder / needed).exists():
             raise NnrunError(f"RUN: {folder}: not a run folder (no {needed})")
     return folder
@@ -121,7 +123,8 @@ def curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name: str)
 
 
 def compare_page(run_dirs, out: Path) -> str:
-    """The HTML comparing the runs; links to each run's own report relative to ``out``."""
+    """The HTML comparing the runs (template ``compare.html``); links to each run's own report
+    relative to ``out``."""
     folders = [check_run(Path(f)) for f in run_dirs]
     if len(folders) < 2:
         raise NnrunError("RUN: give at least two run folders to compare")
@@ -134,26 +137,16 @@ def compare_page(run_dirs, out: Path) -> str:
     differing = [k for k in keys if len({json.dumps(c.get(k), default=str) for c in configs}) > 1]
     labels = labels_for(configs, differing, folders)
     out_dir = Path(out).resolve().parent
-    links = []
-    for label, folder in zip(labels, folders):
+    runs = []
+    for label, folder, m in zip(labels, folders, metrics):
         target = folder.resolve() / REPORT
-        href = os.path.relpath(target, out_dir)
-        when = stamp_of(folder)
-        links.append([label, f"<a href='{esc(href)}'>{esc(folder.name)}</a>" if target.exists() else
-                      esc(folder.name), when, metrics[len(links)].get("status", "unknown")])
-    runs_table = grid_table(["run", "folder (its report)", "time", "status"], links, html_cells={"folder (its report)"})
-    same = len(keys) - len(differing)
-    if differing:
-        diff_table = grid_table(["config key", *labels], [[k, *[c.get(k) for c in configs]] for k in differing])
-    else:
-        diff_table = "<p>The runs have the same config.</p>"
+        href = os.path.relpath(target, out_dir) if target.exists() else None
+        runs.append([label, Link(href, folder.name), stamp_of(folder), m.get("status", "unknown")])
     rows = []
     for key, _, label, _ in METRIC_ROWS + [("train_seconds", None, "training time (s)", False)]:
         values = [m.get(key) for m in metrics]
-        if all(v is None for v in values):
-            continue
-        rows.append([label, *[np.nan if v is None else v for v in values]])
-    metrics_table = grid_table(["metric", *labels], rows)
+        if any(v is not None for v in values):
+            rows.append([label, *[np.nan if v is None else v for v in values]])
     histories = []
     for folder in folders:
         try:
@@ -162,17 +155,12 @@ def compare_page(run_dirs, out: Path) -> str:
             raise NnrunError(f"RUN: {folder / 'history.csv'}: not readable ({e})") from None
     losses = {r.get("train", {}).get("loss", "") for r in raws}
     png = curves_png(histories, labels, losses.pop().replace("_", " ") if len(losses) == 1 else "")
-    version = str(metrics[0].get("nnrun_version", "?"))
-    body = [f"<h1>{len(folders)} runs compared</h1>",
-            f"<p class='sub'>{esc(', '.join(labels))}</p>",
-            "<h2>Runs</h2>", runs_table,
-            "<h2>What differs</h2>", diff_table,
-            f"<p>{same} other config keys have the same value in every run.</p>",
-            "<h2>Metrics (final)</h2>", metrics_table,
-            "<h2>Curves</h2>",
-            figure_bytes(png, "each run one colour; training solid, validation dotted, test dashed") if png
-            else "<p>No curves recorded.</p>"]
-    return document("nnrun: runs compared", "\n".join(body), version)
+    caption = "each run one colour; training solid, validation dotted, test dashed"
+    return render(
+        "compare.html", labels=labels, runs=runs, differing=[[k, *[c.get(k) for c in configs]] for k in differing],
+        same=len(keys) - len(differing), metric_rows=rows,
+        curves={"uri": data_uri(png, "image/png"), "caption": caption} if png else None,
+        version=str(metrics[0].get("nnrun_version", "?")), script=False)
 
 
 def write_compare_page(run_dirs, out) -> Path:

@@ -1,5 +1,8 @@
 """report.html of a run folder: what ran, status and hints, metrics, every picture, the config.
 
+The page is the Jinja2 template ``templates/run.html`` (autoescaping on); this module
+computes the plain data it shows.
+
 Everything comes from the files of the folder (config.yaml, metrics.json, history.csv,
 model.json and the pictures), so ``nnrun plot`` redraws the page of any run.
 """
@@ -11,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
 from nnrun.maths.metrics import METRICS, page_order
+from nnrun.report.page import fmt, picture, pictures_in, render
 from nnrun.store.files import read_saved_json, read_saved_yaml
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL_JSON, stamp_of
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL_JSON, REPORT, stamp_of
 
 # (metrics.json key, history column or None, label, higher is better), in a reader's order
 METRIC_ROWS = [(m.key, m.key if m.recorded else None, m.label, m.higher_is_better)
@@ -86,7 +89,8 @@ def best_of_history(run_dir: Path, metrics: dict | None = None) -> dict:
     return best
 
 
-def metrics_section(metrics: dict, best: dict) -> str:
+def metric_rows(metrics: dict, best: dict) -> list[list]:
+    """[label, final, best seen, at iteration] per metric that the run recorded."""
     rows = []
     for key, column, label, _ in METRIC_ROWS:
         value = metrics.get(key)
@@ -97,59 +101,41 @@ def metrics_section(metrics: dict, best: dict) -> str:
         shown = f"{label} †" if b and key.startswith("test_") else label
         rows.append([shown, value if value is not None else math.nan,
                      b[0] if b else math.nan, b[1] if b else None])
-    table = grid_table(["metric", "final", "best seen during training", "at iteration"], rows)
-    if any(key.startswith("test_") and column in best for key, column, _, _ in METRIC_ROWS):
-        table += ("<p class='sub'>† The test set's best value during training is shown for inspection, "
-                  "not as a result: choosing the iteration by it would be choosing on the test set. The "
-                  "result is the final value (early stopping chooses its iteration on the validation set).</p>")
-    extra = [("iterations", f"{fmt(metrics.get('iterations'))} of {fmt(metrics.get('planned_iterations'))} planned"
-              if metrics.get("planned_iterations") else fmt(metrics.get("iterations"))),
-             ("training time", f"{fmt(metrics.get('train_seconds'))} s in the training loop"
-              + (f" ({metrics['seconds_per_iteration'] * 1e6:.3g} µs per iteration)"
-                 if metrics.get("seconds_per_iteration") else "")),
-             ("engine", fmt(metrics.get("engine"))),
-             ("recorded", f"every {fmt(metrics.get('log_every'))} iterations" if metrics.get("log_every") else "")]
-    return table + kv_table([(k, esc(v)) for k, v in extra if v])
+    return rows
 
 
-def status_section(metrics: dict) -> str:
-    status = metrics.get("status", "unknown")
-    parts = []
-    if status == "diverged":
-        parts.append(f"<p class='hint'><strong>Diverged</strong> at iteration {esc(fmt(metrics.get('diverged_at')))}: "
-                     "the numbers after that point are not a result.</p>")
-    elif status == "interrupted":
-        parts.append(f"<p class='hint'><strong>Interrupted</strong> after {esc(fmt(metrics.get('iterations')))} "
-                     "iterations; everything up to there is saved.</p>")
-    elif status == "failed":
-        parts.append(f"<p class='hint'><strong>Failed</strong>: {esc(metrics.get('error', ''))}</p>")
-        if metrics.get("traceback"):
-            parts.append(f"<pre>{esc(metrics['traceback'])}</pre>")
+def run_facts(metrics: dict) -> list[tuple[str, str]]:
+    """(label, text) rows under the metrics: iterations, training time, engine, recording."""
+    per_iteration = metrics.get("seconds_per_iteration")
+    return [("iterations", f"{fmt(metrics.get('iterations'))} of {fmt(metrics.get('planned_iterations'))} planned"
+             if metrics.get("planned_iterations") else fmt(metrics.get("iterations"))),
+            ("training time", f"{fmt(metrics.get('train_seconds'))} s in the training loop"
+             + (f" ({per_iteration * 1e6:.3g} µs per iteration)" if per_iteration else "")),
+            ("engine", fmt(metrics.get("engine"))),
+            ("recorded", f"every {fmt(metrics.get('log_every'))} iterations" if metrics.get("log_every") else "")]
+
+
+def early_stopping(metrics: dict) -> dict | None:
+    """What early stopping did, as the Status section's sentence needs it (None: not used)."""
     early = metrics.get("early_stopping")
-    if early:
-        kept = "; the model holds the weights of that record" if early.get("restored_best") else ""
-        when = (f"stopped at iteration {fmt(early.get('stopped_at'))}" if early.get("stopped_at") is not None
-                else "did not trigger (the run went to its end)")
-        parts.append(f"<p>Early stopping {esc(when)}: {esc(str(early.get('monitor', '')).replace('_', ' '))} was best "
-                     f"at iteration {esc(fmt(early.get('best_iteration')))} ({esc(fmt(early.get('best_loss')))})"
-                     f"{esc(kept)}.</p>")
-    hints = (metrics.get("diagnostics") or {}).get("hints") or []
-    if hints:
-        parts.append("<p>Diagnostics:</p><ul class='hints'>" + "".join(f"<li>{esc(h)}</li>" for h in hints) + "</ul>")
-    elif status == "completed":
-        parts.append("<p>Completed; the diagnostics found nothing to point out (no divergence, loss growth, "
-                     "dead or saturated units, or one-class classifier).</p>")
-    return "".join(parts)
+    if not early:
+        return None
+    return {"when": (f"stopped at iteration {fmt(early.get('stopped_at'))}" if early.get("stopped_at") is not None
+                     else "did not trigger (the run went to its end)"),
+            "monitor": str(early.get("monitor", "")).replace("_", " "),
+            "best_iteration": early.get("best_iteration"), "best_loss": early.get("best_loss"),
+            "kept": "; the model holds the weights of that record" if early.get("restored_best") else ""}
 
 
-def files_section(run_dir: Path) -> str:
-    items = []
+def files_of(run_dir: Path) -> list[dict]:
+    """The folder's files (but report.html) with their sizes, for the Files section."""
+    files = []
     for path in sorted(run_dir.iterdir()):
-        if path.is_file() and not path.name.startswith(".") and path.name != "report.html":
+        if path.is_file() and not path.name.startswith(".") and path.name != REPORT:
             size = path.stat().st_size
-            shown = f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
-            items.append(f"<li><a href='{esc(path.name)}'><code>{esc(path.name)}</code></a> ({shown})</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+            files.append({"name": path.name,
+                          "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"})
+    return files
 
 
 def _names(names: list[str], most: int = 12) -> str:
@@ -160,44 +146,33 @@ def _names(names: list[str], most: int = 12) -> str:
 
 
 def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | None = None) -> str:
-    """The HTML of a run folder's report. Its commands name the folder as ``shown_as``
-    (default ``run_dir``), the path the user reaches it by: a sweep cell is written in a
-    worker's temporary folder, and a folder's name alone is only right inside its parent."""
+    """The HTML of a run folder's report (template ``run.html``). Its commands name the folder
+    as ``shown_as`` (default ``run_dir``), the path the user reaches it by: a sweep cell is
+    written in a worker's temporary folder, and a folder's name alone is only right inside its
+    parent."""
     run_dir = Path(run_dir)
     shown_path = Path(shown_as) if shown_as is not None else run_dir
-    shown = esc(str(shown_path))
     raw = read_saved_yaml(run_dir / CONFIG)
     metrics = read_saved_json(run_dir / METRICS_JSON)
     model_json = read_saved_json(run_dir / MODEL_JSON)
-    name = raw.get("name", run_dir.name)
-    status = metrics.get("status", "unknown")
-    version = raw.get("nnrun_version") or metrics.get("nnrun_version") or "?"
-    when = stamp_of(run_dir)
-    up = f" · part of <a href='../report.html'>{esc(parent)}</a>" if parent else ""
-    head = (f"<h1>{esc(name)} <span class='badge {esc(status)}'>{esc(status)}</span></h1>"
-            f"<p class='sub'><code>{esc(shown_path.name)}</code>{' · ' + esc(when) if when else ''}{up}</p>")
     model, data, train = raw.get("model", {}), raw.get("data", {}), raw.get("train", {})
-    command = metrics.get("command")
-    what = [("name", esc(name)),
-            ("command", f"<code>{esc(command)}</code>" if command else ""),
-            ("repeat with", f"<code>nnrun train {shown}/config.yaml</code>"),
-            ("architecture", esc(architecture_line(model)) if model else ""),
-            ("training", esc(training_line(train)) if train else ""),
-            ("data", esc(data_line(data)) if data else ""),
-            ("features", esc(_names(model_json.get("features", [])))),
-            ("classes", esc(", ".join(model_json.get("class_names", [])))),
-            ("seed", esc(fmt(raw.get("seed")))),
-            ("nnrun version", esc(version))]
-    pictures = pictures_in(run_dir)
-    body = [head,
-            "<h2>What ran</h2>", kv_table([(k, v) for k, v in what if v]),
-            "<h2>Status</h2>", status_section(metrics),
-            "<h2>Metrics</h2>", metrics_section(metrics, best_of_history(run_dir, metrics)),
-            "<h2>Pictures</h2>",
-            "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
-            else f"<p>No pictures in this folder{'; a sweep cell draws none while the sweep runs' if parent else ''}. "
-                 f"<code>nnrun plot {shown}</code> draws them and this page again.</p>",
-            "<h2>Resolved config</h2>",
-            f"<pre>{esc((run_dir / 'config.yaml').read_text() if (run_dir / 'config.yaml').exists() else '')}</pre>",
-            "<h2 class='noprint'>Files</h2><div class='noprint'>", files_section(run_dir), "</div>"]
-    return document(f"{name}: nnrun run report", "\n".join(body), version)
+    best = best_of_history(run_dir, metrics)
+    config = run_dir / CONFIG
+    return render(
+        "run.html", name=raw.get("name", run_dir.name), status=metrics.get("status", "unknown"),
+        version=raw.get("nnrun_version") or metrics.get("nnrun_version") or "?",
+        folder=shown_path.name, shown=str(shown_path), when=stamp_of(run_dir), parent=parent or "",
+        command=metrics.get("command") or "",
+        architecture=architecture_line(model) if model else "",
+        training=training_line(train) if train else "", data=data_line(data) if data else "",
+        features=_names(model_json.get("features", [])), classes=", ".join(model_json.get("class_names", [])),
+        seed=raw.get("seed"),
+        outcome={"diverged_at": metrics.get("diverged_at"), "iterations": metrics.get("iterations"),
+                 "error": str(metrics.get("error", "")), "traceback": metrics.get("traceback") or ""},
+        early=early_stopping(metrics), hints=(metrics.get("diagnostics") or {}).get("hints") or [],
+        metric_rows=metric_rows(metrics, best),
+        test_best_shown=any(key.startswith("test_") and column in best for key, column, _, _ in METRIC_ROWS),
+        run_facts=run_facts(metrics),
+        pictures=[picture(p) for p in pictures_in(run_dir)],
+        config_text=config.read_text() if config.exists() else "",
+        files=files_of(run_dir), script=False)

@@ -1,5 +1,8 @@
 """report.html of a sweep folder: the grid, the best cell, the heatmaps, a sortable table of
-every cell with a link to the cell's own report."""
+every cell with a link to the cell's own report.
+
+The page is the Jinja2 template ``templates/sweep.html`` (autoescaping on); this module
+computes the plain data it shows."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnrun.report.page import document, esc, figure, fmt, grid_table, kv_table, pictures_in
-from nnrun.report.run import architecture_line, data_line, training_line
+from nnrun.report.page import Link, fmt, picture, pictures_in, render
 from nnrun.maths.metrics import RECORDED, page_order
+from nnrun.report.run import architecture_line, data_line, training_line
 from nnrun.store.files import read_saved_yaml
 from nnrun.store.names import RESULTS, SWEEP, stamp_of
 from nnrun.store.results import best_row, chosen_by, held_out_note
@@ -42,62 +45,45 @@ def mark_swept(base: dict, axes: dict) -> dict:
 
 
 def sweep_page(sweep_dir: Path) -> str:
-    """The HTML of a sweep folder's report."""
+    """The HTML of a sweep folder's report (template ``sweep.html``)."""
     sweep_dir = Path(sweep_dir)
     spec = read_saved_yaml(sweep_dir / SWEEP)
     axes = spec.get("axes") or {}
     base = mark_swept(spec.get("base") or {}, axes)
-    name = spec.get("name", sweep_dir.name)
-    version = spec.get("nnrun_version", "?")
     try:
         results = pd.read_csv(sweep_dir / RESULTS)
     except (OSError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=["status", "folder"])
     counts = results["status"].value_counts().to_dict() if len(results) else {}
     done = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no cell finished"
-    when = stamp_of(sweep_dir)
-    head = (f"<h1>{esc(name)} <span class='badge'>sweep</span></h1>"
-            f"<p class='sub'><code>{esc(sweep_dir.name)}</code>{' · ' + esc(when) if when else ''}</p>")
-    grid = "; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items())
     command = spec.get("command")  # the command that made the sweep (older sweeps: none)
-    what = [("command", f"<code>{esc(command)}</code>" if command else ""),
-            ("grid", esc(grid)),
-            ("cells", esc(f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}")),
-            ("architecture", esc(architecture_line(base["model"])) if "model" in base else ""),
-            ("training", esc(training_line(base["train"])) if "train" in base else ""),
-            ("data", esc(data_line(base["data"])) if "data" in base else ""),
-            ("nnrun version", esc(version))]
     row, metric = _best(results)
-    if row is not None:
-        where = ", ".join(f"{k} = {fmt(row[k])}" for k in axes)
-        link = f"{row['folder']}/report.html"
-        value = (f"mean {metric} over {row['seeds']} seeds {fmt(float(row[metric]))}" if "seeds" in row
-                 else f"{metric} {fmt(float(row[metric]))}")
-        best = (f"<p><strong>Best cell</strong> ({esc(value + held_out_note(row, metric))}): "
-                f"{esc(where)}, seed {esc(fmt(row['seed']))} · <a href='{esc(link)}'>its report</a></p>"
-                f"<p class='sub'>Chosen by {esc(chosen_by(metric))}.</p>")
-    else:
-        best = "<p>No cell completed, so there is no best cell.</p>"
     columns = [c for c in axes if c in results.columns] + ["seed", "status"]
     columns += [m for m in SHOWN_METRICS if m in results.columns and results[m].notna().any()]
     rows, classes = [], []
     for _, r in results.iterrows():
-        cells = [_value(r[c]) for c in columns]
-        cells.append(f"<a href='{esc(r.get('folder'))}/report.html'>report</a>")
-        rows.append(cells)
+        rows.append([_value(r[c]) for c in columns] + [Link(f"{r.get('folder')}/report.html", "report")])
         classes.append("best" if row is not None and r.get("folder") == row["folder"] else "")
-    table = grid_table(columns + ["cell"], rows, sortable=True, row_classes=classes, html_cells={"cell"},
-                       table_id="results")
-    pictures = pictures_in(sweep_dir)
-    body = [head, "<h2>What ran</h2>", kv_table([(k, v) for k, v in what if v]),
-            "<h2>Best cell</h2>", best,
-            "<h2>Pictures</h2>",
-            "<div class='pictures'>" + "".join(figure(p) for p in pictures) + "</div>" if pictures
-            else "<p>No pictures in this folder.</p>",
-            "<h2>Every cell</h2><p class='noprint'>Click a column heading to sort by it; again to reverse.</p>",
-            table,
-            "<h2>Base config</h2>", f"<pre>{esc(_yaml(base))}</pre>"]
-    return document(f"{name}: nnrun sweep report", "\n".join(body), version, script=True)
+    return render(
+        "sweep.html", name=spec.get("name", sweep_dir.name), version=spec.get("nnrun_version", "?"),
+        folder=sweep_dir.name, when=stamp_of(sweep_dir), command=command or "",
+        grid="; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items()),
+        cells=f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}",
+        architecture=architecture_line(base["model"]) if "model" in base else "",
+        training=training_line(base["train"]) if "train" in base else "",
+        data=data_line(base["data"]) if "data" in base else "",
+        best=_best_cell(row, metric, axes), pictures=[picture(p) for p in pictures_in(sweep_dir)],
+        columns=columns + ["cell"], rows=rows, row_classes=classes, base_config=_yaml(base), script=True)
+
+
+def _best_cell(row, metric: str, axes: dict) -> dict | None:
+    """What the Best cell section says of the best row (None: no cell completed)."""
+    if row is None:
+        return None
+    value = (f"mean {metric} over {row['seeds']} seeds {fmt(float(row[metric]))}" if "seeds" in row
+             else f"{metric} {fmt(float(row[metric]))}")
+    return {"value": value + held_out_note(row, metric), "where": ", ".join(f"{k} = {fmt(row[k])}" for k in axes),
+            "seed": row["seed"], "folder": row["folder"], "chosen_by": chosen_by(metric)}
 
 
 def _value(value):
