@@ -173,6 +173,36 @@ def load_engine(cfg, data, network: Network, announce=None, only_if_missing: boo
     return name
 
 
+@dataclass
+class _Plan:
+    """What a run needs before its first step: the network, the method, the engine and the
+    sampler, how many iterations, in chunks of how many, and where the snapshots fall."""
+
+    net: Network
+    method: Method
+    engine: str
+    notes: list
+    sampler: Sampler
+    dropout: bool
+    chunk: int
+    total: int
+    log_every: int
+    marks: list  # snapshot iterations still to come
+
+
+@dataclass
+class _Progress:
+    """Where the loop stands: iterations done, how it ended, seconds inside the engine."""
+
+    done: int = 0
+    status: str = "completed"
+    diverged_at: int | None = None
+    seconds: float = 0.0
+    stopped: bool = False
+    last_recorded: int = 0
+    snapshots: list = field(default_factory=list)
+
+
 def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=None,
           sampling_rng: np.random.Generator | None = None) -> TrainResult:
     """Train ``network`` (default: built from cfg and its seed) on ``data`` as cfg.train says.
@@ -182,21 +212,44 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     disk); without it the rows are collected into ``TrainResult.history``. With early
     stopping and restore_best, the network ends with the weights of the best record.
     """
+    plan = plan_training(cfg, data, network, sampling_rng)
+    collected = []
+    emit = on_rows or collected.append
+    # Overflow is how divergence starts; it is detected and reported as status
+    # 'diverged' with a hint, so NumPy's floating-point warnings would only repeat it.
+    with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        engine = make_engine(plan.engine, plan.net, plan.method, data, dropout=plan.dropout,
+                             stop_flag=lambda: flag["signal"] is not None, full_batch=cfg.train.batch_size == "full")
+        record_start(plan, data, emit)
+        state = run_chunks(plan, engine, emit, progress, flag)
+        if state.status == "interrupted" and state.last_recorded != state.done:
+            record_end(plan, data, state, emit)
+        interrupted_by = flag["signal"]
+        if cfg.train.snapshots and (not state.snapshots or state.snapshots[-1][0] != state.done):
+            state.snapshots.append((state.done, plan.net.theta.copy()))  # stopped early: where it ended
+    if plan.method.early_stopping and plan.method.hyper[ix.ES_RESTORE] > 0 and state.status == "completed":
+        plan.net.theta[:] = plan.method.best_theta  # the weights of the best record
+    history = np.vstack(collected) if collected else np.empty((0, len(HISTORY_COLUMNS)))
+    return TrainResult(plan.net, history, state.status, state.done, plan.total, state.seconds, plan.engine,
+                       plan.log_every, state.diverged_at, plan.notes, interrupted_by, plan.method, state.stopped,
+                       state.snapshots)
+
+
+def plan_training(cfg, data, network, sampling_rng) -> _Plan:
+    """The network, the method's vectors, the engine (its kernel loaded), the sampler and
+    the chunk size of a run: everything decided before the first step."""
     from nnrun.data import streams
 
     rngs = streams(cfg.seed)
     net = network if network is not None else build_network(cfg, rngs["init"])
     t = cfg.train
     n_train = len(data.X_train)
-    batch = batch_size(cfg, n_train)
-    total = planned_iterations(cfg, n_train)
-    log_every = resolve_log_every(cfg, n_train)
-    classify = data.task == "classification"
-    method = make_method(cfg, len(net.theta), n_train, data.has_val, classify, log_every, total)
+    batch, total, log_every = batch_size(cfg, n_train), planned_iterations(cfg, n_train), resolve_log_every(cfg, n_train)
+    method = make_method(cfg, len(net.theta), n_train, data.has_val, data.task == "classification", log_every, total)
     name, warning = choose_engine(t.engine, net.activations, t.loss, t.optimizer)
     notes = []
     if warning:
-        warnings.warn(warning, UserWarning, stacklevel=2)
+        warnings.warn(warning, UserWarning, stacklevel=3)
         notes.append(warning)
     if name == "numba":
         from nnrun.engines.numba_engine import kernel_loaded, use_rows
@@ -204,78 +257,78 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
         if not kernel_loaded(use_rows(method.batch, len(net.theta))):
             # called from Python without prepare(): a compile would be 10-30 silent seconds
             load_engine(cfg, data, net, announce=lambda message: print(message, file=sys.stderr))
-
     drop = unit_rates(cfg.model.dropout_rates, net.sizes)
     sampler = Sampler(n_train, t.batch_size, t.sampling, sampling_rng or rngs["sampling"], drop, rngs["dropout"])
     chunk = chunk_iterations(len(net.theta), batch, n_train, len(data.X_test) + len(data.X_val), log_every, total)
+    return _Plan(net, method, name, notes, sampler, len(drop) > 0, chunk, total, log_every,
+                 list(snapshot_iterations(total, t.snapshots)))
 
-    collected = []
-    emit = on_rows or collected.append
-    # Overflow is how divergence starts; it is detected and reported as status
-    # 'diverged' with a hint, so NumPy's floating-point warnings would only repeat it.
-    with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        engine = make_engine(name, net, method, data, dropout=len(drop) > 0,
-                             stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")
-        buffer = np.full((chunk // log_every + 2, len(HISTORY_COLUMNS)), np.nan)
-        first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-        record(net, data, method, first, 0, 0, method.eta_at(1))
-        first[0, ix.SECONDS] = 0.0
-        observe(method, net.theta, 0, first[0, ix.TRAIN_LOSS], first[0, ix.VAL_LOSS])  # the start counts
-        emit(first)
-        last_recorded = 0
 
-        # train_seconds and the 'seconds' column count time inside the engine only, not
-        # sampling or history writing (which a background thread overlaps anyway).
-        done, status, diverged_at, seconds, stopped = 0, "completed", None, 0.0, False
-        # an empty first call loads (or compiles) the compiled kernel outside the timer
-        engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), sampler.masks(0), 0, buffer)
-        # train.snapshots: chunks end at the snapshot iterations (the sampler hands out the
-        # same indices for any chunking, so the numbers do not change)
-        marks = list(snapshot_iterations(total, t.snapshots))
-        snapshots = []
-        while marks and marks[0] == 0:
-            snapshots.append((0, net.theta.copy()))
+def record_start(plan: _Plan, data, emit) -> None:
+    """Record iteration 0 (the initial weights), which early stopping and plateau also see."""
+    first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
+    record(plan.net, data, plan.method, first, 0, 0, plan.method.eta_at(1))
+    first[0, ix.SECONDS] = 0.0
+    observe(plan.method, plan.net.theta, 0, first[0, ix.TRAIN_LOSS], first[0, ix.VAL_LOSS])  # the start counts
+    emit(first)
+
+
+def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
+    """The loop: chunks of sample indices and masks through the engine, their records
+    emitted, until the planned iterations are done, the loss diverges, early stopping
+    fires or a signal arrives.
+
+    ``seconds`` counts time inside the engine only, not sampling or history writing
+    (which a background thread overlaps anyway). Chunks also end at the snapshot
+    iterations; the sampler hands out the same indices for any chunking, so the numbers
+    do not change."""
+    state = _Progress()
+    buffer = np.full((plan.chunk // plan.log_every + 2, len(HISTORY_COLUMNS)), np.nan)
+    # an empty first call loads (or compiles) the compiled kernel outside the timer
+    engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), plan.sampler.masks(0), 0, buffer)
+    marks = plan.marks
+    while marks and marks[0] == 0:
+        state.snapshots.append((0, plan.net.theta.copy()))
+        marks.pop(0)
+    while state.done < plan.total:
+        k = min(plan.chunk, plan.total - state.done, (marks[0] - state.done) if marks else plan.chunk)
+        idx, ptr, masks = plan.sampler.chunk(k)
+        t0 = time.perf_counter()
+        n, rows, code = engine.run_chunk(idx, ptr, masks, state.done, buffer)
+        before, state.seconds = state.seconds, state.seconds + (time.perf_counter() - t0)
+        state.done += n
+        if marks and state.done == marks[0]:
+            state.snapshots.append((state.done, plan.net.theta.copy()))
             marks.pop(0)
-        while done < total:
-            k = min(chunk, total - done, (marks[0] - done) if marks else chunk)
-            idx, ptr, masks = sampler.chunk(k)
-            t0 = time.perf_counter()
-            n, rows, code = engine.run_chunk(idx, ptr, masks, done, buffer)
-            before, seconds = seconds, seconds + (time.perf_counter() - t0)
-            done += n
-            if marks and done == marks[0]:
-                snapshots.append((done, net.theta.copy()))
-                marks.pop(0)
-            if rows:
-                block = buffer[:rows].copy()
-                # rows inside a compiled chunk are timed by interpolation
-                block[:, ix.SECONDS] = before + (seconds - before) * (block[:, ix.IT] - (done - n)) / max(n, 1)
-                emit(block)
-                last_recorded = int(block[-1, ix.IT])
-                if progress:
-                    progress(done, float(block[-1, ix.TRAIN_LOSS]))
-            elif progress:
-                progress(done, None)
-            if code == ix.DIVERGED:
-                status, diverged_at = "diverged", done
-                break
-            if code == ix.STOPPED:
-                stopped = True
-                break
-            if flag["signal"] is not None:
-                status = "interrupted"
-                break
-        if status == "interrupted" and last_recorded != done:
-            final = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-            record(net, data, method, final, 0, done, method.eta_at(max(done, 1)))
-            final[0, ix.SECONDS] = seconds
-            emit(final)
-        interrupted_by = flag["signal"]
-        if t.snapshots and (not snapshots or snapshots[-1][0] != done):  # stopped early: where it ended
-            snapshots.append((done, net.theta.copy()))
-    if method.early_stopping and method.hyper[ix.ES_RESTORE] > 0 and status == "completed":
-        net.theta[:] = method.best_theta  # the weights of the best record
+        emit_records(buffer, rows, n, before, state, emit, progress)
+        if code == ix.DIVERGED:
+            state.status, state.diverged_at = "diverged", state.done
+            break
+        if code == ix.STOPPED:
+            state.stopped = True
+            break
+        if flag["signal"] is not None:
+            state.status = "interrupted"
+            break
+    return state
 
-    history = np.vstack(collected) if collected else np.empty((0, len(HISTORY_COLUMNS)))
-    return TrainResult(net, history, status, done, total, seconds, name, log_every, diverged_at,
-                       notes, interrupted_by, method, stopped, snapshots)
+
+def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emit, progress) -> None:
+    """Hand on a chunk's recorded rows, each timed by interpolation inside the chunk."""
+    if rows:
+        block = buffer[:rows].copy()
+        block[:, ix.SECONDS] = before + (state.seconds - before) * (block[:, ix.IT] - (state.done - n)) / max(n, 1)
+        emit(block)
+        state.last_recorded = int(block[-1, ix.IT])
+        if progress:
+            progress(state.done, float(block[-1, ix.TRAIN_LOSS]))
+    elif progress:
+        progress(state.done, None)
+
+
+def record_end(plan: _Plan, data, state: _Progress, emit) -> None:
+    """An interrupted run records where it stopped, between two scheduled records."""
+    final = np.full((1, len(HISTORY_COLUMNS)), np.nan)
+    record(plan.net, data, plan.method, final, 0, state.done, plan.method.eta_at(max(state.done, 1)))
+    final[0, ix.SECONDS] = state.seconds
+    emit(final)

@@ -47,6 +47,8 @@ if njit is not None:
             buf[pos + i] = tmp[n - 1 - i]
         return pos + n
 
+    # One compiled loop over a number's cases (NaN, inf, zero, scale, round, digits, trim):
+    # kept whole because it runs a million times for E1, and numba's cache holds it as one.
     @njit(cache=True, error_model="numpy", nogil=True)
     def _put_float(buf, pos, x, pow10, digits):
         if x != x:

@@ -24,6 +24,7 @@ MODEL_JSON = "model.json"  # what predict needs besides the weights
 SNAPSHOTS = "snapshots.npz"  # train.snapshots
 REPORT = "report.html"  # the page (a run's or a sweep's)
 COMPARE = "compare.json"  # nnrun compare --with torch
+COMPARE_PICTURE = "compare.png"  # its picture (the run's own pictures are named by nnrun.plots.PICTURES)
 HISTORY_TORCH = "history_torch.csv"  # the PyTorch twin's history
 # a sweep folder
 SWEEP = "sweep.yaml"  # the axes, seeds and base config

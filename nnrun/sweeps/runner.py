@@ -59,19 +59,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if scheduler is None:
         start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
-    if resume:
-        sweep_dir = Path(resume)
-        if not (sweep_dir / SWEEP).exists():
-            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
-        spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
-        if config_path is not None:
-            check_resume(sweep_dir, spec, config_path, overrides)
-        base, axes, seeds = spec["base"], spec["axes"], spec["seeds"]
-        cells = make_cells(base, axes, seeds)
-    else:
-        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
-        sweep_dir = _make_sweep_dir(runs_dir, name or base.get("name", "sweep"), base, axes, seeds, cells,
-                                    command)
+    sweep_dir, axes, cells = _plan(config_path, overrides, runs_dir, resume, name, command, log)
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
@@ -83,42 +71,75 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
-            try:  # in workers: two pictures at once, and this process never imports matplotlib
-                from nnrun.store.history import read_histories
-
-                # curves.png: the workers may not see this folder (Dask); the cells of an
-                # earlier, resumed run are read from their history.csv
-                histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]),
-                             **curves}
-                # the two pictures in two workers: the heatmaps alone take ~1.5 s for E5
-                drawn = {}
-                calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",)),
-                         (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",))]
-                for files, notes in pool.run(*calls):
-                    drawn.update(files)
-                    for note in notes:
-                        log(f"nnrun: {note}")
-            except Exception as e:  # noqa: BLE001 - a plot must never cost the results
-                plot_error = e
+            drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log)
     except BaseException:
         pool.cancel()
         raise
     if not interrupted:
         pool.close()
     if drawn is not None:
-        for name, content in drawn.items():
-            atomic_write(sweep_dir / name, content)
+        for picture, content in drawn.items():
+            atomic_write(sweep_dir / picture, content)
     elif len(results) and interrupted:  # the pool is gone: draw here
-        from nnrun.plots.sweep import draw_sweep
+        plot_error = _draw_here(sweep_dir, results, axes, log)
+    _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, log)
+    return sweep_dir
 
-        try:
-            draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
-        except Exception as e:  # noqa: BLE001
-            plot_error = e
+
+def _plan(config_path, overrides, runs_dir, resume, name, command, log):
+    """(sweep folder, axes, cells): a new sweep's, every cell validated before its folder
+    exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
+    if not resume:
+        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        label = name or base.get("name", "sweep")
+        return _make_sweep_dir(runs_dir, label, base, axes, seeds, cells, command), axes, cells
+    sweep_dir = Path(resume)
+    if not (sweep_dir / SWEEP).exists():
+        raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
+    spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    if config_path is not None:
+        check_resume(sweep_dir, spec, config_path, overrides)
+    return sweep_dir, spec["axes"], make_cells(spec["base"], spec["axes"], spec["seeds"])
+
+
+def _draw_in_workers(pool, results, axes, sweep_dir, curves, log):
+    """The sweep's two pictures, each in a worker (the heatmaps alone take ~1.5 s for E5,
+    and this process never imports matplotlib): ({file: bytes}, None) or (None, error)."""
+    from nnrun.store.history import read_histories
+
+    try:
+        # curves.png: the workers may not see this folder (Dask); the cells of an
+        # earlier, resumed run are read from their history.csv
+        histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]), **curves}
+        drawn = {}
+        calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",)),
+                 (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",))]
+        for files, notes in pool.run(*calls):
+            drawn.update(files)
+            for note in notes:
+                log(f"nnrun: {note}")
+        return drawn, None
+    except Exception as e:  # noqa: BLE001 - a plot must never cost the results
+        return None, e
+
+
+def _draw_here(sweep_dir, results, axes, log):
+    """The pictures drawn in this process (after Ctrl-C the workers are gone); the error, if any."""
+    from nnrun.plots.sweep import draw_sweep
+
+    try:
+        draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
+    except Exception as e:  # noqa: BLE001
+        return e
+    return None
+
+
+def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, log) -> None:
+    """The summary lines, the page, and how to finish an interrupted sweep."""
     if plot_error is not None:
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
             f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
-    report(results, axes, sweep_dir, log)
+    summarize_sweep(results, axes, sweep_dir, log)
     from nnrun.report import write_sweep_report
 
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
@@ -126,7 +147,6 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
             f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")
         raise KeyboardInterrupt
-    return sweep_dir
 
 
 def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list,
@@ -177,7 +197,8 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
             signal.signal(s, h)
 
 
-def report(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
+def summarize_sweep(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
+    """The end-of-sweep lines: how many cells ended how, and the best cell, how it was chosen."""
     counts = results["status"].value_counts().to_dict() if len(results) else {}
     log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     row, metric = best_row(results, axes)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnrun.store.names import COMPARE, HISTORY, HISTORY_TORCH, METRICS_JSON, MODEL
+from nnrun.store.files import atomic_write, write_json
+from nnrun.store.names import COMPARE, COMPARE_PICTURE, HISTORY, HISTORY_TORCH, METRICS_JSON, MODEL
 from nnrun.maths.differences import max_pointwise_relative, relative_difference
 from nnrun.plots.compare import plot_compare
 from nnrun.tools.twin import import_torch, torch_twin
@@ -104,11 +105,9 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     Raises NnrunError before creating anything when PyTorch is missing or input is bad.
     """
     torch = import_torch()
-    from nnrun import __version__
     from nnrun.app import finish_run
     from nnrun.experiment import prepare, record_run
     from nnrun.network import Network
-    from nnrun.store.files import atomic_write, write_json
     from nnrun.store.names import make_run_dir
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -116,21 +115,39 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     initial = Network(network.sizes, network.activations, network.theta.copy())  # before nnrun trains it
     run_dir = make_run_dir(runs_dir, name or cfg.name, suffix="-compare")
     finish_run(record_run(cfg, data, network, run_dir, quiet=quiet, command=command), cfg, data, plots=plots, log=log)
-
     metrics = json.loads((run_dir / METRICS_JSON).read_text())
     if metrics.get("status") == "interrupted":  # Ctrl-C means stop: no twin run
-        report = {"config": cfg.name, "run_dir": str(run_dir), "status": "interrupted",
-                  "iterations": metrics.get("iterations"), "torch_version": torch.__version__,
-                  "tolerance": TOLERANCE, "problems": ["nnrun was interrupted; nothing compared"],
-                  "agree": None}
-        write_json(run_dir / COMPARE, report)
-        log("interrupted: the PyTorch twin was not run")
-        return run_dir, report
+        return run_dir, _interrupted(cfg, run_dir, metrics, torch, ["nnrun was interrupted; nothing compared"],
+                                     "interrupted: the PyTorch twin was not run", log)
+    nnrun_history, nnrun_theta, torch_history, torch_theta, signal = _both_histories(
+        cfg, data, initial, run_dir, metrics, quiet)
+    frame = pd.DataFrame(torch_history, columns=HISTORY_COLUMNS).astype({"iteration": np.int64})
+    atomic_write(run_dir / HISTORY_TORCH, frame.to_csv(index=False, float_format="%.17g"))
+    if signal is not None:  # Ctrl-C during the twin: keep what both have, say so
+        done = int(torch_history[-1, 0]) if len(torch_history) else 0
+        of = f"{done} of {metrics.get('iterations')} iterations"
+        write_json(run_dir / METRICS_JSON, {**metrics, "status": "interrupted", "signal": int(signal),
+                                            "interrupted_in": "torch twin"})
+        return run_dir, _interrupted(cfg, run_dir, metrics, torch,
+                                     [f"the PyTorch twin was interrupted after {of}; nothing compared"],
+                                     f"interrupted: the PyTorch twin stopped after {of}", log, torch_iterations=done)
+    report = _agreement(cfg, run_dir, metrics, torch, nnrun_history, torch_history, nnrun_theta, torch_theta,
+                        network.sizes)
+    write_json(run_dir / COMPARE, report)
+    plot_compare(cfg, nnrun_history, torch_history, report, run_dir / COMPARE_PICTURE)
+    _say(report, torch, log)
+    return run_dir, report
+
+
+def _both_histories(cfg, data, initial, run_dir, metrics, quiet):
+    """nnrun's recorded history and final weights, read back from its folder, and the
+    twin's, trained for as many iterations; and the signal that stopped the twin, if any.
+    From here on Ctrl-C is a flag, not an exception: reading a million-row history takes
+    seconds, and a stop there left the folder without compare.json (status 'completed')."""
     from nnrun.experiment import progress_bar
+    from nnrun.network import Network
     from nnrun.training import stop_on_signals
 
-    # from here on Ctrl-C is a flag, not an exception: reading a million-row history takes
-    # seconds, and a stop there left the folder without compare.json (status 'completed')
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         nnrun_history = pd.read_csv(run_dir / HISTORY).to_numpy(dtype=np.float64)
         nnrun_theta = Network.from_npz(run_dir / MODEL, key=str(run_dir)).theta
@@ -142,22 +159,24 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
         finally:
             if bar:
                 bar.close()
-    frame = pd.DataFrame(torch_history, columns=HISTORY_COLUMNS).astype({"iteration": np.int64})
-    atomic_write(run_dir / HISTORY_TORCH, frame.to_csv(index=False, float_format="%.17g"))
-    if flag["signal"] is not None:  # Ctrl-C during the twin: keep what both have, say so
-        done = int(torch_history[-1, 0]) if len(torch_history) else 0
-        report = {"config": cfg.name, "run_dir": str(run_dir), "status": "interrupted",
-                  "iterations": metrics.get("iterations"), "torch_iterations": done,
-                  "torch_version": torch.__version__, "tolerance": TOLERANCE, "agree": None,
-                  "problems": [f"the PyTorch twin was interrupted after {done} of {metrics.get('iterations')} "
-                               "iterations; nothing compared"]}
-        write_json(run_dir / COMPARE, report)
-        write_json(run_dir / METRICS_JSON, {**metrics, "status": "interrupted", "signal": int(flag["signal"]),
-                                               "interrupted_in": "torch twin"})
-        log(f"interrupted: the PyTorch twin stopped after {done} of {metrics.get('iterations')} iterations")
-        return run_dir, report
+    return nnrun_history, nnrun_theta, torch_history, torch_theta, flag["signal"]
 
-    report = {
+
+def _interrupted(cfg, run_dir, metrics, torch, problems, line, log, **extra) -> dict:
+    """compare.json for a comparison that Ctrl-C stopped: nothing compared, ``agree`` None."""
+    report = {"config": cfg.name, "run_dir": str(run_dir), "status": "interrupted",
+              "iterations": metrics.get("iterations"), **extra, "torch_version": torch.__version__,
+              "tolerance": TOLERANCE, "problems": problems, "agree": None}
+    write_json(run_dir / COMPARE, report)
+    log(line)
+    return report
+
+
+def _agreement(cfg, run_dir, metrics, torch, nnrun_history, torch_history, nnrun_theta, torch_theta, sizes) -> dict:
+    """compare.json: what ran on each side, and the largest relative differences."""
+    from nnrun import __version__
+
+    return {
         "config": cfg.name,
         "run_dir": str(run_dir),
         "status": metrics.get("status"),
@@ -168,22 +187,21 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
         "twin": (f"PyTorch float64: torch.nn.Linear layers, torch activations and losses, autograd, "
                  f"torch.optim for optimizer {cfg.train.optimizer}, torch.optim.lr_scheduler for schedule "
                  f"{cfg.train.schedule.type}; L2 penalty as weight_decay on the weights' parameter group"),
-        **differences(nnrun_history, torch_history, nnrun_theta, torch_theta, network.sizes),
+        **differences(nnrun_history, torch_history, nnrun_theta, torch_theta, sizes),
     }
-    write_json(run_dir / COMPARE, report)
-    plot_compare(cfg, nnrun_history, torch_history, report, run_dir / "compare.png")
+
+
+def _say(report: dict, torch, log) -> None:
+    """The summary lines: the largest differences, and whether the two agree."""
     d = report["max_rel_diff"]
-    summary = (f"torch twin ({torch.__version__}): max relative difference train loss "
-               f"{_fmt(d['train_loss'])}, test loss {_fmt(d['test_loss'])}"
-               + (f", validation loss {_fmt(d['val_loss'])}" if d.get("val_loss") is not None else "")
-               + ", final weights "
-               f"{_fmt(d['weights']['overall'])}")
-    log(summary)
+    log(f"torch twin ({torch.__version__}): max relative difference train loss "
+        f"{_fmt(d['train_loss'])}, test loss {_fmt(d['test_loss'])}"
+        + (f", validation loss {_fmt(d['val_loss'])}" if d.get("val_loss") is not None else "")
+        + f", final weights {_fmt(d['weights']['overall'])}")
     if report["agree"]:
         log(f"nnrun and PyTorch agree to {TOLERANCE:g}")
     else:
         log(f"!!! nnrun and PyTorch DIFFER by more than {TOLERANCE:g}: " + "; ".join(report["problems"]))
-    return run_dir, report
 
 
 def _fmt(value) -> str:

@@ -210,107 +210,129 @@ def torch_twin(cfg, data, initial_network, iterations: int | None = None, progre
 
 
 def _train_twin(torch, cfg, data, initial_network, iterations, progress=None, should_stop=None):
-    from nnrun.data import streams
-    from nnrun.optimizers import OPTIMIZERS
-    from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
-    from nnrun.schedules import SCHEDULES
-    from nnrun.training import planned_iterations, resolve_log_every
+    run = _TwinRun(torch, cfg, data, initial_network)
+    run.loop(run.planned if iterations is None else int(iterations), progress, should_stop)
+    run.restore_best()
+    return np.array(run.rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS)), run.net.theta()
 
-    t = cfg.train
-    n_train = len(data.X_train)
-    batch = n_train if t.batch_size == "full" else int(t.batch_size)
-    planned = planned_iterations(cfg, n_train)
-    total = planned if iterations is None else int(iterations)
-    log_every = resolve_log_every(cfg, n_train)
-    per_epoch = batch_count(n_train, t.batch_size)
-    classify = data.task == "classification"
 
-    net = _Twin(initial_network, cfg.model.activations, t.loss)
-    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
-    X_train, Y_train = tensor(data.X_train), tensor(data.Y_train)
-    sets = [(tensor(data.X_test), tensor(data.Y_test)), (tensor(data.X_val), tensor(data.Y_val))]
-    hyper = {key: getattr(t, key) for key in OPTIMIZERS[t.optimizer].defaults}
-    groups = [{"params": net.weights(), "weight_decay": float(t.lambda_)},
-              {"params": [layer.bias for layer in net.layers], "weight_decay": 0.0}]
-    optimizer = OPTIMIZERS[t.optimizer].torch(torch, groups, float(t.eta), hyper)
-    factory = SCHEDULES[t.schedule.type].torch
-    scheduler = factory(torch, optimizer, t.schedule) if factory else None
-    plateau = t.schedule.type == "plateau"
-    stopping = t.early_stopping
-    best = {"loss": np.inf, "bad": 0, "theta": None}
-    params = net.parameters()
+class _TwinRun:
+    """One training run of the twin: torch.optim's optimizer and scheduler on the twin's
+    parameters, nnrun's sample sequence, and the records (with plateau and early
+    stopping written afresh here, as nnrun's docs state them)."""
 
-    rows = []
-    seconds = 0.0
+    def __init__(self, torch, cfg, data, initial_network):
+        from nnrun.data import streams
+        from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
+        from nnrun.training import planned_iterations, resolve_log_every
 
-    def record(it, eta):
+        t = self.train_cfg = cfg.train
+        self.torch, self.data = torch, data
+        n_train = len(data.X_train)
+        self.planned = planned_iterations(cfg, n_train)
+        self.log_every = resolve_log_every(cfg, n_train)
+        self.per_epoch = batch_count(n_train, t.batch_size)
+        self.classify = data.task == "classification"
+        self.net = _Twin(initial_network, cfg.model.activations, t.loss)
+        self.params = self.net.parameters()
+        tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+        self.X_train, self.Y_train = tensor(data.X_train), tensor(data.Y_train)
+        self.sets = [(tensor(data.X_test), tensor(data.Y_test)), (tensor(data.X_val), tensor(data.Y_val))]
+        self.optimizer, self.scheduler = self._optimizer_and_scheduler()
+        self.plateau = t.schedule.type == "plateau"
+        self.stopping = t.early_stopping
+        self.best = {"loss": np.inf, "bad": 0, "theta": None}
+        self.rows, self.seconds, self.done, self.finite = [], 0.0, 0, True
+        rngs = streams(cfg.seed)
+        self.sampler = Sampler(n_train, t.batch_size, t.sampling, rngs["sampling"],
+                               unit_rates(cfg.model.dropout_rates, initial_network.sizes), rngs["dropout"])
+        batch = n_train if t.batch_size == "full" else int(t.batch_size)
+        self.chunk = chunk_iterations(len(initial_network.theta), batch, n_train,
+                                      len(data.X_test) + len(data.X_val), self.log_every, self.planned)
+
+    def _optimizer_and_scheduler(self):
+        """torch.optim's optimizer (the penalty as weight decay on the weights' group only)
+        and the schedule's torch.optim.lr_scheduler, from the registries' torch entries."""
+        from nnrun.optimizers import OPTIMIZERS
+        from nnrun.schedules import SCHEDULES
+
+        t = self.train_cfg
+        hyper = {key: getattr(t, key) for key in OPTIMIZERS[t.optimizer].defaults}
+        groups = [{"params": self.net.weights(), "weight_decay": float(t.lambda_)},
+                  {"params": [layer.bias for layer in self.net.layers], "weight_decay": 0.0}]
+        optimizer = OPTIMIZERS[t.optimizer].torch(self.torch, groups, float(t.eta), hyper)
+        factory = SCHEDULES[t.schedule.type].torch
+        return optimizer, (factory(self.torch, optimizer, t.schedule) if factory else None)
+
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def record(self, it: int, eta: float) -> bool:
         """A history row; then the plateau scheduler and early stopping see the monitored loss.
         True: early stopping says stop."""
-        tr, tra = net.evaluate(X_train, Y_train, classify)
-        (te, tea), (vl, va) = (net.evaluate(x, y, classify) for x, y in sets)
-        rows.append((it, tr, te, tra, tea, vl, va, eta, seconds))
-        monitored = vl if data.has_val else tr
-        if plateau:
-            scheduler.step(monitored)
-        if stopping is None:
+        tr, tra = self.net.evaluate(self.X_train, self.Y_train, self.classify)
+        (te, tea), (vl, va) = (self.net.evaluate(x, y, self.classify) for x, y in self.sets)
+        self.rows.append((it, tr, te, tra, tea, vl, va, eta, self.seconds))
+        monitored = vl if self.data.has_val else tr
+        if self.plateau:
+            self.scheduler.step(monitored)
+        if self.stopping is None:
             return False
-        if monitored < best["loss"] - stopping.min_delta:
-            best.update(loss=monitored, bad=0, it=it, theta=[p.detach().clone() for p in params])
+        if monitored < self.best["loss"] - self.stopping.min_delta:
+            self.best.update(loss=monitored, bad=0, it=it, theta=[p.detach().clone() for p in self.params])
             return False
-        best["bad"] += 1
-        return best["bad"] >= stopping.patience
+        self.best["bad"] += 1
+        return self.best["bad"] >= self.stopping.patience
 
-    def lr():
-        return optimizer.param_groups[0]["lr"]
+    def step(self, it: int, batch_idx, masks) -> None:
+        """One iteration: the batch's mean data loss, autograd, the optimizer's step (not
+        taken on a non-finite gradient, as nnrun), the scheduler at an epoch's end."""
+        t0 = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        objective, _ = self.net.data_loss(self.X_train[batch_idx], self.Y_train[batch_idx], masks)
+        objective.backward()
+        self.finite = bool(self.torch.isfinite(self.torch.cat([p.grad.reshape(-1) for p in self.params])).all())
+        if self.finite:
+            self.optimizer.step()
+        if self.scheduler is not None and not self.plateau and it % self.per_epoch == 0:
+            self.scheduler.step()  # the end of an epoch
+        self.seconds += time.perf_counter() - t0
 
-    stop = record(0, lr())
-    drop = unit_rates(cfg.model.dropout_rates, initial_network.sizes)
-    rngs = streams(cfg.seed)
-    sampler = Sampler(n_train, t.batch_size, t.sampling, rngs["sampling"], drop, rngs["dropout"])
-    chunk = chunk_iterations(len(initial_network.theta), batch, n_train, len(data.X_test) + len(data.X_val),
-                             log_every, planned)
-    done = 0
-    while done < total and not stop:
-        idx, ptr, masks = sampler.chunk(min(chunk, planned - done))
-        idx = torch.from_numpy(idx)
-        masks = torch.from_numpy(masks) if masks.size else None
-        for k in range(min(len(ptr) - 1, total - done)):
-            it = done + 1
-            eta = lr()
-            t0 = time.perf_counter()
-            batch_idx = idx[ptr[k]:ptr[k + 1]]
-            optimizer.zero_grad(set_to_none=True)
-            objective, _ = net.data_loss(X_train[batch_idx], Y_train[batch_idx],
-                                         None if masks is None else masks[ptr[k]:ptr[k + 1]])
-            objective.backward()
-            finite = bool(torch.isfinite(torch.cat([p.grad.reshape(-1) for p in params])).all())
-            if finite:  # as nnrun: a non-finite gradient is not applied; training stops
-                optimizer.step()
-            if scheduler is not None and not plateau and it % per_epoch == 0:
-                scheduler.step()  # the end of an epoch
-            seconds += time.perf_counter() - t0
-            done = it
-            if not finite or it % log_every == 0 or it == total:
-                stop = record(it, eta)
-                if not finite or not np.isfinite(rows[-1][1]):
-                    total = done
-                    break
-                if stop:
-                    break
-            if it % 256 == 0:
-                if progress:
-                    progress(done)
-                if should_stop and should_stop():
-                    stop = True
-                    break
-        if progress:
-            progress(done)
-    diverged = not np.isfinite(rows[-1][1]) or not finite if done else False
-    if stopping is not None and stopping.restore_best and best["theta"] is not None and not diverged:
-        with torch.no_grad():  # as nnrun: end with the weights of the best record
-            for p, saved in zip(params, best["theta"]):
-                p.copy_(saved)
-    history = np.array(rows, dtype=np.float64).reshape(-1, len(HISTORY_COLUMNS))
-    return history, net.theta()
+    def loop(self, total: int, progress=None, should_stop=None) -> None:
+        """Steps in nnrun's chunks until ``total``, a non-finite loss or gradient, early
+        stopping, or ``should_stop()``; records every log_every iterations and at the end."""
+        stop = self.record(0, self.lr())
+        while self.done < total and not stop:
+            idx, ptr, masks = self.sampler.chunk(min(self.chunk, self.planned - self.done))
+            idx = self.torch.from_numpy(idx)
+            masks = self.torch.from_numpy(masks) if masks.size else None
+            for k in range(min(len(ptr) - 1, total - self.done)):
+                it, eta = self.done + 1, self.lr()
+                self.step(it, idx[ptr[k]:ptr[k + 1]], None if masks is None else masks[ptr[k]:ptr[k + 1]])
+                self.done = it
+                if not self.finite or it % self.log_every == 0 or it == total:
+                    stop = self.record(it, eta)
+                    if not self.finite or not np.isfinite(self.rows[-1][1]):
+                        total = self.done
+                        break
+                    if stop:
+                        break
+                if it % 256 == 0:
+                    if progress:
+                        progress(self.done)
+                    if should_stop and should_stop():
+                        stop = True
+                        break
+            if progress:
+                progress(self.done)
+
+    def restore_best(self) -> None:
+        """As nnrun: with early stopping's restore_best, end with the weights of the best record."""
+        diverged = (not np.isfinite(self.rows[-1][1]) or not self.finite) if self.done else False
+        if self.stopping is not None and self.stopping.restore_best and self.best["theta"] is not None \
+                and not diverged:
+            with self.torch.no_grad():
+                for p, saved in zip(self.params, self.best["theta"]):
+                    p.copy_(saved)
 
 
