@@ -12,7 +12,9 @@ from PIL import Image
 import nnrun
 from conftest import CONFIGS, cli, r2_of_saved_run, read_metrics, run_dir_from, small_config
 from nnrun.plots import PICTURES, curves, draw_run, plane
+from nnrun.plots import heatmaps as plots_heatmaps
 from nnrun.plots import sweep as plots_sweep
+from nnrun.plots import sweep_curves as plots_sweep_curves
 from nnrun.snapshots import snapshot_iterations
 from nnrun.network import Network
 from nnrun.training import build_network
@@ -376,7 +378,8 @@ def _sweep_results(seeds=1):
 
 def capture_sweep(monkeypatch):
     figures = []
-    monkeypatch.setattr(plots_sweep, "save_figure", lambda fig, path: figures.append(fig))
+    for module in (plots_sweep, plots_heatmaps, plots_sweep_curves):  # each draws its own pictures
+        monkeypatch.setattr(module, "save_figure", lambda fig, path: figures.append(fig))
     monkeypatch.setattr(plots_sweep.plt, "close", lambda fig=None: None)
     return figures
 

@@ -353,14 +353,14 @@ def test_the_comparison_picture_names_its_runs_and_labels_as_the_run_pictures_do
     60000 without separators, unlike every run's own pictures."""
     from matplotlib.figure import Figure
 
-    from nnrun.report.compare import curves_png
+    from nnrun.plots.runs_compared import runs_curves_png
 
     figures, savefig = [], Figure.savefig
     monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figures.append(self) or savefig(self, *a, **k))
     it = np.arange(0, 60001, 1000.0)
     histories = [pd.DataFrame({"iteration": it, "train_loss": 0.5 * np.exp(-it / s) + 1e-4,
                                "train_accuracy": 1 - 0.5 * np.exp(-it / s)}) for s in (5000.0, 20000.0)]
-    assert curves_png(histories, ["relu_ellipse", "myblob"], "cross entropy")
+    assert runs_curves_png(histories, ["relu_ellipse", "myblob"], "cross entropy")
     fig = figures[0]
     assert fig._suptitle.get_text() == "2 runs compared: relu_ellipse, myblob"
     fig.canvas.draw()

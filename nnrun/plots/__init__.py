@@ -10,7 +10,9 @@ Modules, one per family: ``style`` (shared look, titles, log ticks, saving), ``p
 files from Agg's pixels), ``curves`` (loss, accuracy), ``plane`` (data, regions, neurons over
 2-D inputs), ``regression`` (fit, residuals), ``classes`` (confusion, learned features,
 misclassified images), ``diagram`` (the network), ``animation`` (animation.gif), ``sweep``
-(heatmaps, metric curves).
+(a sweep folder's pictures: ``heatmaps``, the one-axis metrics, ``sweep_curves``; values read
+by ``sweep_axes``), ``compare`` (compare.png, nnrun vs the PyTorch twin), ``runs_compared``
+(the picture of ``nnrun report RUN RUN``).
 """
 
 from __future__ import annotations

@@ -25,121 +25,166 @@ FIGSIZE = (9.6, 4.3)
 
 
 def animates(cfg, data) -> bool:
+    """Whether there is a picture to animate: a map of two inputs, or a fitted curve of one."""
     return data is not None and (data.n_features == 2 or (data.n_features == 1 and data.task == "regression"))
 
 
 def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> None:
+    """The GIF of training: for each snapshot (iteration, parameters), the network's map
+    or fit with those parameters on the left, the marker on the loss curve at that
+    iteration on the right. The still parts are drawn once; each frame redraws only the
+    moving ones (blitting)."""
     import matplotlib.pyplot as plt
+
+    iterations, thetas = snapshots
+    net = type(network)(network.sizes, network.activations, thetas[0].copy())
+    with plt.rc_context(STYLE), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [1.15, 1]})
+        marker = _draw_loss_panel(right, history, iterations, cfg)
+        scene = _Regions(left, fig, net, cfg, data) if data.n_features == 2 else _Fit(left, data)
+        fig.suptitle(describe(cfg, name), fontsize=10)
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
+        frames = _render_frames(fig, left, right, net, scene, marker, history, snapshots)
+        plt.close(fig)
+    _write_gif(frames, path)
+
+
+def _draw_loss_panel(right, history, iterations, cfg):
+    """The whole loss curves (drawn once, on a log axis) and the frame's marker, empty
+    until a frame places it; returns the marker."""
+    it_all = []
+    for column, label, colour in (("train_loss", "training", "C0"), ("val_loss", "validation", "C2"),
+                                  ("test_loss", "test", "C1")):
+        xs, ys = loggable(history, column)
+        if len(ys):
+            right.plot(xs, ys, lw=0.9, color=colour, label=f"{label} loss")
+            it_all.append(ys)
+    marker, = right.plot([], [], "o", color="k", ms=7, zorder=5)
+    if it_all:
+        ys = np.concatenate(it_all)
+        right.set_yscale("log")
+        pad = (ys.max() / ys.min()) ** 0.04 if ys.max() > ys.min() else 1.5
+        bottom, top = ys.min() / pad, min(ys.max() * pad, 1e300)
+        right.set_ylim(bottom, top)
+        label_log_axis(right.yaxis, bottom, top)
+        # below the axes, as the map's: inside, a flat start of the curves ran under it
+        right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3, frameon=False)
+    right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
+    right.xaxis.set_major_formatter(ITERATION_FORMAT)
+    right.set_xlabel("iteration")
+    right.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss")
+    return marker
+
+
+class _Regions:
+    """Two inputs: the decision regions (or the class-1 probability) over a grid of the
+    input plane, the data points on top and, for one sigmoid output, the 0.5 boundary."""
+
+    def __init__(self, left, fig, net, cfg, data):
+        self.ax, self.task = left, data.task
+        self.G0, self.G1, points = grid(data, 110)
+        self.inputs = data.transform(points)
+        self.mesh = draw_map(left, fig, self.G0, self.G1, net.predict(self.inputs), cfg, data, boundary=False)
+        scatter(left, data, legend=False, size=18)
+        if data.task == "classification":
+            left.legend(handles=class_handles(data), fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13),
+                        ncol=4, frameon=False)
+        left.set_xlim(self.G0.min(), self.G0.max())
+        left.set_ylim(self.G1.min(), self.G1.max())
+        left.set_xlabel(data.feature_names[0])
+        left.set_ylabel(data.feature_names[1])
+
+    def moving(self) -> list:
+        return [self.mesh] + list(self.ax.collections)
+
+    def draw(self, out) -> None:
+        left, mesh, G0, G1 = self.ax, self.mesh, self.G0, self.G1
+        out = np.where(np.isfinite(out), out, np.nan)
+        if out.shape[1] > 1:
+            winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
+            mesh.set_data(winner.reshape(G0.shape))
+        else:
+            P = out[:, 0].reshape(G0.shape)
+            mesh.set_data(P)
+        left.draw_artist(mesh)
+        if out.shape[1] == 1 and self.task == "classification" and np.isfinite(P).any() \
+                and np.nanmin(P) < 0.5 < np.nanmax(P):
+            boundary = left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
+            left.draw_artist(boundary)
+            boundary.remove()
+        for points in left.collections:
+            if points is not mesh:
+                left.draw_artist(points)
+
+
+class _Fit:
+    """One input (regression): the training and test points and the network's fitted curve."""
+
+    def __init__(self, left, data):
+        self.ax = left
+        X = np.vstack([data.raw_train, data.raw_test])
+        self.xs_fit = np.linspace(X.min(), X.max(), 400)[:, None]
+        self.inputs = data.transform(self.xs_fit)
+        left.scatter(data.raw_train[:, 0], data.labels_train, s=10, color="C0", alpha=0.5, edgecolors="none",
+                     label="train")
+        if data.has_test:
+            left.scatter(data.raw_test[:, 0], data.labels_test, s=24, marker="X", color="C1", edgecolors="k",
+                         linewidths=0.4, label="test")
+        self.curve, = left.plot([], [], color="k", lw=2, label="the network's fit")
+        left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3, frameon=False)
+        targets = np.concatenate([data.labels_train, data.labels_test])
+        span = targets.max() - targets.min() or 1.0
+        left.set_ylim(targets.min() - 0.25 * span, targets.max() + 0.25 * span)
+        left.set_xlim(self.xs_fit[0, 0], self.xs_fit[-1, 0])
+        left.set_xlabel(data.feature_names[0])
+        left.set_ylabel("target")
+
+    def moving(self) -> list:
+        return [self.curve]
+
+    def draw(self, out) -> None:
+        self.curve.set_data(self.xs_fit[:, 0], np.where(np.isfinite(out[:, 0]), out[:, 0], np.nan))
+        self.ax.draw_artist(self.curve)
+
+
+def _render_frames(fig, left, right, net, scene, marker, history, snapshots) -> list:
+    """One quantized image per snapshot. Axes, ticks, labels and the loss curves are drawn
+    once; each frame restores that background and draws only what changes (the scene,
+    the marker, the left title)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     iterations, thetas = snapshots
-    net = type(network)(network.sizes, network.activations, thetas[0].copy())
+    for artist in scene.moving() + [marker, left.title]:
+        artist.set_animated(True)
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(GIF_DPI)
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    x_hist = history["iteration"].to_numpy(dtype=float)
+    y_hist = history["train_loss"].to_numpy(dtype=float)
+    frames = []
+    for k, (iteration, theta) in enumerate(zip(iterations, thetas)):
+        net.theta[:] = theta
+        out = net.predict(scene.inputs)
+        canvas.restore_region(background)
+        scene.draw(out)
+        before = np.flatnonzero(x_hist <= iteration)
+        loss = y_hist[before[-1]] if len(before) else np.nan
+        marker.set_data([iteration], [loss] if 0 < loss < 1e200 else [np.nan])
+        right.draw_artist(marker)
+        left.title.set_text(f"iteration {int(iteration):,} (frame {k + 1} of {len(iterations)})")
+        left.draw_artist(left.title)
+        rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
+        frames.append(Image.fromarray(rgb).quantize(colors=128, method=Image.Quantize.FASTOCTREE))
+    return frames
+
+
+def _write_gif(frames: list, path) -> None:
+    """The frames as a looping GIF at FPS, the last held 2.5 s; written to a hidden file
+    and renamed into place."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    with plt.rc_context(STYLE), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [1.15, 1]})
-        # the loss curve: drawn once
-        it_all = []
-        for column, label, colour in (("train_loss", "training", "C0"), ("val_loss", "validation", "C2"),
-                                      ("test_loss", "test", "C1")):
-            xs, ys = loggable(history, column)
-            if len(ys):
-                right.plot(xs, ys, lw=0.9, color=colour, label=f"{label} loss")
-                it_all.append(ys)
-        marker, = right.plot([], [], "o", color="k", ms=7, zorder=5)
-        if it_all:
-            ys = np.concatenate(it_all)
-            right.set_yscale("log")
-            pad = (ys.max() / ys.min()) ** 0.04 if ys.max() > ys.min() else 1.5
-            bottom, top = ys.min() / pad, min(ys.max() * pad, 1e300)
-            right.set_ylim(bottom, top)
-            label_log_axis(right.yaxis, bottom, top)
-            # below the axes, as the map's: inside, a flat start of the curves ran under it
-            right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3, frameon=False)
-        right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
-        right.xaxis.set_major_formatter(ITERATION_FORMAT)
-        right.set_xlabel("iteration")
-        right.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss")
-        x_hist = history["iteration"].to_numpy(dtype=float)
-        y_hist = history["train_loss"].to_numpy(dtype=float)
-
-        if data.n_features == 2:
-            G0, G1, points = grid(data, 110)
-            inputs = data.transform(points)
-            mesh = draw_map(left, fig, G0, G1, net.predict(inputs), cfg, data, boundary=False)
-            scatter(left, data, legend=False, size=18)
-            if data.task == "classification":
-                left.legend(handles=class_handles(data), fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13),
-                            ncol=4, frameon=False)
-            left.set_xlim(G0.min(), G0.max())
-            left.set_ylim(G1.min(), G1.max())
-            left.set_xlabel(data.feature_names[0])
-            left.set_ylabel(data.feature_names[1])
-        else:
-            X = np.vstack([data.raw_train, data.raw_test])
-            xs_fit = np.linspace(X.min(), X.max(), 400)[:, None]
-            inputs = data.transform(xs_fit)
-            left.scatter(data.raw_train[:, 0], data.labels_train, s=10, color="C0", alpha=0.5, edgecolors="none",
-                         label="train")
-            if data.has_test:
-                left.scatter(data.raw_test[:, 0], data.labels_test, s=24, marker="X", color="C1", edgecolors="k",
-                             linewidths=0.4, label="test")
-            curve, = left.plot([], [], color="k", lw=2, label="the network's fit")
-            left.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3, frameon=False)
-            targets = np.concatenate([data.labels_train, data.labels_test])
-            span = targets.max() - targets.min() or 1.0
-            left.set_ylim(targets.min() - 0.25 * span, targets.max() + 0.25 * span)
-            left.set_xlim(xs_fit[0, 0], xs_fit[-1, 0])
-            left.set_xlabel(data.feature_names[0])
-            left.set_ylabel("target")
-        fig.suptitle(describe(cfg, name), fontsize=10)
-        fig.tight_layout(rect=(0, 0, 1, 0.95))
-
-        # blitting: axes, ticks, labels and the loss curves are drawn once; each frame
-        # restores that background and draws only what changes (map, boundary, points, marker)
-        moving = [mesh, marker, left.title] if data.n_features == 2 else [curve, marker, left.title]
-        moving += list(left.collections) if data.n_features == 2 else []
-        for artist in moving:
-            artist.set_animated(True)
-        canvas = FigureCanvasAgg(fig)
-        fig.set_dpi(GIF_DPI)
-        canvas.draw()
-        background = canvas.copy_from_bbox(fig.bbox)
-        frames = []
-        for k, (iteration, theta) in enumerate(zip(iterations, thetas)):
-            net.theta[:] = theta
-            out = net.predict(inputs)
-            canvas.restore_region(background)
-            if data.n_features == 2:
-                out = np.where(np.isfinite(out), out, np.nan)
-                if out.shape[1] > 1:
-                    winner = np.where(np.isnan(out).any(axis=1), np.nan, np.nan_to_num(out).argmax(axis=1))
-                    mesh.set_data(winner.reshape(G0.shape))
-                else:
-                    P = out[:, 0].reshape(G0.shape)
-                    mesh.set_data(P)
-                left.draw_artist(mesh)
-                if out.shape[1] == 1 and data.task == "classification" and np.isfinite(P).any() \
-                        and np.nanmin(P) < 0.5 < np.nanmax(P):
-                    boundary = left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
-                    left.draw_artist(boundary)
-                    boundary.remove()
-                for points in left.collections:
-                    if points is not mesh:
-                        left.draw_artist(points)
-            else:
-                curve.set_data(xs_fit[:, 0], np.where(np.isfinite(out[:, 0]), out[:, 0], np.nan))
-                left.draw_artist(curve)
-            before = np.flatnonzero(x_hist <= iteration)
-            loss = y_hist[before[-1]] if len(before) else np.nan
-            marker.set_data([iteration], [loss] if 0 < loss < 1e200 else [np.nan])
-            right.draw_artist(marker)
-            left.title.set_text(f"iteration {int(iteration):,} (frame {k + 1} of {len(iterations)})")
-            left.draw_artist(left.title)
-            rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
-            frames.append(Image.fromarray(rgb).quantize(colors=128, method=Image.Quantize.FASTOCTREE))
-        plt.close(fig)
     durations = [1000 // FPS] * len(frames)
     durations[-1] = 2500  # hold the last frame before the loop restarts
     frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)

@@ -3,27 +3,13 @@ difference (``nnrun compare --with torch``)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from nnrun.plots.style import STYLE, describe  # noqa: I001 - selects the Agg backend before pyplot
+from nnrun.plots.style import STYLE, describe, thin_xy  # noqa: I001 - selects the Agg backend before pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nnrun.maths.differences import pointwise_relative  # noqa: E402
 from nnrun.store.files import atomic_savefig  # noqa: E402
-
-
-def _thin(x: np.ndarray, y: np.ndarray, points: int = 4000, how=np.nanmax):
-    """At most ~points points: each bin of a long series reduced to one value (its max)."""
-    if len(x) <= points:
-        return x, y
-    bins = int(np.ceil(len(x) / points))
-    n = (len(x) // bins) * bins
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bin stays NaN
-        yb = how(y[:n].reshape(-1, bins), axis=1)
-    return np.concatenate([x[:n:bins], x[n:]]), np.concatenate([yb, y[n:]])
 
 
 def _plottable(y: np.ndarray) -> np.ndarray:
@@ -41,7 +27,7 @@ def plot_compare(cfg, nnrun_history: np.ndarray, torch_history: np.ndarray, repo
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
         for hist, label, style in ((nnrun_history, "nnrun", dict(color="C0", lw=2.2, alpha=0.6)),
                                    (torch_history, "PyTorch twin", dict(color="C3", lw=0.9, ls="--"))):
-            xs, ys = _thin(hist[:, 0], _plottable(hist[:, 1]), how=np.nanmean)
+            xs, ys = thin_xy(hist[:, 0], _plottable(hist[:, 1]), how=np.nanmean)  # each bin's mean loss
             left.plot(xs, ys, label=label, **style)
         left.set_yscale("log")
         left.set_xlabel("iteration")
@@ -53,7 +39,7 @@ def plot_compare(cfg, nnrun_history: np.ndarray, torch_history: np.ndarray, repo
         for col, label, colour in ((1, "training loss", "C0"), (2, "test loss", "C1")):
             rel = pointwise_relative(nnrun_history[:n, col], torch_history[:n, col])
             if np.isfinite(rel).any():
-                xs, ys = _thin(it, _plottable(np.maximum(rel, floor)))
+                xs, ys = thin_xy(it, _plottable(np.maximum(rel, floor)), how=np.nanmax)  # no peak hidden
                 right.plot(xs, ys, ls="none", marker=".", ms=2.5, color=colour, label=label)
         right.axhline(report["tolerance"], color="k", ls=":", lw=1, label=f"tolerance {report['tolerance']:g}")
         right.set_yscale("log")

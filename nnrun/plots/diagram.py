@@ -35,6 +35,8 @@ def _kept_units(network) -> list[np.ndarray]:
 
 
 def plot_network(network, cfg, path, input_names=None, name=None) -> None:
+    """network.png: units as columns of circles (filled by their bias), the strongest
+    links as lines (red w > 0, blue w < 0, width ∝ |w|), a colour bar for the bias."""
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
@@ -42,14 +44,7 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
     kept = _kept_units(network)
     ys = [np.linspace(0.5, -0.5, len(k)) * (len(k) - 1) / max(len(k) - 1, 1) * min(1.0, len(k) / 6 + 0.2)
           for k in kept]
-    links, weights = [], []
-    for l in range(network.n_layers):
-        W = network.W[l][np.ix_(kept[l + 1], kept[l])]
-        for i in range(W.shape[0]):
-            for j in range(W.shape[1]):
-                links.append(((l, ys[l][j]), (l + 1, ys[l + 1][i])))
-                weights.append(W[i, j])
-    weights = np.array(weights)
+    links, weights = _links(network, kept, ys)
     total_links = sum(W.size for W in network.W)
     finite = np.isfinite(weights)
     order = np.argsort(-np.abs(np.where(finite, weights, 0.0)), kind="stable")[:MAX_LINKS]
@@ -67,23 +62,7 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
             colours = ["#c0392b" if weights[k] > 0 else "#2e6fbd" for k in order]
             widths = 0.3 + 3.2 * np.abs(weights[order]) / (w_max or 1.0)
             ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75, zorder=1))
-        unit_size = 260 if max(len(k) for k in kept) <= 10 else 110
-        for l, (units, y) in enumerate(zip(kept, ys)):
-            if l == 0:
-                face = ["white"] * len(units)
-            else:
-                b = network.b[l - 1][units]
-                face = [cmap(b_norm(v)) if np.isfinite(v) else "#d0d0d0" for v in b]
-            ax.scatter(np.full(len(units), l), y, s=unit_size, c=face, edgecolors="k", linewidths=0.8, zorder=3)
-            if len(units) <= 10 and l == 0 and input_names:
-                for u, yy in zip(units, y):
-                    ax.text(l - 0.12, yy, input_names[u] if u < len(input_names) else "", ha="right",
-                            va="center", fontsize=8)
-            layer = "input" if l == 0 else ("output" if l == network.n_layers else f"hidden {l}")
-            act = "" if l == 0 else f"\n{network.activations[l - 1]}"
-            count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"
-            plural = "s" if network.sizes[l] != 1 else ""
-            ax.text(l, 0.68, f"{layer}\n{count} unit{plural}{act}", ha="center", va="bottom", fontsize=8)
+        _draw_units(ax, network, kept, ys, lambda v: cmap(b_norm(v)), input_names)
         ax.set_xlim(-0.6, network.n_layers + 0.6)
         ax.set_ylim(-0.62, 0.95)
         ax.axis("off")
@@ -96,3 +75,38 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
         # 0.75 in on the right for the colour bar's tick labels and its label (0.02 cut them off)
         fig.subplots_adjust(left=0.02, right=1 - 0.75 / width, bottom=0.02, top=0.93)
         save(fig, path)
+
+
+def _links(network, kept, ys):
+    """Every link between drawn units as a segment ((layer, y), (layer + 1, y')), and its
+    weight W_l[i, j]."""
+    links, weights = [], []
+    for l in range(network.n_layers):
+        W = network.W[l][np.ix_(kept[l + 1], kept[l])]
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                links.append(((l, ys[l][j]), (l + 1, ys[l + 1][i])))
+                weights.append(W[i, j])
+    return links, np.array(weights)
+
+
+def _draw_units(ax, network, kept, ys, bias_colour, input_names) -> None:
+    """The units of each layer as circles (inputs white, others their bias' colour, grey
+    when not finite), the input names beside a small input layer, each layer's caption."""
+    unit_size = 260 if max(len(k) for k in kept) <= 10 else 110
+    for l, (units, y) in enumerate(zip(kept, ys)):
+        if l == 0:
+            face = ["white"] * len(units)
+        else:
+            b = network.b[l - 1][units]
+            face = [bias_colour(v) if np.isfinite(v) else "#d0d0d0" for v in b]
+        ax.scatter(np.full(len(units), l), y, s=unit_size, c=face, edgecolors="k", linewidths=0.8, zorder=3)
+        if len(units) <= 10 and l == 0 and input_names:
+            for u, yy in zip(units, y):
+                ax.text(l - 0.12, yy, input_names[u] if u < len(input_names) else "", ha="right",
+                        va="center", fontsize=8)
+        layer = "input" if l == 0 else ("output" if l == network.n_layers else f"hidden {l}")
+        act = "" if l == 0 else f"\n{network.activations[l - 1]}"
+        count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"
+        plural = "s" if network.sizes[l] != 1 else ""
+        ax.text(l, 0.68, f"{layer}\n{count} unit{plural}{act}", ha="center", va="bottom", fontsize=8)

@@ -6,6 +6,7 @@ nothing imports back.
 
 from __future__ import annotations
 
+import warnings
 
 import matplotlib
 
@@ -39,6 +40,30 @@ def describe(cfg, name: str | None = None) -> str:
     batch = "" if t.batch_size == 1 else f", batch {t.batch_size}"
     return (f"{name or cfg.name}: {'-'.join(map(str, m.architecture))} {act}→{m.output}{drop}, "
             f"{t.loss.replace('_', '-')}{optimizer}, η={t.eta:g}{schedule}{lam}{batch}")
+
+
+def thin_xy(x: np.ndarray, y: np.ndarray, points: int = 4000, how=None):
+    """At most about ``points`` points of a long series (x, y), for a picture that could
+    not show more; a series of ``points`` or fewer comes back as it is. Two ways:
+
+    - ``how=None``: pick points, ``points`` indices spread evenly from the first to the
+      last (every value drawn is one recorded);
+    - ``how`` a NumPy reduction (``np.nanmax``, ``np.nanmean``): cut the series into bins
+      of ceil(len / points) consecutive points and draw each bin's ``how`` at its first x,
+      so a spike (nanmax) or the level (nanmean) between the kept points is not lost; an
+      all-NaN bin stays NaN, and a last partial bin is kept point by point.
+    """
+    if len(x) <= points:
+        return x, y
+    if how is None:
+        keep = np.unique(np.linspace(0, len(x) - 1, points).astype(int))
+        return x[keep], y[keep]
+    bins = int(np.ceil(len(x) / points))
+    n = (len(x) // bins) * bins
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bin stays NaN
+        yb = how(y[:n].reshape(-1, bins), axis=1)
+    return np.concatenate([x[:n:bins], x[n:]]), np.concatenate([yb, y[n:]])
 
 
 def plain(value, _pos=None) -> str:
