@@ -238,11 +238,16 @@ def test_names_labels_and_values_with_markup_come_back_as_text_on_every_page(tmp
     first = run_dir_from(cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q"))
     assert_shown_as_text(first / "report.html", MARKUP)
     second = run_dir_from(cli("train", write_config(cfg), "name=m<zz>&'\"", "--runs-dir", runs_dir, "-q"))
+    # nnrun never makes such a folder name, but a user may rename a folder (helper cold audit)
+    renamed = second.with_name(second.name + "-<zz>&'\"")
+    second.rename(renamed)
     out = tmp_path / "compare.html"
-    result = cli("report", first, second, "--out", out)
+    result = cli("report", first, renamed, "--out", out)
     assert result.exit_code == 0, result.output
-    # the config table's text cells: the two names differ
-    assert_shown_as_text(out, ['n<zz>&"\'', "m<zz>&'\""])
+    # the config table's text cells (the two names differ) and the renamed folder's name
+    assert_shown_as_text(out, ['n<zz>&"\'', "m<zz>&'\"", renamed.name])
+    assert cli("plot", renamed).exit_code == 0
+    assert_shown_as_text(renamed / "report.html", [renamed.name])
     cfg["sweep"] = {"grid": {"train.eta": [0.05, 0.1]}}
     sweep_dir = run_dir_from(cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir, "-q"))
     assert_shown_as_text(sweep_dir / "report.html", ['n<zz>&"\''])
