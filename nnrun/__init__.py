@@ -28,7 +28,7 @@ _API = {
     "load_config": "nnrun.config",
     "Dataset": "nnrun.data",
     "load_data": "nnrun.data",
-    "Network": "nnrun.network",
+    "Network": "nnrun.maths.network",
     "TrainResult": "nnrun.training",
     "train": "nnrun.training",
     "run_experiment": "nnrun.app",

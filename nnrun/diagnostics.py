@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.activations import ACTIVATIONS
+from nnrun.maths.activations import ACTIVATIONS
 
 GROWTH_FACTOR = 10.0
 SATURATION = 1e-3  # |f'(z)| below this (relative to its maximum) counts as saturated

@@ -25,7 +25,7 @@ from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
 from nnrun.maths.metrics import PER_SET, page_order
-from nnrun.network import parameter_count
+from nnrun.maths.network import parameter_count
 from nnrun.store.files import atomic_npz, atomic_write, write_json
 from nnrun.store.history import HistoryWriter
 from nnrun.store.model_json import write_model_json

@@ -3,10 +3,10 @@
 The step of iteration k, for its batch B_k (|B_k| = m) and the schedule's eta_k::
 
     g = (1/m) sum_{i in B_k} grad C_i(theta) + lambda * W          (lambda on the weights only)
-    theta <- optimizer step with g and eta_k                        (nnrun.optimizers)
+    theta <- optimizer step with g and eta_k                        (nnrun.maths.optimizers)
 
 With dropout, the forward and backward passes of the batch use the sampler's masks
-(:mod:`nnrun.sampling`). Every ``log_every`` iterations (and after the last) the mean
+(:mod:`nnrun.maths.sampling`). Every ``log_every`` iterations (and after the last) the mean
 loss and accuracy over the whole training, test and validation sets are recorded, with
 the eta in force; the plateau schedule and early stopping look at each record. Recorded
 losses are the data loss alone; the penalty is reported in ``metrics.json``.
@@ -36,9 +36,9 @@ from nnrun.engines.layout import HISTORY_COLUMNS
 from nnrun.engines.method import Method, make_method
 from nnrun.engines.reference import observe, record
 from nnrun.errors import NnrunError
-from nnrun.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
-from nnrun.sampling import NO_MASKS, Sampler, batch_count, chunk_iterations, unit_rates
-from nnrun.snapshots import snapshot_iterations
+from nnrun.maths.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
+from nnrun.maths.sampling import NO_MASKS, Sampler, batch_count, chunk_iterations, unit_rates
+from nnrun.maths.snapshots import snapshot_iterations
 
 
 @dataclass

@@ -20,7 +20,7 @@ from nnrun.tools import compare as comparison, twin  # noqa: E402
 from nnrun.config import validate  # noqa: E402
 from nnrun.data import streams  # noqa: E402
 from nnrun.errors import NnrunError  # noqa: E402
-from nnrun.sampling import Sampler  # noqa: E402
+from nnrun.maths.sampling import Sampler  # noqa: E402
 from conftest import CONFIGS, small_config  # noqa: E402
 
 
@@ -220,7 +220,7 @@ def test_ctrl_c_during_the_twin_leaves_status_interrupted_and_what_both_have(tmp
 def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
     """A new activation (one entry in ACTIVATIONS) without its PyTorch twin made
     `nnrun compare` die with a KeyError traceback (cold read of ARCHITECTURE.md)."""
-    from nnrun.activations import ACTIVATIONS
+    from nnrun.maths.activations import ACTIVATIONS
 
     assert set(ACTIVATIONS) | {"softmax"} <= set(twin.torch_activations())
     with pytest.raises(NnrunError, match=r"'swish' has no PyTorch twin yet.*twin\.torch_activations"):

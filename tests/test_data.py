@@ -6,7 +6,7 @@ import pytest
 import nnrun
 from nnrun.config import SOURCES, validate
 from nnrun.data import HIGHAM_X1, HIGHAM_X2, TRANSFORMS
-from nnrun.sampling import Sampler
+from nnrun.maths.sampling import Sampler
 from conftest import REPO, small_config
 
 GENERATED = ["ellipse", "moons", "circles", "xor", "spirals", "gauss"]

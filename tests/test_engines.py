@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnrun
-from nnrun.activations import ACTIVATIONS
+from nnrun.maths.activations import ACTIVATIONS
 from nnrun.config import validate
 from conftest import CONFIGS, small_config
 
@@ -140,7 +140,7 @@ def test_exp_into_is_numpy_exp_to_one_ulp():
 
 
 def test_sigmoid_into_is_the_reference_sigmoid():
-    from nnrun.activations import sigmoid
+    from nnrun.maths.activations import sigmoid
     from nnrun.engines.compiled import sigmoid_into
 
     rng = np.random.default_rng(1)
@@ -225,13 +225,23 @@ def test_the_kernels_cache_stamp_covers_every_engine_source(tmp_path):
     from nnrun.engines.rows import train_chunk_rows
 
     for kernel in (train_chunk, train_chunk_rows):  # the stamp numba checks on load (private API)
-        assert kernel._cache._cache_file._source_stamp[1] == cache.sources_stamp()
+        assert kernel._cache._cache_file._source_stamp[1] == cache.engines_stamp()
     folder = tmp_path / "engines"
     shutil.copytree(cache.ENGINES, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    before = cache.sources_stamp(folder)
+    registries = []
+    for path in cache.REGISTRIES:
+        registries.append(tmp_path / path.name)
+        shutil.copy(path, registries[-1])
+    before = cache.sources_stamp(folder, registries)
     with open(folder / "compiled.py", "a") as source:
         source.write("\nLEAKY_SLOPE = 0.02\n")
-    assert cache.sources_stamp(folder) != before
+    assert cache.sources_stamp(folder, registries) != before
+    # the codes and slots the kernels take from the registries count too
+    before = cache.sources_stamp(folder, registries)
+    with open(tmp_path / "optimizers.py", "a") as source:
+        source.write("\n# the optimizers reordered\n")
+    assert cache.sources_stamp(folder, registries) != before
+    assert {p.name for p in cache.REGISTRIES} == {"activations.py", "losses.py", "optimizers.py", "metrics.py"}
 
 
 def test_the_python_api_says_so_before_it_compiles_a_kernel(monkeypatch, capsys):

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from nnrun import activations
+from nnrun.maths import activations
 from conftest import CONFIGS, cli, small_config
 from test_gradients import COMBINATIONS
 

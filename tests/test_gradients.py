@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
-from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
-from nnrun.losses import LOSSES
-from nnrun.network import Network
+from nnrun.maths.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
+from nnrun.maths.losses import LOSSES
+from nnrun.maths.network import Network
 
 COMBINATIONS = [
     (hidden, output, loss)

@@ -14,8 +14,8 @@ import pytest
 import nnrun
 from nnrun.config import validate
 from nnrun.engines import compiled, numba_engine
-from nnrun.optimizers import OPTIMIZERS
-from nnrun.schedules import SCHEDULES
+from nnrun.maths.optimizers import OPTIMIZERS
+from nnrun.maths.schedules import SCHEDULES
 from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
 
 SCHEDULE_CASES = {
@@ -99,11 +99,8 @@ def test_optimizers_match_their_definitions_on_a_quadratic():
     """The reference updates against the textbook formulas (torch.optim's), written out here
     by hand, over three steps with different gradients: a first step alone cannot tell the
     order of momentum's update, nor beta1 from beta2 in Adam's bias corrections."""
-    from nnrun.engines import layout as ix
-
     mu, b1, b2, eps, alpha, eta = 0.9, 0.8, 0.999, 1e-8, 0.99, 0.1
-    h = np.zeros(16)
-    h[ix.MU], h[ix.BETA1], h[ix.BETA2], h[ix.EPSILON], h[ix.ALPHA] = mu, b1, b2, eps, alpha
+    hp = {"mu": mu, "beta1": b1, "beta2": b2, "epsilon": eps, "alpha": alpha}
     theta0 = np.array([1.0, -2.0])
     grads = [np.array([0.5, 0.25]), np.array([-0.3, 0.8]), np.array([0.1, -0.6])]
 
@@ -130,7 +127,7 @@ def test_optimizers_match_their_definitions_on_a_quadratic():
     for name, optimizer in OPTIMIZERS.items():
         theta, state = theta0.copy(), np.zeros((2, 2))
         for t, g in enumerate(grads, start=1):
-            optimizer.step(theta, g.copy(), state, eta, h, (b1 ** t, b2 ** t))
+            optimizer.step(theta, g.copy(), state, eta, hp, (b1 ** t, b2 ** t))
         np.testing.assert_allclose(theta, by_hand(name), rtol=1e-12, atol=1e-14, err_msg=name)
 
 

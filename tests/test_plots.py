@@ -15,8 +15,8 @@ from nnrun.plots import PICTURES, curves, draw_run, plane
 from nnrun.plots import heatmaps as plots_heatmaps
 from nnrun.plots import sweep as plots_sweep
 from nnrun.plots import sweep_curves as plots_sweep_curves
-from nnrun.snapshots import snapshot_iterations
-from nnrun.network import Network
+from nnrun.maths.snapshots import snapshot_iterations
+from nnrun.maths.network import Network
 from nnrun.training import build_network
 
 DIGITS = {"source": "digits", "path": str(CONFIGS.parent / "datasets" / "digits.csv"), "test_fraction": 0.2,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from nnrun.config.overrides import get_dotted
 from nnrun.config.sources import SOURCES
-from nnrun.schedules import SCHEDULES
+from nnrun.maths.schedules import SCHEDULES
 
 #: the section model of a key's section (() is the top level), or None: schema.section_model
 SectionModel = Callable[[tuple, dict], type[BaseModel] | None]

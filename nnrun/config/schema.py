@@ -20,19 +20,20 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from nnrun.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
+from nnrun.maths.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
 from nnrun.config.base import Strict
 from nnrun.config.messages import format_validation_error, known, unknown
 from nnrun.config.overrides import get_dotted
 from nnrun.config.sources import DATA_SOURCES, DataConfig
 from nnrun.errors import NnrunError
-from nnrun.losses import LOSSES
-from nnrun.optimizers import HYPER_KEYS, OPTIMIZERS
-from nnrun.schedules import SCHEDULES
+from nnrun.maths.losses import LOSSES
+from nnrun.maths.optimizers import HYPER_KEYS, HYPERS, OPTIMIZERS
+from nnrun.maths.schedules import SCHEDULES
 
 
 # ---------------------------------------------------------------------------- model
@@ -143,7 +144,10 @@ class EarlyStopping(Strict):
     restore_best: bool = Field(True, description="end with the weights of the best record")
 
 
-class TrainConfig(Strict):
+class _TrainHead(Strict):
+    """train: everything but the optimizers' hyper-parameters (added from their registry
+    below) and the schedule and early stopping, which follow them."""
+
     loss: str = "quadratic"
     eta: float = Field(gt=0.0, description="learning rate")
     iterations: int | None = Field(None, gt=0, description="gradient steps (or give epochs)")
@@ -155,37 +159,11 @@ class TrainConfig(Strict):
     engine: Literal["auto", "numpy", "numba"] = "auto"
     snapshots: int = Field(0, ge=0, le=1000, description="save the parameters this many times (animation.gif)")
     optimizer: str = Field("sgd", description=", ".join(OPTIMIZERS))
-    momentum: float | None = Field(None, description="momentum/nesterov: mu (default 0.9)")
-    betas: list[float] | None = Field(None, description="adam: [beta1, beta2] (default [0.9, 0.999])")
-    epsilon: float | None = Field(None, description="adam/rmsprop: added to the root (default 1e-8)")
-    alpha: float | None = Field(None, description="rmsprop: decay of the squared gradient (default 0.99)")
-    schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"].model(),
-                                     description="how eta changes over the run")
-    early_stopping: EarlyStopping | None = Field(None, description="stop when the monitored loss stalls")
 
     @field_validator("optimizer")
     @classmethod
     def _optimizer(cls, v):
         return known("optimizer", v, OPTIMIZERS)
-
-    @field_validator("schedule", mode="before")
-    @classmethod
-    def _schedule(cls, v):
-        """'plateau' is short for {type: plateau}; a key of another schedule is named as such."""
-        if isinstance(v, str):
-            v = {"type": v}
-        if isinstance(v, dict):
-            kind = v.get("type", "constant")
-            if kind not in SCHEDULES:
-                raise ValueError(unknown("schedule", kind, SCHEDULES))
-            own = [k for k in SCHEDULES[kind].model.model_fields if k != "type"]
-            for key in v:
-                owners = [name for name, s in SCHEDULES.items() if key in s.model.model_fields and key != "type"]
-                if key != "type" and key not in own and owners:
-                    raise ValueError(f"{key} belongs to the {' / '.join(owners)} schedule, not {kind} "
-                                     f"({kind} takes {', '.join(own) or 'no keys'})")
-            v = {"type": kind, **{k: x for k, x in v.items() if k != "type"}}
-        return v
 
     @field_validator("loss")
     @classmethod
@@ -206,6 +184,36 @@ class TrainConfig(Strict):
             raise ValueError(f"batch_size {v} must be >= 1 or 'full'")
         return v
 
+
+# train.momentum, train.betas, ...: one field per hyper-parameter of the optimizers' registry
+_TrainWithHypers = create_model("_TrainWithHypers", __base__=_TrainHead, **{
+    h.key: (h.type | None, Field(None, description=h.description)) for h in HYPERS.values()})
+
+
+class TrainConfig(_TrainWithHypers):
+    schedule: ScheduleConfig = Field(default_factory=lambda: SCHEDULES["constant"].model(),
+                                     description="how eta changes over the run")
+    early_stopping: EarlyStopping | None = Field(None, description="stop when the monitored loss stalls")
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, v):
+        """'plateau' is short for {type: plateau}; a key of another schedule is named as such."""
+        if isinstance(v, str):
+            v = {"type": v}
+        if isinstance(v, dict):
+            kind = v.get("type", "constant")
+            if kind not in SCHEDULES:
+                raise ValueError(unknown("schedule", kind, SCHEDULES))
+            own = [k for k in SCHEDULES[kind].model.model_fields if k != "type"]
+            for key in v:
+                owners = [name for name, s in SCHEDULES.items() if key in s.model.model_fields and key != "type"]
+                if key != "type" and key not in own and owners:
+                    raise ValueError(f"{key} belongs to the {' / '.join(owners)} schedule, not {kind} "
+                                     f"({kind} takes {', '.join(own) or 'no keys'})")
+            v = {"type": kind, **{k: x for k, x in v.items() if k != "type"}}
+        return v
+
     @model_validator(mode="after")
     def _length(self):
         if (self.iterations is None) == (self.epochs is None):
@@ -223,18 +231,12 @@ class TrainConfig(Strict):
                     f"train.{key}: {getattr(self, key)!r} is a setting of optimizer {' and '.join(owners)}, "
                     f"not of train.optimizer={self.optimizer}; remove train.{key} or choose {' or '.join(owners)}"
                 )
-        checks = {
-            "momentum": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= momentum < 1"),
-            "betas": (lambda v: len(v) == 2 and all(0.0 <= b < 1.0 for b in v), "[beta1, beta2], each in [0, 1)"),
-            "epsilon": (lambda v: 0.0 < v and math.isfinite(v), "a number > 0"),
-            "alpha": (lambda v: 0.0 <= v < 1.0, "a number with 0 <= alpha < 1"),
-        }
         for key, default in taken.items():
             value = getattr(self, key)
             if value is None:
                 setattr(self, key, copy.deepcopy(default))
-            elif not checks[key][0](value):
-                raise ValueError(f"train.{key}: {value!r} is out of range; expected {checks[key][1]}")
+            elif not HYPERS[key].valid(value):
+                raise ValueError(f"train.{key}: {value!r} is out of range; expected {HYPERS[key].expected}")
         return self
 
 

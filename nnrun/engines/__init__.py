@@ -28,10 +28,9 @@ def numba_available() -> bool:
 
 def numba_supports(activations: list[str], loss: str, optimizer: str = "sgd") -> bool:
     """True if the compiled engine has twins of these activations, this loss and optimizer."""
-    # imported here: nnrun.optimizers itself imports nnrun.engines.layout
-    from nnrun.activations import code as activation_code
-    from nnrun.losses import LOSSES
-    from nnrun.optimizers import OPTIMIZERS
+    from nnrun.maths.activations import code as activation_code
+    from nnrun.maths.losses import LOSSES
+    from nnrun.maths.optimizers import OPTIMIZERS
 
     try:
         from nnrun.engines import compiled

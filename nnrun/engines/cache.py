@@ -5,7 +5,8 @@ inlines from other files (the optimizer step of :mod:`nnrun.engines.compiled`, t
 of :mod:`nnrun.engines.layout`) is not part of that stamp (numba issue #1833), so an
 upgrade or an edit that changed only compiled.py would load the old machine code of
 ``train_chunk``: old numbers, silently. The locators below stamp a function defined in
-``nnrun/engines`` with the hash of every ``.py`` file there as well, so any change there
+``nnrun/engines`` with the hash of every ``.py`` file there as well, and of the registries
+in ``nnrun/maths`` whose codes and slots the kernels take as constants, so any change there
 recompiles both kernels once.
 
 They subclass numba's own locators (same cache folders: ``NUMBA_CACHE_DIR``, beside the
@@ -23,18 +24,25 @@ from pathlib import Path
 from numba.core import caching
 
 ENGINES = Path(__file__).resolve().parent
+# the registries whose codes and slots the kernels take as constants (engines/layout.py and
+# engines/compiled.py derive them): a reordered registry must recompile, not load old codes
+REGISTRIES = [ENGINES.parent / "maths" / f"{name}.py" for name in ("activations", "losses", "optimizers", "metrics")]
 
 
-def sources_stamp(folder: Path = ENGINES) -> str:
-    """sha256 over the names and contents of every .py file in ``folder`` (sorted)."""
+def sources_stamp(folder: Path = ENGINES, also=()) -> str:
+    """sha256 over the names and contents of every .py file in ``folder`` (sorted), and of
+    the files ``also``."""
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.py")):
+    for path in [*sorted(folder.glob("*.py")), *also]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-engines_stamp = lru_cache(maxsize=None)(sources_stamp)  # nnrun/engines' own: read once a process
+@lru_cache(maxsize=None)
+def engines_stamp() -> str:
+    """nnrun/engines' own stamp, with the registries it reads: computed once a process."""
+    return sources_stamp(ENGINES, REGISTRIES)
 
 
 class _PackageStamp:

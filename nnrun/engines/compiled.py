@@ -1,12 +1,12 @@
 """The compiled pieces both training kernels share: numba settings, the scalar twins of the
 activations and losses, e^x, and one optimizer step, schedule and monitor.
 
-Same maths as :mod:`nnrun.network`, :mod:`nnrun.optimizers` and :mod:`nnrun.schedules`
+Same maths as :mod:`nnrun.maths.network`, :mod:`nnrun.maths.optimizers` and :mod:`nnrun.maths.schedules`
 (see their docstrings), written as scalar code on flat arrays so that nothing is
 allocated inside a kernel. Activations are selected by the integer ``code`` of their
-registry entry in :mod:`nnrun.activations`; :data:`COMPILED_CODES` lists the ones with a
+registry entry in :mod:`nnrun.maths.activations`; :data:`COMPILED_CODES` lists the ones with a
 scalar twin here. Optimizers by the ``code`` of their entry in
-:data:`nnrun.optimizers.OPTIMIZERS`; the method's numbers travel in the ``hyper`` and
+:data:`nnrun.maths.optimizers.OPTIMIZERS`; the method's numbers travel in the ``hyper`` and
 ``state`` vectors of :mod:`nnrun.engines.layout`.
 
 Floating point: in the per-sample kernel LLVM may fuse multiply-adds, reorder sums and use
@@ -31,7 +31,7 @@ from nnrun.engines.layout import (
     HAS_VAL, MU, PL_BAD, PL_BEST, PL_FACTOR, PL_MIN_DELTA, PL_PATIENCE, PLATEAU,
 )
 
-# codes: see nnrun.activations.ACTIVATIONS and SOFTMAX_CODE, nnrun.losses.LOSSES, nnrun.optimizers
+# codes: see nnrun.maths.activations.ACTIVATIONS and SOFTMAX_CODE, nnrun.maths.losses.LOSSES, nnrun.maths.optimizers
 IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU = 0, 1, 2, 3, 4, 5
 SOFTMAX = 100
 QUADRATIC, CROSS_ENTROPY = 0, 1
@@ -68,7 +68,7 @@ inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 
 @jit
 def act(code, z):
-    """a = f(z), the scalar twin of nnrun.activations."""
+    """a = f(z), the scalar twin of nnrun.maths.activations."""
     if code == SIGMOID:
         e = math.exp(-abs(z))
         return (1.0 if z >= 0 else e) / (1.0 + e)
@@ -113,7 +113,7 @@ def softplus(x):
 
 @jit
 def sample_loss(loss, out_code, Z, A, o, n, Y, s):
-    """Per-sample loss C(a_L, y) from z_L (see nnrun.losses)."""
+    """Per-sample loss C(a_L, y) from z_L (see nnrun.maths.losses)."""
     c = 0.0
     if loss == CROSS_ENTROPY and out_code == SOFTMAX:
         zmax = Z[o]
@@ -262,7 +262,7 @@ def eta_of(hyper, etas, state, epoch):
 
 @inline
 def update(opt, theta, moments, g, eta, hyper, step, root):
-    """theta <- the optimizer's step with gradient g (all parameters; nnrun.optimizers, same
+    """theta <- the optimizer's step with gradient g (all parameters; nnrun.maths.optimizers, same
     order of operations). ``step`` and ``root`` are Adam's eta / (1 - beta1^t) and
     sqrt(1 - beta2^t). One loop per optimizer, each free of branches, so that LLVM
     vectorises it (Adam's square roots and divisions four at a time)."""

@@ -9,19 +9,30 @@ two float64 vectors, so that one compiled kernel serves every optimizer and sche
 
 The optimizer's moment vectors live beside theta in ``moments`` (shape (2, P)), and the
 best weights seen (early stopping with restore_best) in ``best_theta``.
-A history row holds :data:`HISTORY_COLUMNS`.
+A history row holds :data:`HISTORY_COLUMNS`: the iteration, every recorded metric of
+:mod:`nnrun.maths.metrics`, eta and seconds.
+
+The optimizers' hyper-parameters take one slot per scalar (:data:`OPTIMIZER_SLOTS`, in the
+order of :data:`nnrun.maths.optimizers.SCALARS`): adding one to the registry adds its slot.
 """
 
-HISTORY_COLUMNS = ["iteration", "train_loss", "test_loss", "train_accuracy", "test_accuracy",
-                   "val_loss", "val_accuracy", "eta", "seconds"]
-IT, TRAIN_LOSS, TEST_LOSS, TRAIN_ACC, TEST_ACC, VAL_LOSS, VAL_ACC, ETA_COL, SECONDS = range(9)
+from nnrun.maths.metrics import RECORDED
+from nnrun.maths.optimizers import SCALARS
+
+HISTORY_COLUMNS = ["iteration", *RECORDED, "eta", "seconds"]
+IT, SECONDS, ETA_COL = 0, len(HISTORY_COLUMNS) - 1, len(HISTORY_COLUMNS) - 2
+TRAIN_LOSS, TEST_LOSS, TRAIN_ACC, TEST_ACC, VAL_LOSS, VAL_ACC = (
+    HISTORY_COLUMNS.index(c) for c in ("train_loss", "test_loss", "train_accuracy", "test_accuracy",
+                                       "val_loss", "val_accuracy"))
 
 # hyper
-LAMBDA, MU, BETA1, BETA2, EPSILON, ALPHA = 0, 1, 2, 3, 4, 5
-PLATEAU, PL_PATIENCE, PL_FACTOR, PL_MIN_DELTA = 6, 7, 8, 9
-ES_PATIENCE, ES_MIN_DELTA, ES_RESTORE = 10, 11, 12  # ES_PATIENCE 0: no early stopping
-PER_EPOCH, HAS_VAL = 13, 14  # iterations per epoch; 1 if there is a validation set
-HYPER_SIZE = 15
+LAMBDA = 0
+OPTIMIZER_SLOTS = {scalar: 1 + i for i, scalar in enumerate(SCALARS)}  # mu, beta1, beta2, epsilon, alpha, ...
+MU, BETA1, BETA2, EPSILON, ALPHA = (OPTIMIZER_SLOTS[s] for s in ("mu", "beta1", "beta2", "epsilon", "alpha"))
+PLATEAU, PL_PATIENCE, PL_FACTOR, PL_MIN_DELTA = range(1 + len(SCALARS), 5 + len(SCALARS))
+ES_PATIENCE, ES_MIN_DELTA, ES_RESTORE = range(PL_MIN_DELTA + 1, PL_MIN_DELTA + 4)  # ES_PATIENCE 0: none
+PER_EPOCH, HAS_VAL = ES_RESTORE + 1, ES_RESTORE + 2  # iterations per epoch; 1 if there is a validation set
+HYPER_SIZE = HAS_VAL + 1
 
 # state (BETA1_T, BETA2_T: beta1^t and beta2^t, Adam's bias corrections kept as running products)
 STEPS, ETA, PL_BEST, PL_BAD, ES_BEST, ES_BAD, ES_BEST_IT, BETA1_T, BETA2_T = range(9)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnrun.engines import layout as ix
-from nnrun.losses import LOSSES
-from nnrun.optimizers import OPTIMIZERS
-from nnrun.sampling import batch_count
-from nnrun.schedules import eta_table
+from nnrun.maths.losses import LOSSES
+from nnrun.maths.optimizers import HYPERS, OPTIMIZERS
+from nnrun.maths.sampling import batch_count
+from nnrun.maths.schedules import eta_table
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Method:
     classify: bool
     optimizer: str
     opt_code: int
-    hyper: np.ndarray  # layout.HYPER_SIZE
+    hyper: np.ndarray  # layout.HYPER_SIZE: what the kernels read
+    hp: dict  # the optimizer's hyper-parameters by name (mu, beta1, ...): what the reference step reads
     etas: np.ndarray  # eta per epoch (the schedule's table)
     log_every: int
     total: int
@@ -56,10 +57,12 @@ def make_method(cfg, n_params: int, n_train: int, has_val: bool, classify: bool,
     per_epoch = batch_count(n_train, t.batch_size)
     h = np.zeros(ix.HYPER_SIZE)
     h[ix.LAMBDA] = t.lambda_
-    h[ix.MU] = t.momentum or 0.0
-    h[ix.BETA1], h[ix.BETA2] = t.betas or (0.0, 0.0)
-    h[ix.EPSILON] = t.epsilon or 0.0
-    h[ix.ALPHA] = t.alpha or 0.0
+    optimizer = OPTIMIZERS[t.optimizer]
+    hp = {}  # the optimizer's own; the other optimizers' slots stay 0
+    for key in optimizer.hypers:
+        hp.update(HYPERS[key].values(getattr(t, key)))
+    for scalar, value in hp.items():
+        h[ix.OPTIMIZER_SLOTS[scalar]] = value
     schedule = t.schedule
     if schedule.type == "plateau":
         h[ix.PLATEAU], h[ix.PL_PATIENCE] = 1.0, schedule.patience
@@ -73,11 +76,10 @@ def make_method(cfg, n_params: int, n_train: int, has_val: bool, classify: bool,
     state[ix.ETA] = t.eta
     state[ix.PL_BEST] = state[ix.ES_BEST] = math.inf
     state[ix.BETA1_T] = state[ix.BETA2_T] = 1.0
-    optimizer = OPTIMIZERS[t.optimizer]
     keep_best = t.early_stopping is not None and t.early_stopping.restore_best
     return Method(
         loss=t.loss, loss_code=LOSSES[t.loss].code, classify=classify, optimizer=t.optimizer,
-        opt_code=optimizer.code, hyper=h, etas=eta_table(t.eta, math.ceil(total / per_epoch), schedule),
+        opt_code=optimizer.code, hyper=h, hp=hp, etas=eta_table(t.eta, math.ceil(total / per_epoch), schedule),
         log_every=int(log_every), total=int(total), batch=batch, state=state,
         moments=np.zeros((2, n_params if optimizer.slots else 0)),
         best_theta=np.zeros(n_params if keep_best else 0),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.activations import code
+from nnrun.maths.activations import code
 from nnrun.engines.per_sample import train_chunk
 from nnrun.engines.rows import train_chunk_rows
 

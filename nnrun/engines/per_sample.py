@@ -3,7 +3,7 @@
 Best while a step holds little work (per-sample SGD, small networks). Buffers ``Z``, ``A``
 and ``D`` (z_l, a_l and delta_l of every layer, layer l at ``off[l]``), ``F`` (f(z_l)
 before the dropout mask; the very array ``A`` when there is no dropout) and the gradient
-``G`` are allocated once per run. The maths is :mod:`nnrun.network`'s, with the
+``G`` are allocated once per run. The maths is :mod:`nnrun.maths.network`'s, with the
 optimizer, schedule and monitor of :mod:`nnrun.engines.compiled`.
 """
 

@@ -1,8 +1,8 @@
 """The NumPy reference engine: the training loop as the equations read, an iteration at a time.
 
-Each iteration: forward and backward on the batch as matrices (:class:`nnrun.network.Network`,
+Each iteration: forward and backward on the batch as matrices (:class:`nnrun.maths.network.Network`,
 dropout masks from the sampler), the gradient g = mean gradient + lambda W (weights only),
-the optimizer's update (:data:`nnrun.optimizers.OPTIMIZERS`) with the schedule's eta, and
+the optimizer's update (:data:`nnrun.maths.optimizers.OPTIMIZERS`) with the schedule's eta, and
 every ``log_every`` iterations a record of the loss and accuracy over the whole training,
 test and validation sets, which the plateau schedule and early stopping then look at
 (:func:`observe`). The compiled kernels (:mod:`nnrun.engines.per_sample`,
@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.engines import layout as ix
-from nnrun.network import evaluate
-from nnrun.optimizers import OPTIMIZERS
+from nnrun.maths.network import evaluate
+from nnrun.maths.optimizers import OPTIMIZERS
 
 
 def observe(method, theta: np.ndarray, it: int, train_loss: float, val_loss: float) -> bool:
@@ -97,7 +97,7 @@ class NumpyEngine:
                 st[ix.STEPS] += 1.0
                 st[ix.BETA1_T] *= h[ix.BETA1]  # beta^t as running products, as the kernels keep them
                 st[ix.BETA2_T] *= h[ix.BETA2]
-                self.step(net.theta, self.gradient(dW, db), method.moments, eta, h,
+                self.step(net.theta, self.gradient(dW, db), method.moments, eta, method.hp,
                           (st[ix.BETA1_T], st[ix.BETA2_T]))
             if not finite or it % method.log_every == 0 or it == method.total:
                 train_loss = record(net, d, method, history, rows, it, eta)

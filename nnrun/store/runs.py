@@ -15,7 +15,7 @@ def load_run(run_dir: str | Path):
     import yaml
 
     from nnrun.config import validate
-    from nnrun.network import Network
+    from nnrun.maths.network import Network
 
     run_dir = Path(run_dir)
     for needed in (CONFIG, HISTORY, MODEL):

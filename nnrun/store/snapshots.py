@@ -1,5 +1,5 @@
 """snapshots.npz: ``iterations`` (N,) and ``theta`` (N, P), row k the flat parameter vector
-after ``iterations[k]`` steps (which iterations: :func:`nnrun.snapshots.snapshot_iterations`)."""
+after ``iterations[k]`` steps (which iterations: :func:`nnrun.maths.snapshots.snapshot_iterations`)."""
 
 from __future__ import annotations
 

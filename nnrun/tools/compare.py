@@ -107,7 +107,7 @@ def compare(cfg, runs_dir, name: str | None = None, quiet: bool = False, plots: 
     torch = import_torch()
     from nnrun.app import finish_run
     from nnrun.experiment import prepare, record_run
-    from nnrun.network import Network
+    from nnrun.maths.network import Network
     from nnrun.store.names import make_run_dir
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -145,7 +145,7 @@ def _both_histories(cfg, data, initial, run_dir, metrics, quiet):
     From here on Ctrl-C is a flag, not an exception: reading a million-row history takes
     seconds, and a stop there left the folder without compare.json (status 'completed')."""
     from nnrun.experiment import progress_bar
-    from nnrun.network import Network
+    from nnrun.maths.network import Network
     from nnrun.training import stop_on_signals
 
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnrun.activations import ACTIVATIONS
-from nnrun.network import Network
+from nnrun.maths.activations import ACTIVATIONS
+from nnrun.maths.network import Network
 
 STEP = 1e-5
 TOLERANCE = 1e-7
@@ -122,7 +122,7 @@ def gradcheck(cfg, points: int = 3) -> list[ArrayCheck]:
     from nnrun.experiment import prepare
 
     from nnrun.data import streams
-    from nnrun.sampling import Sampler, unit_rates
+    from nnrun.maths.sampling import Sampler, unit_rates
 
     data, net = prepare(cfg, load_kernel=False)
     drop = unit_rates(cfg.model.dropout_rates, net.sizes)

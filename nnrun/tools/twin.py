@@ -31,7 +31,7 @@ Why this is an independent check
 --------------------------------
 The twin shares with nnrun only its *inputs*: the data set, the initial weights, the
 sample indices and dropout masks of every iteration (nnrun's
-:class:`~nnrun.sampling.Sampler`, replayed from the same seed) and the recording
+:class:`~nnrun.maths.sampling.Sampler`, replayed from the same seed) and the recording
 schedule. It uses none of nnrun's forward pass, backward pass, activations, losses,
 penalty gradient, optimizer, schedule or early stopping: those are PyTorch's
 (``torch.nn.Linear``, ``torch.sigmoid``/``tanh``/``relu``/``F.leaky_relu``/``F.elu``,
@@ -199,7 +199,7 @@ def torch_twin(cfg, data, initial_network, iterations: int | None = None, progre
     ``initial_network`` is only read. ``progress(iterations_done)`` is called now and then;
     when ``should_stop()`` turns True (Ctrl-C), the twin stops and returns what it has.
 
-    The sample sequence is nnrun's: a :class:`~nnrun.sampling.Sampler` seeded from
+    The sample sequence is nnrun's: a :class:`~nnrun.maths.sampling.Sampler` seeded from
     ``streams(cfg.seed)["sampling"]`` and drawn in the same chunks as
     :func:`nnrun.training.train` draws them (the sampler also gives the same indices for
     any other chunking; the tests check that).
@@ -223,7 +223,7 @@ class _TwinRun:
 
     def __init__(self, torch, cfg, data, initial_network):
         from nnrun.data import streams
-        from nnrun.sampling import Sampler, batch_count, chunk_iterations, unit_rates
+        from nnrun.maths.sampling import Sampler, batch_count, chunk_iterations, unit_rates
         from nnrun.training import planned_iterations, resolve_log_every
 
         t = self.train_cfg = cfg.train
@@ -253,8 +253,8 @@ class _TwinRun:
     def _optimizer_and_scheduler(self):
         """torch.optim's optimizer (the penalty as weight decay on the weights' group only)
         and the schedule's torch.optim.lr_scheduler, from the registries' torch entries."""
-        from nnrun.optimizers import OPTIMIZERS
-        from nnrun.schedules import SCHEDULES
+        from nnrun.maths.optimizers import OPTIMIZERS
+        from nnrun.maths.schedules import SCHEDULES
 
         t = self.train_cfg
         hyper = {key: getattr(t, key) for key in OPTIMIZERS[t.optimizer].defaults}

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from nnrun.activations import ACTIVATIONS, SOFTMAX
+from nnrun.maths.activations import ACTIVATIONS, SOFTMAX
 
 
 def softplus(x):

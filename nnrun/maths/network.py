@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnrun.activations import ACTIVATIONS, apply
+from nnrun.maths.activations import ACTIVATIONS, apply
 from nnrun.errors import NnrunError
-from nnrun.losses import LOSSES
+from nnrun.maths.losses import LOSSES
 
 
 def layout(sizes: list[int]) -> tuple[np.ndarray, np.ndarray, int]:
