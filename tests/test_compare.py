@@ -223,7 +223,7 @@ def test_every_activation_has_a_torch_twin_and_a_new_one_without_it_is_named():
     from nnrun.maths.activations import ACTIVATIONS
 
     assert set(ACTIVATIONS) | {"softmax"} <= set(twin.torch_activations())
-    with pytest.raises(NnrunError, match=r"'swish' has no PyTorch twin yet.*twin\.torch_activations"):
+    with pytest.raises(NnrunError, match=r"'swish' has no PyTorch twin yet.*maths/activations\.py a torch counterpart"):
         twin.layer_functions(["relu", "swish"])
 
 

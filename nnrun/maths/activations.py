@@ -10,13 +10,13 @@ They work on NumPy arrays of any shape: this is the reference implementation tha
 the NumPy engine runs and students read. None of them can overflow: sigmoid only
 ever exponentiates -|z|, ELU takes expm1 of a non-positive number.
 
-Adding an activation is one entry in :data:`ACTIVATIONS`; that is enough to train with it.
-Two twins check it and make it fast, each one entry where the others of its kind are:
-PyTorch's in :func:`nnrun.tools.twin.torch_activations` (without it ``nnrun compare --with
-torch`` says so), and the compiled engine's scalar one in ``nnrun/engines/compiled.py``
-(``act``/``dact`` under a new code in ``COMPILED_CODES``; an activation it does not know
-yet simply runs on the NumPy engine). The engine agreement tests hold every twin to the
-reference.
+Adding an activation is one entry in :data:`ACTIVATIONS`: f, f', its PyTorch counterpart
+(``torch(torch, z)``, what ``nnrun compare --with torch`` runs) and its traits, side by
+side; its integer code is its place in the table. The compiled engine's scalar twin goes
+in ``nnrun/engines/compiled.py`` (``act``/``dact`` under the entry's code, which compiled.py
+takes from here); until it has one, the activation runs on the NumPy engine.
+``tests/test_registries.py`` names what a new entry lacks, and the engine agreement tests
+hold every twin to the reference.
 
 Output layers can also be ``softmax``, which is a vector function (each output
 depends on every z): it lives in :func:`softmax` and is handled by the losses.
@@ -24,7 +24,7 @@ depends on every z): it lives in :func:`softmax` and is handled by the losses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -96,32 +96,40 @@ def d_elu(z, a):
 
 @dataclass(frozen=True)
 class Activation:
-    """An element-wise activation: ``f(z)``, ``df(z, a)``, and the compiled engine's code."""
+    """An element-wise activation: ``f(z)``, ``df(z, a)``, its PyTorch counterpart
+    ``torch(torch, z)``, and the compiled engine's ``code`` (its place in :data:`ACTIVATIONS`)."""
 
     name: str
-    code: int
     f: Callable
     df: Callable
+    torch: Callable | None = None
     #: "saturating" units are flagged by the diagnostics when |z| is large on every point.
     saturating: bool = False
     #: "rectifying" units are flagged as dead when f(z) = 0 on every point.
     rectifying: bool = False
     #: f' jumps at z = 0: finite differences across the kink are not derivatives.
     kink: bool = False
+    code: int = field(default=-1, compare=False)
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "identity": Activation("identity", 0, identity, d_identity),
-    "sigmoid": Activation("sigmoid", 1, sigmoid, d_sigmoid, saturating=True),
-    "tanh": Activation("tanh", 2, tanh, d_tanh, saturating=True),
-    "relu": Activation("relu", 3, relu, d_relu, rectifying=True, kink=True),
-    "leaky_relu": Activation("leaky_relu", 4, leaky_relu, d_leaky_relu, kink=True),
-    "elu": Activation("elu", 5, elu, d_elu),
-}
+ACTIVATIONS: dict[str, Activation] = {a.name: replace(a, code=i) for i, a in enumerate([
+    Activation("identity", identity, d_identity, lambda torch, z: z),
+    Activation("sigmoid", sigmoid, d_sigmoid, lambda torch, z: torch.sigmoid(z), saturating=True),
+    Activation("tanh", tanh, d_tanh, lambda torch, z: torch.tanh(z), saturating=True),
+    Activation("relu", relu, d_relu, lambda torch, z: torch.relu(z), rectifying=True, kink=True),
+    Activation("leaky_relu", leaky_relu, d_leaky_relu,
+               lambda torch, z: torch.nn.functional.leaky_relu(z, negative_slope=LEAKY_SLOPE), kink=True),
+    Activation("elu", elu, d_elu, lambda torch, z: torch.nn.functional.elu(z)),
+])}
 
 #: Output layers accept every activation plus softmax (code below every element-wise code).
 SOFTMAX = "softmax"
 SOFTMAX_CODE = 100
+
+
+def torch_softmax(torch, z):
+    """PyTorch's softmax over the units (dim 1: a row per sample)."""
+    return torch.softmax(z, dim=1)
 OUTPUTS = tuple(ACTIVATIONS) + (SOFTMAX,)
 
 

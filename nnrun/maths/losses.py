@@ -13,12 +13,13 @@ per-sample loss; the L2 penalty is added by the trainer, not here.
 
 Both logs are computed from z, never from p (log p = z - logsumexp(z),
 log sigmoid(z) = -softplus(-z)), so a saturated output gives a large finite loss
-instead of log(0). Adding a loss is one entry in :data:`LOSSES`.
+instead of log(0). Adding a loss is one entry in :data:`LOSSES` (with its PyTorch
+counterpart), and its compiled twin in ``nnrun/engines/compiled.py`` under its code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -62,21 +63,35 @@ def cross_entropy_delta(Z, A, Y, output):
     return A - Y
 
 
+def torch_quadratic(torch, output, z, a, y):
+    """C_i = 1/2 ||a_L - y||^2, samples as rows (PyTorch's convention)."""
+    return 0.5 * ((a - y) ** 2).sum(dim=1)
+
+
+def torch_cross_entropy(torch, output, z, a, y):
+    """-sum_k y_k log softmax(z)_k (torch.log_softmax), or sum_k BCE(z_k, y_k) from logits
+    for sigmoid outputs (binary_cross_entropy_with_logits): PyTorch's own, never log(a)."""
+    if output == SOFTMAX:
+        return -(y * torch.log_softmax(z, dim=1)).sum(dim=1)
+    return torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A loss: per-sample ``value(Z, A, Y, output)`` and ``delta(Z, A, Y, output)`` = dC/dz_L."""
+    """A loss: per-sample ``value(Z, A, Y, output)`` and ``delta(Z, A, Y, output)`` = dC/dz_L,
+    its PyTorch counterpart ``torch(torch, output, z, a, y)`` (per-sample values, samples as
+    rows), and the compiled engine's ``code`` (its place in :data:`LOSSES`)."""
 
     name: str
-    code: int
     value: Callable
     delta: Callable
+    torch: Callable | None = None
     #: output layers the loss is defined for (None: every output).
     outputs: tuple[str, ...] | None = None
+    code: int = field(default=-1, compare=False)
 
 
-LOSSES: dict[str, Loss] = {
-    "quadratic": Loss("quadratic", 0, quadratic_value, quadratic_delta),
-    "cross_entropy": Loss(
-        "cross_entropy", 1, cross_entropy_value, cross_entropy_delta, outputs=("sigmoid", SOFTMAX)
-    ),
-}
+LOSSES: dict[str, Loss] = {loss.name: replace(loss, code=i) for i, loss in enumerate([
+    Loss("quadratic", quadratic_value, quadratic_delta, torch_quadratic),
+    Loss("cross_entropy", cross_entropy_value, cross_entropy_delta, torch_cross_entropy, outputs=("sigmoid", SOFTMAX)),
+])}

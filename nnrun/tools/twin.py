@@ -71,18 +71,16 @@ def import_torch():
 
 # ------------------------------------------------------------------ the twin's maths
 def torch_activations() -> dict:
-    """PyTorch's own activation functions by nnrun's names (softmax over the units, dim 1)."""
+    """PyTorch's own activation functions by nnrun's names (softmax over the units, dim 1),
+    from the registry's entries (an entry without one is left out, and said so by the caller)."""
+    from functools import partial
+
+    from nnrun.maths.activations import ACTIVATIONS, SOFTMAX, torch_softmax
+
     torch = import_torch()
-    F = torch.nn.functional
-    return {
-        "identity": lambda z: z,
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, negative_slope=0.01),
-        "elu": F.elu,
-        "softmax": lambda z: torch.softmax(z, dim=1),
-    }
+    out = {name: partial(a.torch, torch) for name, a in ACTIVATIONS.items() if a.torch is not None}
+    out[SOFTMAX] = partial(torch_softmax, torch)
+    return out
 
 
 def layer_functions(names: list[str]) -> list:
@@ -91,7 +89,7 @@ def layer_functions(names: list[str]) -> list:
     missing = [name for name in names if name not in table]
     if missing:  # a new activation whose twin was not written yet: say where it goes
         raise NnrunError(f"model.activation: {missing[0]!r} has no PyTorch twin yet, so compare --with torch cannot "
-                         "check it; add it to nnrun.twin.torch_activations")
+                         "check it; give its entry in nnrun/maths/activations.py a torch counterpart")
     return [table[name] for name in names]
 
 
@@ -100,15 +98,13 @@ def per_sample_loss(loss: str, output: str, z, a, y):
 
     Samples are rows here (PyTorch's convention); units are dim 1.
     """
-    torch = import_torch()
-    F = torch.nn.functional
-    if loss == "quadratic":
-        return 0.5 * ((a - y) ** 2).sum(dim=1)
-    if loss == "cross_entropy" and output == "softmax":
-        return -(y * torch.log_softmax(z, dim=1)).sum(dim=1)
-    if loss == "cross_entropy" and output == "sigmoid":
-        return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
-    raise NnrunError(f"nnrun compare --with torch: no PyTorch twin for loss {loss} with output {output}")
+    from nnrun.maths.losses import LOSSES
+
+    twin = LOSSES[loss].torch
+    if twin is None:
+        raise NnrunError(f"nnrun compare --with torch: no PyTorch twin for loss {loss}; give its entry in "
+                         "nnrun/maths/losses.py a torch counterpart")
+    return twin(import_torch(), output, z, a, y)
 
 
 class _Twin:
