@@ -2,7 +2,7 @@
 
 ``train_chunk`` (:mod:`nnrun.engines.per_sample`) runs sample by sample, best while a step
 holds little work; ``train_chunk_rows`` (:mod:`nnrun.engines.rows`) runs a batch as matrix
-products. :func:`use_rows` picks one per run; a first run compiles only its own. One
+products (its own loops, not BLAS). :func:`use_rows` picks one per run; a first run compiles only its own. One
 generic kernel serves every architecture, optimizer and schedule, so each compiles once
 (``cache=True`` keeps the machine code on disk between processes) and a sweep of many
 small networks pays no compilation per cell.
@@ -99,6 +99,7 @@ class NumbaEngine:
             self.ZM, self.DM = np.zeros(M * (width - self.sizes[0])), np.zeros(M * (width - self.sizes[0]))
             widest = M * int(self.sizes.max())
             self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
+            self.WT = np.zeros(max(int(a * b) for a, b in zip(self.sizes[:-1], self.sizes[1:])))  # W_l^T (rows.mul_abt)
         else:
             self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
             self.F = np.zeros(width) if dropout else self.A
@@ -112,5 +113,5 @@ class NumbaEngine:
                   *self.sets, idx, ptr, masks, self.hoff, it0, m.total, m.log_every, history)
         if self.rows:
             return train_chunk_rows(*head, *method, self.G, self.moff, self.zoff, self.ZM, self.AM, self.FM,
-                                    self.DM, self.SM, self.KB, self.LSE)
+                                    self.DM, self.SM, self.KB, self.LSE, self.WT)
         return train_chunk(*head, self.off, *method, self.Z, self.A, self.F, self.D, self.G, self.ZB, self.AB)

@@ -9,10 +9,9 @@ optimizer, schedule and monitor of :mod:`nnrun.engines.compiled`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from nnrun.engines import exactmath
 from nnrun.engines.compiled import (
     CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
     sample_correct, sample_loss, step_batch, update,
@@ -42,7 +41,7 @@ def forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A, F, MK, q, hoff, 
                 zmax = max(zmax, Z[o + i])
             total = 0.0
             for i in range(n):
-                A[o + i] = math.exp(Z[o + i] - zmax)
+                A[o + i] = exactmath.exp(Z[o + i] - zmax)
                 total += A[o + i]
             for i in range(n):
                 A[o + i] /= total
@@ -97,7 +96,7 @@ def evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, A
                         zmax = max(zmax, ZB[o + i, c])
                     norm = 0.0
                     for i in range(n):
-                        AB[o + i, c] = math.exp(ZB[o + i, c] - zmax)
+                        AB[o + i, c] = exactmath.exp(ZB[o + i, c] - zmax)
                         norm += AB[o + i, c]
                     for i in range(n):
                         AB[o + i, c] /= norm
