@@ -32,7 +32,8 @@ VARIANTS = {  # more cells of a config's sweep: every kernel path the shipped co
     "digits_optimizers": [[f"train.optimizer={o}"] for o in ("sgd", "momentum", "nesterov", "adam", "rmsprop")],
     "digits_dropout": [["model.dropout=0.5"]],
 }
-TIMINGS = {"train_seconds", "seconds_per_iteration"}
+# not results: timings, and the command line (in-process, a CLI call of an earlier test leaks into it)
+TIMINGS = {"train_seconds", "seconds_per_iteration", "command"}
 
 
 def runs() -> list[tuple[str, Path, list[str]]]:
@@ -56,7 +57,7 @@ def run_all(out: Path) -> None:
 
 
 def outputs(out: Path, label: str) -> dict:
-    """What must be the same bits: history.csv without 'seconds', model.npz, metrics.json without timings."""
+    """What must be the same bits: history.csv without 'seconds', model.npz, metrics.json without timings and command."""
     run_dir = Path((out / label / "folder").read_text())
     lines = (run_dir / "history.csv").read_text().splitlines()
     seconds = lines[0].split(",").index("seconds")
@@ -65,6 +66,15 @@ def outputs(out: Path, label: str) -> dict:
         arrays = {key: (model[key].dtype.str, model[key].shape, model[key].tobytes()) for key in model.files}
     metrics = {k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items() if k not in TIMINGS}
     return {"history": history, "model": arrays, "metrics": metrics}
+
+
+def first_difference(a, b) -> str:
+    """The first line, array or key where a and b differ."""
+    if isinstance(a, list):
+        lines = [f"line {i}: {x} | {y}" for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return lines[0] if lines else f"{len(a)} lines against {len(b)}"
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return f"{keys[:3]}: {[a.get(k) for k in keys[:1]]} | {[b.get(k) for k in keys[:1]]}"
 
 
 def targets() -> list[str]:
@@ -102,8 +112,44 @@ def test_same_bits_for_every_cpu_target(tmp_path):
         for name in procs:
             other = outputs(tmp_path / name, label)
             for part in host:
-                assert other[part] == host[part], f"{label}: {part} differs between this CPU and {name}"
+                assert other[part] == host[part], f"{label}: {part} differs between this CPU and {name}: " + first_difference(host[part], other[part])
 
 
 if __name__ == "__main__":
     run_all(Path(sys.argv[1]))
+
+
+def test_products_sum_in_a_fixed_order():
+    """The rows kernel's products equal a plain Python loop that sums each element over its
+    inner index in ascending order from 0.0: to the last bit, for any shape (blocks of
+    ABT_BLOCK rows, fewer than 8 rows, inner sizes not a multiple of 4)."""
+    from numba import njit
+
+    from nnrun.engines.rows import ABT_BLOCK, mul_ab, mul_abt, mul_atb
+
+    @njit
+    def products(A, B, Bt, Bm, S, C1, C2, C3):
+        mul_abt(A, B, C1, S)  # A B^T
+        mul_atb(A, Bt, C2)  # A^T Bt
+        mul_ab(A, Bm, C3)  # A Bm
+
+    def ordered(X, Y):  # X Y, each element summed left to right
+        out = np.empty((X.shape[0], Y.shape[1]))
+        for r in range(X.shape[0]):
+            for c in range(Y.shape[1]):
+                total = 0.0
+                for j in range(X.shape[1]):
+                    total += float(X[r, j]) * float(Y[j, c])
+                out[r, c] = total
+        return out
+
+    rng = np.random.default_rng(22)
+    for m, k, n in [(1, 3, 2), (5, 7, 3), (8, 4, 10), (63, 9, 5), (ABT_BLOCK, 6, 4), (ABT_BLOCK + 3, 13, 7), (130, 5, 11)]:
+        A = rng.standard_normal((m, k)) * 10.0 ** rng.integers(-3, 4, (m, k))
+        B, Bt, Bm = rng.standard_normal((n, k)), rng.standard_normal((m, n)), rng.standard_normal((k, n))
+        S = np.full(max(2 * ABT_BLOCK * max(k, n), n * k), np.nan)
+        C1, C2, C3 = np.full((m, n), np.nan), np.full((k, n), np.nan), np.full((m, n), np.nan)
+        products(A, B, Bt, Bm, S, C1, C2, C3)
+        assert np.array_equal(C1, ordered(A, B.T)), (m, k, n)
+        assert np.array_equal(C2, ordered(A.T, Bt)), (m, k, n)
+        assert np.array_equal(C3, ordered(A, Bm)), (m, k, n)

@@ -14,7 +14,7 @@ import numpy as np
 
 from nnrun.activations import code
 from nnrun.engines.per_sample import train_chunk
-from nnrun.engines.rows import train_chunk_rows
+from nnrun.engines.rows import ABT_BLOCK, train_chunk_rows
 
 EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data set (per sample)
 EVAL_ROWS = 1024  # rows per block when recording it by matrix products
@@ -99,7 +99,8 @@ class NumbaEngine:
             self.ZM, self.DM = np.zeros(M * (width - self.sizes[0])), np.zeros(M * (width - self.sizes[0]))
             widest = M * int(self.sizes.max())
             self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
-            self.WT = np.zeros(max(int(a * b) for a, b in zip(self.sizes[:-1], self.sizes[1:])))  # W_l^T (rows.mul_abt)
+            self.WT = np.zeros(max(2 * ABT_BLOCK * int(self.sizes.max()),  # rows.mul_abt's scratch
+                                   max(int(a * b) for a, b in zip(self.sizes[:-1], self.sizes[1:]))))
         else:
             self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
             self.F = np.zeros(width) if dropout else self.A
