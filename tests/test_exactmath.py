@@ -105,3 +105,27 @@ def test_no_c_maths_or_blas_in_the_kernels():
                     assert node.attr not in banned_math, (name, node.lineno, node.attr)
                 if node.value.id in ("np", "numpy"):
                     assert node.attr not in banned_np, (name, node.lineno, node.attr)
+
+
+def test_branch_free_sigmoid_matches_the_rows_kernel():
+    """The per-sample kernel's vectorisable e^v (v <= 0) and sigmoid give the bits of the rows
+    kernel's exp_into and sigmoid_into."""
+    from nnrun.engines.compiled import exp_into, exp_nonpositive, sigmoid_into, sigmoid_vec
+
+    @njit
+    def both(x, e, s):
+        for i in range(x.shape[0]):
+            e[i] = exp_nonpositive(x[i])
+            s[i] = sigmoid_vec(x[i])
+
+    rng = np.random.default_rng(2)
+    z = np.concatenate([rng.uniform(-800, 800, 20_000), rng.uniform(-5, 5, 20_000), SPECIALS])
+    v = -np.abs(z)
+    e, s = np.empty_like(z), np.empty_like(z)
+    both(v, e, np.empty_like(z))
+    both(z, np.empty_like(z), s)
+    e_rows, s_rows = np.empty_like(z), np.empty_like(z)
+    exp_into(v, e_rows, np.empty(z.shape, dtype=np.int64))
+    sigmoid_into(z, s_rows, np.empty(z.shape, dtype=np.int64))
+    assert np.array_equal(e, e_rows, equal_nan=True)
+    assert np.array_equal(s, s_rows, equal_nan=True)

@@ -208,6 +208,22 @@ def exponent_bits(bits):
         bits[i] = (bits[i] - SHIFT_BITS) << 52
 
 
+@inline
+def exp_nonpositive(v):
+    """e^v for v <= 0 as exp_into computes it (the same bits), without branches, so that a
+    loop over it vectorises; NaN stays NaN. (exactmath.exp is faster on one value at a time.)"""
+    p, k = exp_reduced(v if v > EXP_MIN else EXP_MIN)
+    e = p * exactmath.from_bits((exactmath.bits_of(k) - SHIFT_BITS) << 52)
+    return e if v >= EXP_MIN else (0.0 if v == v else v)
+
+
+@inline
+def sigmoid_vec(z):
+    """1 / (1 + e^{-z}) as sigmoid_into computes it (the same bits), without branches."""
+    e = exp_nonpositive(-abs(z))
+    return (1.0 if z >= 0 else e) / (1.0 + e)
+
+
 @jit_rows
 def exp_into(x, out, bits):
     """out = e^x element-wise (1-D arrays; x and out distinct; bits an int64 scratch).

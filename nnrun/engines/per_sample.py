@@ -13,8 +13,8 @@ import numpy as np
 
 from nnrun.engines import exactmath
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
-    sample_correct, sample_loss, step_batch, update,
+    CROSS_ENTROPY, SGD, SIGMOID, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
+    sample_correct, sample_loss, sigmoid_vec, step_batch, update,
 )
 from nnrun.engines.layout import BETA1_T, BETA2_T, LAMBDA, PER_EPOCH, RUNNING, STEPS
 
@@ -100,6 +100,10 @@ def evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, A
                         norm += AB[o + i, c]
                     for i in range(n):
                         AB[o + i, c] /= norm
+            elif code == SIGMOID:  # branch-free, so that LLVM vectorises the loop
+                for i in range(n):
+                    for c in range(cnt):
+                        AB[o + i, c] = sigmoid_vec(ZB[o + i, c])
             else:
                 for i in range(n):
                     for c in range(cnt):
