@@ -34,7 +34,7 @@ from nnrun.engines import choose_engine, make_engine
 from nnrun.engines import layout as ix
 from nnrun.engines.layout import HISTORY_COLUMNS
 from nnrun.engines.method import Method, make_method
-from nnrun.engines.reference import observe, record
+from nnrun.engines.reference import observe
 from nnrun.errors import NnrunError
 from nnrun.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
 from nnrun.sampling import NO_MASKS, Sampler, batch_count, chunk_iterations, unit_rates
@@ -217,7 +217,7 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
                              stop_flag=lambda: flag["signal"] is not None, full_batch=t.batch_size == "full")
         buffer = np.full((chunk // log_every + 2, len(HISTORY_COLUMNS)), np.nan)
         first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-        record(net, data, method, first, 0, 0, method.eta_at(1))
+        engine.record(first, 0, 0, method.eta_at(1))  # the numba engine's own evaluation: no BLAS
         first[0, ix.SECONDS] = 0.0
         observe(method, net.theta, 0, first[0, ix.TRAIN_LOSS], first[0, ix.VAL_LOSS])  # the start counts
         emit(first)
@@ -266,7 +266,7 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
                 break
         if status == "interrupted" and last_recorded != done:
             final = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-            record(net, data, method, final, 0, done, method.eta_at(max(done, 1)))
+            engine.record(final, 0, done, method.eta_at(max(done, 1)))
             final[0, ix.SECONDS] = seconds
             emit(final)
         interrupted_by = flag["signal"]

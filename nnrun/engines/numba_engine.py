@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.activations import code
-from nnrun.engines.per_sample import train_chunk
-from nnrun.engines.rows import ABT_BLOCK, train_chunk_rows
+from nnrun.engines.layout import SECONDS
+from nnrun.engines.per_sample import evaluate, train_chunk
+from nnrun.engines.rows import ABT_BLOCK, evaluate_rows, train_chunk_rows
 
 EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data set (per sample)
 EVAL_ROWS = 1024  # rows per block when recording it by matrix products
@@ -116,3 +117,24 @@ class NumbaEngine:
             return train_chunk_rows(*head, *method, self.G, self.moff, self.zoff, self.ZM, self.AM, self.FM,
                                     self.DM, self.SM, self.KB, self.LSE, self.WT)
         return train_chunk(*head, self.off, *method, self.Z, self.A, self.F, self.D, self.G, self.ZB, self.AB)
+
+    def evaluate(self, X, Y) -> tuple[float, float]:
+        """(mean loss, accuracy) of the network over the rows of X by this engine's compiled code
+        (the very function its kernel records with), not by NumPy's BLAS: the same bits on
+        every machine."""
+        m, net = self.m, self.net
+        head = (net.theta, self.sizes, net.w_off, net.b_off, self.codes)
+        if self.rows:
+            masks = np.empty((0, 0))  # no dropout when recording
+            return evaluate_rows(*head, self.moff, self.zoff, m.loss_code, m.classify, X, Y, self.ZM, self.AM,
+                                 self.SM, self.KB, self.LSE, masks, self.hoff, self.WT)
+        return evaluate(*head, self.off, m.loss_code, m.classify, X, Y, self.ZB, self.AB, self.Z, self.A)
+
+    def record(self, history, row: int, it: int, eta: float) -> float:
+        """History row ``row`` as :func:`nnrun.engines.reference.record` writes it, by :meth:`evaluate`."""
+        X_train, Y_train, X_test, Y_test, X_val, Y_val = self.sets
+        tr, tra = self.evaluate(X_train, Y_train)
+        te, tea = self.evaluate(X_test, Y_test)
+        vl, va = self.evaluate(X_val, Y_val)
+        history[row, :SECONDS] = (it, tr, te, tra, tea, vl, va, eta)
+        return tr

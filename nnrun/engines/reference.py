@@ -66,6 +66,13 @@ class NumpyEngine:
         self.full = (np.ascontiguousarray(data.X_train.T), np.ascontiguousarray(data.Y_train.T)) \
             if full_batch else None
 
+    def record(self, history, row: int, it: int, eta: float) -> float:
+        """History row ``row`` (see :func:`record`)."""
+        return record(self.net, self.data, self.method, history, row, it, eta)
+
+    def evaluate(self, X, Y) -> tuple[float, float]:
+        return evaluate(self.net, X, Y, self.method.loss, self.method.classify)
+
     def gradient(self, dW, db) -> np.ndarray:
         """g = dC/dtheta + lambda W (weights only), flat like theta."""
         net, lam = self.net, self.method.hyper[ix.LAMBDA]
