@@ -80,9 +80,17 @@ def final_metrics(cfg, result, data) -> dict:
     net, t = result.network, cfg.train
     classify = data.task == "classification"
     finite = bool(np.isfinite(net.theta).all())
-    tr, tra = evaluate(net, data.X_train, data.Y_train, t.loss, classify) if finite else (math.nan, math.nan)
-    te, tea = evaluate(net, data.X_test, data.Y_test, t.loss, classify) if finite else (math.nan, math.nan)
-    vl, va = evaluate(net, data.X_val, data.Y_val, t.loss, classify) if finite else (math.nan, math.nan)
+    if result.engine == "numba" and result.method is not None:  # its compiled evaluation: no BLAS, the same bits everywhere
+        from nnrun.engines.numba_engine import NumbaEngine
+
+        engine = NumbaEngine(net, result.method, data)
+        loss_of = engine.evaluate
+    else:
+        def loss_of(X, Y):
+            return evaluate(net, X, Y, t.loss, classify)
+    tr, tra = loss_of(data.X_train, data.Y_train) if finite else (math.nan, math.nan)
+    te, tea = loss_of(data.X_test, data.Y_test) if finite else (math.nan, math.nan)
+    vl, va = loss_of(data.X_val, data.Y_val) if finite else (math.nan, math.nan)
     penalty = net.penalty(t.lambda_)
     metrics = {
         "status": result.status,

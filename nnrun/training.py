@@ -34,7 +34,7 @@ from nnrun.engines import choose_engine, make_engine
 from nnrun.engines import layout as ix
 from nnrun.engines.layout import HISTORY_COLUMNS
 from nnrun.engines.method import Method, make_method
-from nnrun.engines.reference import observe, record
+from nnrun.engines.reference import observe
 from nnrun.errors import NnrunError
 from nnrun.maths.network import Network, evaluate  # noqa: F401  (evaluate: part of this module's API)
 from nnrun.maths.sampling import NO_MASKS, Sampler, batch_count, chunk_iterations, unit_rates
@@ -220,10 +220,10 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     with stop_on_signals() as flag, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         engine = make_engine(plan.engine, plan.net, plan.method, data, dropout=plan.dropout,
                              stop_flag=lambda: flag["signal"] is not None, full_batch=cfg.train.batch_size == "full")
-        record_start(plan, data, emit)
+        record_start(plan, engine, emit)
         state = run_chunks(plan, engine, emit, progress, flag)
         if state.status == "interrupted" and state.last_recorded != state.done:
-            record_end(plan, data, state, emit)
+            record_end(plan, engine, state, emit)
         interrupted_by = flag["signal"]
         if cfg.train.snapshots and (not state.snapshots or state.snapshots[-1][0] != state.done):
             state.snapshots.append((state.done, plan.net.theta.copy()))  # stopped early: where it ended
@@ -264,10 +264,11 @@ def plan_training(cfg, data, network, sampling_rng) -> _Plan:
                  list(snapshot_iterations(total, t.snapshots)))
 
 
-def record_start(plan: _Plan, data, emit) -> None:
-    """Record iteration 0 (the initial weights), which early stopping and plateau also see."""
+def record_start(plan: _Plan, engine, emit) -> None:
+    """Record iteration 0 (the initial weights), which early stopping and plateau also see;
+    with the engine's own evaluation (the compiled one uses no BLAS: the same bits everywhere)."""
     first = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-    record(plan.net, data, plan.method, first, 0, 0, plan.method.eta_at(1))
+    engine.record(first, 0, 0, plan.method.eta_at(1))
     first[0, ix.SECONDS] = 0.0
     observe(plan.method, plan.net.theta, 0, first[0, ix.TRAIN_LOSS], first[0, ix.VAL_LOSS])  # the start counts
     emit(first)
@@ -326,9 +327,9 @@ def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emi
         progress(state.done, None)
 
 
-def record_end(plan: _Plan, data, state: _Progress, emit) -> None:
+def record_end(plan: _Plan, engine, state: _Progress, emit) -> None:
     """An interrupted run records where it stopped, between two scheduled records."""
     final = np.full((1, len(HISTORY_COLUMNS)), np.nan)
-    record(plan.net, data, plan.method, final, 0, state.done, plan.method.eta_at(max(state.done, 1)))
+    engine.record(final, 0, state.done, plan.method.eta_at(max(state.done, 1)))
     final[0, ix.SECONDS] = state.seconds
     emit(final)

@@ -9,12 +9,17 @@ scalar twin here. Optimizers by the ``code`` of their entry in
 :data:`nnrun.maths.optimizers.OPTIMIZERS`; the method's numbers travel in the ``hyper`` and
 ``state`` vectors of :mod:`nnrun.engines.layout`.
 
-Floating point: in the per-sample kernel LLVM may fuse multiply-adds, reorder sums and use
-reciprocals (fastmath ``contract``, ``reassoc``, ``arcp``, ``nsz``), which makes its loops
-about 1.7x faster and moves results by ~1e-16 relative (the engine agreement tests hold
-them to 1e-10 of the NumPy reference). Never ``nnan``/``ninf``: detecting divergence
-relies on ``isfinite``. The rows kernel uses no fast-math (see ``jit_rows``); inline helpers
-are inlined as numba IR, so they take the flags of the kernel that calls them.
+Floating point: the same bits on every x86-64 machine. Both kernels are compiled without
+fast-math (each sum in its written order, no fused multiply-adds, no reciprocals), so the
+code LLVM emits for a CPU (SSE2, AVX2 or AVX-512, vectorised or not) computes the same
+numbers as for any other; they call no BLAS (:mod:`nnrun.engines.rows` writes its own
+products) and no C maths library: e^x, e^x - 1, log, log(1 + x) and tanh come from
+:mod:`nnrun.engines.exactmath`, built from + - * / and IEEE bits. Only ``sqrt`` and
+``floor`` come from the machine, and IEEE 754 fixes their results. With fast-math
+(``contract``, ``reassoc``, ``arcp``, ``nsz``) E1's per-sample kernel was at most ~1.2x
+faster, but LLVM picked vector widths and fused multiply-adds per CPU, so results moved
+by ~1e-16 relative between machines (and chaotic runs, E5's, visibly). Never
+``nnan``/``ninf`` either: detecting divergence relies on ``isfinite``.
 """
 
 from __future__ import annotations
@@ -25,28 +30,36 @@ import numpy as np
 from numba import njit
 
 import nnrun.engines.cache  # noqa: F401 - before any kernel: the cache stamp covers every engine file
+from nnrun.engines import exactmath
 from nnrun.engines.layout import (
     DIVERGED, RUNNING, STOPPED,
-    ALPHA, BETA1, BETA1_T, BETA2, BETA2_T, EPSILON, LAMBDA, STEPS, ES_BAD, ES_BEST, ES_BEST_IT, ES_MIN_DELTA, ES_PATIENCE, ES_RESTORE, ETA,
-    HAS_VAL, MU, PL_BAD, PL_BEST, PL_FACTOR, PL_MIN_DELTA, PL_PATIENCE, PLATEAU,
+    BETA1_T, BETA2_T, LAMBDA, STEPS, ES_BAD, ES_BEST, ES_BEST_IT, ES_MIN_DELTA, ES_PATIENCE, ES_RESTORE, ETA,
+    HAS_VAL, OPTIMIZER_SLOTS, PL_BAD, PL_BEST, PL_FACTOR, PL_MIN_DELTA, PL_PATIENCE, PLATEAU,
 )
+from nnrun.maths.activations import ACTIVATIONS, LEAKY_SLOPE, SOFTMAX_CODE
+from nnrun.maths.losses import LOSSES
+from nnrun.maths.optimizers import OPTIMIZERS
 
-# codes: see nnrun.maths.activations.ACTIVATIONS and SOFTMAX_CODE, nnrun.maths.losses.LOSSES, nnrun.maths.optimizers
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU = 0, 1, 2, 3, 4, 5
-SOFTMAX = 100
-QUADRATIC, CROSS_ENTROPY = 0, 1
-SGD, MOMENTUM, NESTEROV, ADAM, RMSPROP = 0, 1, 2, 3, 4
-LEAKY_SLOPE = 0.01
+# The dispatch below is written by hand (numba compiles each branch); its codes and slots
+# come from the registries, never typed twice. numba takes them as constants, so the
+# kernels' cache stamp covers the registries (nnrun.engines.cache).
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU = (
+    ACTIVATIONS[n].code for n in ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu"))
+SOFTMAX = SOFTMAX_CODE
+QUADRATIC, CROSS_ENTROPY = (LOSSES[n].code for n in ("quadratic", "cross_entropy"))
+SGD, MOMENTUM, NESTEROV, ADAM, RMSPROP = (OPTIMIZERS[n].code for n in ("sgd", "momentum", "nesterov", "adam", "rmsprop"))
+MU, BETA1, BETA2, EPSILON, ALPHA = (OPTIMIZER_SLOTS[s] for s in ("mu", "beta1", "beta2", "epsilon", "alpha"))
 
+# what has a branch here (anything else runs on the NumPy engine; tests/test_registries.py names it)
 COMPILED_CODES = {IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTMAX}
 COMPILED_LOSSES = {QUADRATIC, CROSS_ENTROPY}
 COMPILED_OPTIMIZERS = {SGD, MOMENTUM, NESTEROV, ADAM, RMSPROP}
 
-FAST = {"contract", "arcp", "nsz", "reassoc"}  # no nnan/ninf: divergence checks need them
 # exp_into: e^x = 2^k e^r, k = round(x / ln 2), r = x - k ln 2 (Cody & Waite: ln 2 split in
 # two so that k * LN2_HI is exact), e^r by its Taylor series to r^13 (|r| <= ln(2)/2, so the
 # truncation error is below 1e-17 relative), 2^k built from its IEEE exponent bits.
 LOG2E = 1.4426950408889634
+LN2 = 0.6931471805599453  # log(2.0), the nearest double
 LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
 EXP_MIN = -708.0  # below: e^x is below the smallest normal double; returned as 0
@@ -54,14 +67,11 @@ SHIFT = 2.0 ** 52 + 1023.0  # k + SHIFT: a double whose low bits are 1023 + k (e
 SHIFT_BITS = np.int64(0x4330000000000000)  # the IEEE bits of 2.0 ** 52
 C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = (1.0 / math.factorial(k) for k in range(2, 14))
 
-jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, fastmath=FAST)
-inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always", fastmath=FAST)
-# The rows path: no fast-math at all. With it, a kernel compiled in this process and the
-# same kernel loaded from numba's cache rounded differently (functions compiled apart were
-# optimised together differently), so a first run differed from later ones, visibly so
-# where training is chaotic (E5's eta = 10). Its time is in BLAS and in exp_into, which
-# gain nothing from reassociation; its loops vectorise without it. np.dot(a, b, out) also
-# needs numba's reference counting (NRT).
+# No fast-math anywhere (see the module docstring): the same machine-independent numbers
+# in both kernels, and in a kernel compiled in this process or loaded from numba's cache.
+jit = njit(cache=True, error_model="numpy", nogil=True, _nrt=False)
+inline = njit(cache=True, error_model="numpy", nogil=True, _nrt=False, inline="always")
+# The rows kernel takes views of its buffers (rows_of), which need numba's reference counting (NRT).
 jit_rows = njit(cache=True, error_model="numpy", nogil=True)
 inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 
@@ -70,16 +80,16 @@ inline_rows = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def act(code, z):
     """a = f(z), the scalar twin of nnrun.maths.activations."""
     if code == SIGMOID:
-        e = math.exp(-abs(z))
+        e = exactmath.exp(-abs(z))
         return (1.0 if z >= 0 else e) / (1.0 + e)
     if code == TANH:
-        return math.tanh(z)
+        return exactmath.tanh(z)
     if code == RELU:
         return max(z, 0.0)
     if code == LEAKY_RELU:
         return max(z, LEAKY_SLOPE * z)
     if code == ELU:
-        return max(z, 0.0) + math.expm1(min(z, 0.0))
+        return max(z, 0.0) + exactmath.expm1(min(z, 0.0))
     return z + 0.0
 
 
@@ -103,10 +113,10 @@ def dact(code, z, a):
 def softplus(x):
     """log(1 + e^x) as numpy.logaddexp(0, x) computes it."""
     if x == 0.0:
-        return math.log(2.0)
+        return LN2
     if x > 0.0:
-        return x + math.log1p(math.exp(-x))
-    return math.log1p(math.exp(x))
+        return x + exactmath.log1p(exactmath.exp(-x))
+    return exactmath.log1p(exactmath.exp(x))
 
 
 
@@ -121,8 +131,8 @@ def sample_loss(loss, out_code, Z, A, o, n, Y, s):
             zmax = max(zmax, Z[o + i])
         total = 0.0
         for i in range(n):
-            total += math.exp(Z[o + i] - zmax)
-        lse = zmax + math.log(total)
+            total += exactmath.exp(Z[o + i] - zmax)
+        lse = zmax + exactmath.log(total)
         ysum = 0.0
         yz = 0.0
         for i in range(n):
@@ -166,11 +176,9 @@ def all_finite(x, start, stop):
 
 
 
-# The scalar helpers compiled again without fast-math for the rows kernel.
-act_rows = jit_rows(act.py_func)
-dact_rows = jit_rows(dact.py_func)
-sample_loss_rows = jit_rows(sample_loss.py_func)
-sample_correct_rows = jit_rows(sample_correct.py_func)
+# The rows kernel's names for the scalar helpers (once compiled apart without fast-math;
+# now that no kernel uses fast-math, the same functions).
+act_rows, dact_rows, sample_loss_rows, sample_correct_rows = act, dact, sample_loss, sample_correct
 
 
 @inline_rows
@@ -205,6 +213,22 @@ def exponent_bits(bits):
     1023 + k in the exponent field. Integer lanes, vectorised."""
     for i in range(bits.shape[0]):
         bits[i] = (bits[i] - SHIFT_BITS) << 52
+
+
+@inline
+def exp_nonpositive(v):
+    """e^v for v <= 0 as exp_into computes it (the same bits), without branches, so that a
+    loop over it vectorises; NaN stays NaN. (exactmath.exp is faster on one value at a time.)"""
+    p, k = exp_reduced(v if v > EXP_MIN else EXP_MIN)
+    e = p * exactmath.from_bits((exactmath.bits_of(k) - SHIFT_BITS) << 52)
+    return e if v >= EXP_MIN else (0.0 if v == v else v)
+
+
+@inline
+def sigmoid_vec(z):
+    """1 / (1 + e^{-z}) as sigmoid_into computes it (the same bits), without branches."""
+    e = exp_nonpositive(-abs(z))
+    return (1.0 if z >= 0 else e) / (1.0 + e)
 
 
 @jit_rows
@@ -291,7 +315,7 @@ def update(opt, theta, moments, g, eta, hyper, step, root):
             moments[0, p] = m
             moments[1, p] = s
             theta[p] -= step * (m / (math.sqrt(s) / root + eps))
-    else:  # RMSPROP
+    elif opt == RMSPROP:
         alpha, c, eps = hyper[ALPHA], 1.0 - hyper[ALPHA], hyper[EPSILON]
         for p in range(P):
             s = alpha * moments[0, p] + c * g[p] * g[p]

@@ -28,7 +28,6 @@ TRAIN_LOSS, TEST_LOSS, TRAIN_ACC, TEST_ACC, VAL_LOSS, VAL_ACC = (
 # hyper
 LAMBDA = 0
 OPTIMIZER_SLOTS = {scalar: 1 + i for i, scalar in enumerate(SCALARS)}  # mu, beta1, beta2, epsilon, alpha, ...
-MU, BETA1, BETA2, EPSILON, ALPHA = (OPTIMIZER_SLOTS[s] for s in ("mu", "beta1", "beta2", "epsilon", "alpha"))
 PLATEAU, PL_PATIENCE, PL_FACTOR, PL_MIN_DELTA = range(1 + len(SCALARS), 5 + len(SCALARS))
 ES_PATIENCE, ES_MIN_DELTA, ES_RESTORE = range(PL_MIN_DELTA + 1, PL_MIN_DELTA + 4)  # ES_PATIENCE 0: none
 PER_EPOCH, HAS_VAL = ES_RESTORE + 1, ES_RESTORE + 2  # iterations per epoch; 1 if there is a validation set

@@ -2,7 +2,7 @@
 
 ``train_chunk`` (:mod:`nnrun.engines.per_sample`) runs sample by sample, best while a step
 holds little work; ``train_chunk_rows`` (:mod:`nnrun.engines.rows`) runs a batch as matrix
-products. :func:`use_rows` picks one per run; a first run compiles only its own. One
+products (its own loops, not BLAS). :func:`use_rows` picks one per run; a first run compiles only its own. One
 generic kernel serves every architecture, optimizer and schedule, so each compiles once
 (``cache=True`` keeps the machine code on disk between processes) and a sweep of many
 small networks pays no compilation per cell.
@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.maths.activations import code
-from nnrun.engines.per_sample import train_chunk
-from nnrun.engines.rows import train_chunk_rows
+from nnrun.engines.layout import SECONDS
+from nnrun.engines.per_sample import evaluate, train_chunk
+from nnrun.engines.rows import ABT_BLOCK, evaluate_rows, train_chunk_rows
 
 EVAL_BLOCK = 256  # samples per block when recording the loss over a whole data set (per sample)
 EVAL_ROWS = 1024  # rows per block when recording it by matrix products
@@ -99,6 +100,8 @@ class NumbaEngine:
             self.ZM, self.DM = np.zeros(M * (width - self.sizes[0])), np.zeros(M * (width - self.sizes[0]))
             widest = M * int(self.sizes.max())
             self.SM, self.KB, self.LSE = np.zeros(widest), np.zeros(widest, dtype=np.int64), np.zeros(M)
+            self.WT = np.zeros(max(2 * ABT_BLOCK * int(self.sizes.max()),  # rows.mul_abt's scratch
+                                   max(int(a * b) for a, b in zip(self.sizes[:-1], self.sizes[1:]))))
         else:
             self.Z, self.A, self.D = np.zeros(width), np.zeros(width), np.zeros(width)
             self.F = np.zeros(width) if dropout else self.A
@@ -112,5 +115,26 @@ class NumbaEngine:
                   *self.sets, idx, ptr, masks, self.hoff, it0, m.total, m.log_every, history)
         if self.rows:
             return train_chunk_rows(*head, *method, self.G, self.moff, self.zoff, self.ZM, self.AM, self.FM,
-                                    self.DM, self.SM, self.KB, self.LSE)
+                                    self.DM, self.SM, self.KB, self.LSE, self.WT)
         return train_chunk(*head, self.off, *method, self.Z, self.A, self.F, self.D, self.G, self.ZB, self.AB)
+
+    def evaluate(self, X, Y) -> tuple[float, float]:
+        """(mean loss, accuracy) of the network over the rows of X by this engine's compiled code
+        (the very function its kernel records with), not by NumPy's BLAS: the same bits on
+        every machine."""
+        m, net = self.m, self.net
+        head = (net.theta, self.sizes, net.w_off, net.b_off, self.codes)
+        if self.rows:
+            masks = np.empty((0, 0))  # no dropout when recording
+            return evaluate_rows(*head, self.moff, self.zoff, m.loss_code, m.classify, X, Y, self.ZM, self.AM,
+                                 self.SM, self.KB, self.LSE, masks, self.hoff, self.WT)
+        return evaluate(*head, self.off, m.loss_code, m.classify, X, Y, self.ZB, self.AB, self.Z, self.A)
+
+    def record(self, history, row: int, it: int, eta: float) -> float:
+        """History row ``row`` as :func:`nnrun.engines.reference.record` writes it, by :meth:`evaluate`."""
+        X_train, Y_train, X_test, Y_test, X_val, Y_val = self.sets
+        tr, tra = self.evaluate(X_train, Y_train)
+        te, tea = self.evaluate(X_test, Y_test)
+        vl, va = self.evaluate(X_val, Y_val)
+        history[row, :SECONDS] = (it, tr, te, tra, tea, vl, va, eta)
+        return tr

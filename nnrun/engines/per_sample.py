@@ -9,13 +9,12 @@ optimizer, schedule and monitor of :mod:`nnrun.engines.compiled`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from nnrun.engines import exactmath
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SGD, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
-    sample_correct, sample_loss, step_batch, update,
+    CROSS_ENTROPY, SGD, SIGMOID, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, inline, jit, save_counters,
+    sample_correct, sample_loss, sigmoid_vec, step_batch, update,
 )
 from nnrun.engines.layout import BETA1_T, BETA2_T, LAMBDA, PER_EPOCH, RUNNING, STEPS
 
@@ -42,7 +41,7 @@ def forward(theta, sizes, w_off, b_off, codes, off, X, s, Z, A, F, MK, q, hoff, 
                 zmax = max(zmax, Z[o + i])
             total = 0.0
             for i in range(n):
-                A[o + i] = math.exp(Z[o + i] - zmax)
+                A[o + i] = exactmath.exp(Z[o + i] - zmax)
                 total += A[o + i]
             for i in range(n):
                 A[o + i] /= total
@@ -97,10 +96,14 @@ def evaluate(theta, sizes, w_off, b_off, codes, off, loss, classify, X, Y, ZB, A
                         zmax = max(zmax, ZB[o + i, c])
                     norm = 0.0
                     for i in range(n):
-                        AB[o + i, c] = math.exp(ZB[o + i, c] - zmax)
+                        AB[o + i, c] = exactmath.exp(ZB[o + i, c] - zmax)
                         norm += AB[o + i, c]
                     for i in range(n):
                         AB[o + i, c] /= norm
+            elif code == SIGMOID:  # branch-free, so that LLVM vectorises the loop
+                for i in range(n):
+                    for c in range(cnt):
+                        AB[o + i, c] = sigmoid_vec(ZB[o + i, c])
             else:
                 for i in range(n):
                     for c in range(cnt):

@@ -66,6 +66,13 @@ class NumpyEngine:
         self.full = (np.ascontiguousarray(data.X_train.T), np.ascontiguousarray(data.Y_train.T)) \
             if full_batch else None
 
+    def record(self, history, row: int, it: int, eta: float) -> float:
+        """History row ``row`` (see :func:`record`)."""
+        return record(self.net, self.data, self.method, history, row, it, eta)
+
+    def evaluate(self, X, Y) -> tuple[float, float]:
+        return evaluate(self.net, X, Y, self.method.loss, self.method.classify)
+
     def gradient(self, dW, db) -> np.ndarray:
         """g = dC/dtheta + lambda W (weights only), flat like theta."""
         net, lam = self.net, self.method.hyper[ix.LAMBDA]
@@ -93,10 +100,11 @@ class NumpyEngine:
             it = it0 + k + 1
             eta = method.eta_at(it)
             if finite:
-                st, h = method.state, method.hyper
+                st = method.state
                 st[ix.STEPS] += 1.0
-                st[ix.BETA1_T] *= h[ix.BETA1]  # beta^t as running products, as the kernels keep them
-                st[ix.BETA2_T] *= h[ix.BETA2]
+                # beta^t as running products, as the kernels keep them (0 for optimizers without betas)
+                st[ix.BETA1_T] *= method.hp.get("beta1", 0.0)
+                st[ix.BETA2_T] *= method.hp.get("beta2", 0.0)
                 self.step(net.theta, self.gradient(dW, db), method.moments, eta, method.hp,
                           (st[ix.BETA1_T], st[ix.BETA2_T]))
             if not finite or it % method.log_every == 0 or it == method.total:

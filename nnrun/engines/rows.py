@@ -3,11 +3,16 @@
     Z_l = A_{l-1} W_l^T + b_l            (m x n_l)      A_l = M_l o f_l(Z_l)
     D_{l-1} = f'(Z_{l-1}) o M_{l-1} o (D_l W_l)          dC/dW_l = D_l^T A_{l-1}
 
-The products go to BLAS (``np.dot`` inside numba calls SciPy's BLAS); e^x goes through
-:func:`~nnrun.engines.compiled.exp_into`, which LLVM vectorises (the scalar ``math.exp``
-costs ~4x more, and a sigmoid network spends most of its non-BLAS time there).
-Recording the loss over a whole data set uses the same products, in blocks of rows.
-No fast-math here (see ``jit_rows`` in :mod:`nnrun.engines.compiled`).
+The products are numba loops, not BLAS: :func:`mul_abt`, :func:`mul_atb` and :func:`mul_ab`
+sum every output element over its inner index in ascending order, starting from 0, so
+the numbers do not depend on the CPU (BLAS picks its kernel, and so its order of
+summation, per CPU: E5's rmsprop run ended at training loss 0.0383 or 0.0596 depending
+on the machine). Their inner loops run along contiguous rows, element-wise, so LLVM
+vectorises them without reordering any sum. e^x goes through
+:func:`~nnrun.engines.compiled.exp_into`, which LLVM vectorises too (the scalar
+:func:`~nnrun.engines.exactmath.exp` costs more, and a sigmoid network spends much of its
+time there). Recording the loss over a whole data set uses the same products, in blocks
+of rows. No fast-math (see :mod:`nnrun.engines.compiled`).
 
 Layer l's (m, n_l) matrices start at moff[l] in AM (and FM, f(Z_l) before the dropout
 mask, the very array AM without dropout) and at zoff[l] in ZM and DM (which have no
@@ -16,22 +21,108 @@ layer 0: it would be as large as the batch of inputs).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from nnrun.engines import exactmath
 from nnrun.engines.compiled import (
     CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, close_record, dact_rows, eta_of, exp_into,
-    jit_rows, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch,
+    inline_rows, jit_rows, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch,
 )
 from nnrun.engines.layout import BETA1_T, BETA2_T, PER_EPOCH, RUNNING, STEPS
 
 
+#: rows of A at a time in mul_abt's transposed blocks (measured: 64 beat 32 and 128)
+ABT_BLOCK = 64
+
+
+@inline_rows
+def mul_abt(A, B, C, S):
+    """C = A B^T, C[c, i] = sum_j A[c, j] B[i, j] summed over j = 0, 1, ... in this order.
+
+    S: scratch of at least max(2 ABT_BLOCK max(k, n), n k) doubles. Both A and B run along
+    j, which is no loop to vectorise without reordering a sum. So, for a block of up to
+    ABT_BLOCK rows of A: A^T goes to S, and C^T[i, :] += B[i, j] A^T[j, :] (four values of
+    j per pass, added one after another) runs along the block's rows, element-wise; C^T
+    goes back to C. For fewer than 8 rows, B^T goes to S instead and C[c, :] += A[c, j] B^T[j, :].
+    Both orders of loops add the same terms in the same order: the same bits.
+    """
+    m, k = A.shape
+    n = B.shape[0]
+    if m < 8:
+        T = rows_of(S, 0, k, n)
+        for i in range(n):
+            for j in range(k):
+                T[j, i] = B[i, j]
+        for c in range(m):
+            for i in range(n):
+                C[c, i] = 0.0
+            for j in range(k):
+                a = A[c, j]
+                for i in range(n):
+                    C[c, i] += a * T[j, i]
+        return
+    half = S.shape[0] // 2
+    k4 = k - k % 4
+    for c0 in range(0, m, ABT_BLOCK):
+        mb = min(ABT_BLOCK, m - c0)
+        AT = rows_of(S, 0, k, mb)
+        CT = rows_of(S, half, n, mb)
+        for c in range(mb):
+            for j in range(k):
+                AT[j, c] = A[c0 + c, j]
+        for i in range(n):
+            for c in range(mb):
+                CT[i, c] = 0.0
+            for j in range(0, k4, 4):
+                b0, b1, b2, b3 = B[i, j], B[i, j + 1], B[i, j + 2], B[i, j + 3]
+                for c in range(mb):
+                    CT[i, c] = (((CT[i, c] + b0 * AT[j, c]) + b1 * AT[j + 1, c]) + b2 * AT[j + 2, c]) + b3 * AT[j + 3, c]
+            for j in range(k4, k):
+                b = B[i, j]
+                for c in range(mb):
+                    CT[i, c] += b * AT[j, c]
+        for c in range(mb):
+            for i in range(n):
+                C[c0 + c, i] = CT[i, c]
+
+
+@inline_rows
+def mul_atb(A, B, C):
+    """C = A^T B, C[i, j] = sum_c A[c, i] B[c, j] summed over c = 0, 1, ... in this order
+    (rank-one updates C[i, :] += A[c, i] B[c, :], element-wise)."""
+    m, n = A.shape
+    k = B.shape[1]
+    for i in range(n):
+        for j in range(k):
+            C[i, j] = 0.0
+    for c in range(m):
+        for i in range(n):
+            a = A[c, i]
+            for j in range(k):
+                C[i, j] += a * B[c, j]
+
+
+@inline_rows
+def mul_ab(A, B, C):
+    """C = A B, C[c, j] = sum_i A[c, i] B[i, j] summed over i = 0, 1, ... in this order
+    (C[c, :] += A[c, i] B[i, :], element-wise)."""
+    m, n = A.shape
+    k = B.shape[1]
+    for c in range(m):
+        for j in range(k):
+            C[c, j] = 0.0
+        for i in range(n):
+            a = A[c, i]
+            for j in range(k):
+                C[c, j] += a * B[i, j]
+
+
 @jit_rows
-def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, SM, KB, LSE, MK, start, hoff, dropout):
+def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, SM, KB, LSE, MK, start, hoff, dropout,
+                 WT):
     """Z_l = A_{l-1} W_l^T + b_l and A_l = M_l o f_l(Z_l) for the m rows of A_0 (already in AM);
     row c's mask is MK[start + c] when ``dropout``. For a softmax output,
-    LSE[c] = log sum_k e^{z_k} of row c, kept for the loss."""
+    LSE[c] = log sum_k e^{z_k} of row c, kept for the loss. WT: mul_abt's scratch."""
     L = sizes.shape[0] - 1
     for l in range(L):
         n_prev, n = sizes[l], sizes[l + 1]
@@ -39,7 +130,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, S
         Z = rows_of(ZM, zoff[l + 1], m, n)
         A = rows_of(AM, moff[l + 1], m, n)
         W = rows_of(theta, w_off[l], n, n_prev)
-        np.dot(Ap, W.T, Z)
+        mul_abt(Ap, W, Z, WT)
         b0 = b_off[l]
         for c in range(m):
             for i in range(n):
@@ -65,7 +156,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, S
                 total = 0.0
                 for i in range(n):
                     total += A[c, i]
-                LSE[c] += math.log(total)
+                LSE[c] += exactmath.log(total)
                 inv = 1.0 / total
                 for i in range(n):
                     A[c, i] *= inv
@@ -111,7 +202,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, 
         n_prev, n = sizes[l], sizes[l + 1]
         D = rows_of(DM, zoff[l + 1], m, n)
         Ap = rows_of(AM, moff[l], m, n_prev)
-        np.dot(D.T, Ap, rows_of(G, w_off[l], n, n_prev))
+        mul_atb(D, Ap, rows_of(G, w_off[l], n, n_prev))
         b0 = b_off[l]
         for i in range(n):
             G[b0 + i] = 0.0
@@ -120,7 +211,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, 
                 G[b0 + i] += D[c, i]
         if l > 0:
             Dp = rows_of(DM, zoff[l], m, n_prev)
-            np.dot(D, rows_of(theta, w_off[l], n, n_prev), Dp)
+            mul_ab(D, rows_of(theta, w_off[l], n, n_prev), Dp)
             code = codes[l - 1]
             size = m * n_prev
             d = DM[zoff[l]:zoff[l] + size]
@@ -136,7 +227,8 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, 
 
 
 @jit_rows
-def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y, ZM, AM, SM, KB, LSE, MK, hoff):
+def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y, ZM, AM, SM, KB, LSE, MK, hoff,
+                  WT):
     """(mean loss, accuracy) over the rows of X by matrix products, in blocks of rows, no
     dropout (the softmax cross-entropy from LSE: C = lse(z) sum y - y . z)."""
     m_all = X.shape[0]
@@ -153,7 +245,7 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify,
         for c in range(m):
             for j in range(n0):
                 A0[c, j] = X[start + c, j]
-        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, AM, SM, KB, LSE, MK, 0, hoff, False)
+        forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, AM, SM, KB, LSE, MK, 0, hoff, False, WT)
         Z = rows_of(ZM, zoff[L], m, n)
         A = rows_of(AM, moff[L], m, n)
         for c in range(m):
@@ -174,10 +266,11 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify,
 @jit_rows
 def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyper, etas, state, moments,
                      best_theta, X, Y, Xt, Yt, Xv, Yv, idx, ptr, MK, hoff, it0, total, log_every, history, G,
-                     moff, zoff, ZM, AM, FM, DM, SM, KB, LSE):
+                     moff, zoff, ZM, AM, FM, DM, SM, KB, LSE, WT):
     """:func:`nnrun.engines.per_sample.train_chunk` by the rows path: each batch (one sample
     included) as matrices through :func:`forward_rows` and :func:`backward_rows`, the
-    records by :func:`evaluate_rows`. Same arguments and return values, with the rows buffers."""
+    records by :func:`evaluate_rows`. Same arguments and return values, with the rows buffers
+    (WT: :func:`mul_abt`'s scratch)."""
     P = theta.shape[0]
     rows = 0
     k_max = ptr.shape[0] - 1
@@ -199,7 +292,7 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
             for j in range(n0):
                 A0[c, j] = X[s, j]
         forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, SM, KB, LSE, MK, start, hoff,
-                     dropout)
+                     dropout, WT)
         backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, DM, loss, Y, idx, start, G,
                       MK, hoff, dropout)
         finite = all_finite(G, 0, P)
@@ -212,11 +305,11 @@ def train_chunk_rows(theta, sizes, w_off, b_off, codes, loss, classify, opt, hyp
             if until_record == 0:
                 until_record = log_every
             tr, tra = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, X, Y,
-                                    ZM, AM, SM, KB, LSE, MK, hoff)
+                                    ZM, AM, SM, KB, LSE, MK, hoff, WT)
             te, tea = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xt, Yt,
-                                    ZM, AM, SM, KB, LSE, MK, hoff)
+                                    ZM, AM, SM, KB, LSE, MK, hoff, WT)
             vl, va = evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify, Xv, Yv,
-                                   ZM, AM, SM, KB, LSE, MK, hoff)
+                                   ZM, AM, SM, KB, LSE, MK, hoff, WT)
             status = close_record(history, rows, it, tr, te, tra, tea, vl, va, eta, finite, hyper, state, theta,
                                   best_theta)
             rows += 1
