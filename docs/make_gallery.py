@@ -40,7 +40,9 @@ EXTRA = {
 }
 # entries that train a shipped config with overrides: name -> (config, overrides)
 VARIANTS = {"digits_best": ("digits_sweep", ["train.eta=1", "train.lambda=0.0001"])}
-FRAMES = (0.2, 0.7, 1.0)  # animation frames kept: nearest these fractions of the iterations
+FRAMES = (0.2, 0.7, 1.0)
+METRIC_KEYS = ("iterations", "train_loss", "test_loss", "val_loss", "train_accuracy", "test_accuracy",
+               "val_accuracy", "train_r2", "test_r2")  # animation frames kept: nearest these fractions of the iterations
 
 
 def shrink(src: Path, dst: Path) -> None:
@@ -112,7 +114,9 @@ def run(entry: str, runs: Path) -> dict:
             parts.append(f"stopped at iteration {early['stopped_at']}, best {early['monitor']} at "
                          f"{early['best_iteration']} (restored)")
         row.update(status=m["status"], result=", ".join(parts), seconds=f"{m['train_seconds']:.2f}",
-                   hints=" / ".join(m["diagnostics"]["hints"]))
+                   hints=" / ".join(m["diagnostics"]["hints"]),
+                   # full precision, for tests/test_gallery.py to hold the gallery to what the configs give
+                   metrics={k: m[k] for k in METRIC_KEYS if m.get(k) is not None})
         for name in ("loss", "regions", *EXTRA.get(entry, ())):
             if (folder / f"{name}.png").exists():
                 shrink(folder / f"{name}.png", GALLERY / f"{config.stem}-{name}.png")
