@@ -15,11 +15,16 @@ code LLVM emits for a CPU (SSE2, AVX2 or AVX-512, vectorised or not) computes th
 numbers as for any other; they call no BLAS (:mod:`nnrun.engines.rows` writes its own
 products) and no C maths library: e^x, e^x - 1, log, log(1 + x) and tanh come from
 :mod:`nnrun.engines.exactmath`, built from + - * / and IEEE bits. Only ``sqrt`` and
-``floor`` come from the machine, and IEEE 754 fixes their results. With fast-math
-(``contract``, ``reassoc``, ``arcp``, ``nsz``) E1's per-sample kernel was at most ~1.2x
-faster, but LLVM picked vector widths and fused multiply-adds per CPU, so results moved
-by ~1e-16 relative between machines (and chaotic runs, E5's, visibly). Never
-``nnan``/``ninf`` either: detecting divergence relies on ``isfinite``.
+``floor`` come from the machine, and IEEE 754 fixes their results. Fast-math
+(``contract``, ``reassoc``, ``arcp``, ``nsz``, used until issue 22) let LLVM pick vector
+widths and fused multiply-adds per CPU, so results moved by ~1e-16 relative between
+machines (and chaotic runs, E5's, visibly); pinning a target instead (x86-64-v3) would
+still differ on CPUs without FMA. Measured on E1 in one session (benchmarks/README.md,
+2026-12-05), fast-math bought little: 1.80x and 1.97x the C loop with the loss recorded
+every iteration against 2.30x and 2.21x without (recorded every 1000: 2.33x and 2.52x
+against 1.99x and 2.50x); the branch-free sigmoid of the recorded loss then made the
+kernel without it faster than the old one (1.47x against 1.73x). Never ``nnan``/``ninf``
+either: detecting divergence relies on ``isfinite``.
 """
 
 from __future__ import annotations
