@@ -3,8 +3,8 @@
 The ``data`` section is one of these models, chosen by its ``source`` key: the
 generators' models, each beside its function in :data:`nnrun.data.sources.GENERATORS`,
 then the file sources' models below. Where to add things: a generated source is one file,
-``nnrun/data/sources.py``; a file source is one model here plus its reader in
-``nnrun/data/tables.py`` and ``nnrun/data/__init__.py``.
+``nnrun/data/sources.py``; a file source is one model here plus its branch in ``_raw`` of
+``nnrun/data/__init__.py`` (reading with ``nnrun/data/tables.py``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Where to add a generator: its model, its function and their ``Generator`` entry 
 
 from __future__ import annotations
 
-from typing import Callable, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import ConfigDict, Field
