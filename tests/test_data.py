@@ -22,6 +22,25 @@ def test_every_source_is_tested():
     assert set(SOURCES) == set(GENERATED) | set(REGRESSION) | {"higham", "csv", "digits"}
 
 
+
+def test_every_generator_has_its_config_model():
+    """A generator is one file: its function beside a model whose ``source`` is its name,
+    which the config offers (a generator without one, or with another's, is named here)."""
+    from nnrun.config import DATA_SOURCES
+    from nnrun.config.base import Strict
+    from nnrun.data.common import DataCommon
+    from nnrun.data.sources import GENERATORS
+
+    def literal(model):
+        field = getattr(model, "model_fields", {}).get("source")
+        return field.annotation.__args__ if field is not None else None
+
+    wrong = {name: getattr(g.model, "__name__", g.model) for name, g in GENERATORS.items()
+             if not (isinstance(g.model, type) and issubclass(g.model, DataCommon) and literal(g.model) == (name,)
+                     and g.model in DATA_SOURCES and callable(g.generate))}
+    assert not wrong, f"generators whose config model is missing or names another source: {wrong}"
+    assert DataCommon.model_config == Strict.model_config  # the data models are as strict as every section
+
 def test_higham_points_and_classes():
     d = data_for({"source": "higham"})
     np.testing.assert_array_equal(d.X_train, np.column_stack([HIGHAM_X1, HIGHAM_X2]))

@@ -44,6 +44,30 @@ def redraw_all(run_dir: Path) -> set[str]:
     return before
 
 
+def test_every_picture_comes_from_its_familys_own_table():
+    """Adding a picture is one file: its family module's PICTURES. nnrun.plots joins every
+    module's table that has one, each name once, none dropped, in the order drawn."""
+    import importlib
+    import pkgutil
+
+    import nnrun.plots
+
+    tables = {}
+    for info in pkgutil.iter_modules(nnrun.plots.__path__):
+        module = importlib.import_module(f"nnrun.plots.{info.name}")
+        if isinstance(getattr(module, "PICTURES", None), dict):
+            tables[info.name] = module.PICTURES
+    owners = {}
+    for family, table in tables.items():
+        for name, picture in table.items():
+            owners.setdefault(name, []).append(family)
+            assert PICTURES.get(name) is picture, f"{family}.PICTURES['{name}'] is not in nnrun.plots.PICTURES"
+    assert {name: fams for name, fams in owners.items() if len(fams) > 1} == {}, "a picture in two families"
+    assert set(PICTURES) == set(owners), f"pictures in no family's table: {sorted(set(PICTURES) - set(owners))}"
+    assert list(PICTURES) == ["loss", "accuracy", "data", "regions", "neurons", "network", "confusion", "features",
+                              "misclassified", "fit", "residuals", "animation"]
+
+
 # --------------------------------------------------------------------- which pictures where
 def test_an_image_classifier_draws_features_confusion_misclassified_and_redraws_them(write_config, runs_dir):
     cfg = small_config(data=DIGITS, model={"architecture": "64-12-10", "activation": "sigmoid", "output": "softmax"},

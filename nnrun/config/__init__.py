@@ -12,7 +12,8 @@ One module per job, each importing only the ones above it in this list:
 - :mod:`~nnrun.config.reading`: the safe YAML reader and writer (no duplicate keys, no
   tags): ``read_yaml``, ``dump_yaml``, and ``config_file`` (a file or a run folder);
 - :mod:`~nnrun.config.base`: ``Strict``, the base of every section (unknown keys are errors);
-- :mod:`~nnrun.config.sources`: the data-source models, ``DATA_SOURCES`` and ``SOURCES``;
+- :mod:`~nnrun.config.sources`: the data-source models, ``DATA_SOURCES`` (the generators'
+  from ``nnrun.data.sources``, the files' here) and ``SOURCES``;
 - :mod:`~nnrun.config.overrides`: ``key.path=value`` overrides (``parse_override``,
   ``set_dotted``, ``get_dotted``, ``apply_overrides``) and the relative paths;
 - :mod:`~nnrun.config.messages`: the one-line messages (``did_you_mean``, ``unknown``,
@@ -21,9 +22,9 @@ One module per job, each importing only the ones above it in this list:
   ``TrainConfig``, ``SweepConfig``, ``Config``, ...) and ``validate``;
 - here: ``load_config``, which joins them, and the names code outside imports.
 
-Where to add things: a config key is a field on its section's model; a data source is one
-model in ``DATA_SOURCES`` plus its generator in ``nnrun/data/sources.py``; activations and
-losses come from their registries.
+Where to add things: a config key is a field on its section's model; a generated data
+source is one file, ``nnrun/data/sources.py`` (a file source: see :mod:`~nnrun.config.sources`);
+activations and losses come from their registries.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The base of every config section: :class:`Strict` (unknown keys are errors)."""
+"""The base of every config section: :class:`Strict` (unknown keys are errors).
+
+The data sources' base, :class:`nnrun.data.common.DataCommon`, has the same ``model_config``
+written out, since ``nnrun.data`` cannot import ``nnrun.config`` (tests/test_data.py holds
+the two equal).
+"""
 
 from __future__ import annotations
 

@@ -5,13 +5,15 @@
 for a single sigmoid unit, or real values for regression), integer ``labels``, and the
 untransformed inputs for plotting in the original coordinates.
 
-- :mod:`nnrun.data.sources`: the generators (:data:`GENERATORS`, ``franke_function``);
+- :mod:`nnrun.data.common`: :class:`DataCommon`, the fields every source's config model shares;
+- :mod:`nnrun.data.sources`: the generators, each its config model and its function
+  (:data:`GENERATORS`, ``franke_function``);
 - :mod:`nnrun.data.tables`: CSV files read into features and labels, labels into classes;
 - :mod:`nnrun.data.transforms`: the transforms (:data:`TRANSFORMS`) and their :class:`Pipeline`;
 - here: :class:`Dataset` and :func:`load_data` (read, encode, split, transform).
 
-Where to add things: a generator is one function in :data:`GENERATORS` (plus its
-parameters in ``config.sources.DATA_SOURCES``); a transform is one class in :data:`TRANSFORMS`.
+Where to add things: a generator is one file, ``sources.py`` (its model, its function, its
+entry in :data:`GENERATORS`); a transform is one class in :data:`TRANSFORMS`.
 Randomness comes from the run's seed through independent streams (see
 :func:`nnrun.maths.streams.streams`, re-exported here), so the data, the split, the
 initial weights and the sample order never disturb each other.
@@ -97,7 +99,7 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
         rng = streams(cfg.seed)["data"]
         params = d.model_dump(exclude={"source", "test_fraction", "validation_fraction", "transform", "task",
                                        "image_shape"})
-        X, y = GENERATORS[d.source](rng, **params)
+        X, y = GENERATORS[d.source].generate(rng, **params)
         return X.astype(np.float64), y, [f"x{i + 1}" for i in range(X.shape[1])], None
     if d.source == "digits":
         X, y, names, label = read_csv(d.path, "label", None)

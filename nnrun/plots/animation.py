@@ -16,6 +16,7 @@ import numpy as np
 from nnrun.plots.curves import loggable
 from nnrun.plots.plane import class_handles, draw_map, grid, scatter
 from nnrun.plots.style import ITERATION_FORMAT, STYLE, describe, label_log_axis
+from nnrun.plots.view import Picture
 
 FPS = 6
 GIF_DPI = 100  # a GIF frame is a full image: a modest size keeps the file small
@@ -27,6 +28,10 @@ FIGSIZE = (9.6, 4.3)
 def animates(cfg, data) -> bool:
     """Whether there is a picture to animate: a map of two inputs, or a fitted curve of one."""
     return data is not None and (data.n_features == 2 or (data.n_features == 1 and data.task == "regression"))
+
+
+def _animates(run) -> bool:
+    return run.snapshots is not None and len(run.snapshots[0]) > 1 and animates(run.cfg, run.data)
 
 
 def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> None:
@@ -47,6 +52,10 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
         frames = _render_frames(fig, left, right, net, scene, marker, history, snapshots)
         plt.close(fig)
     _write_gif(frames, path)
+
+
+def _draw_animation(run, path):
+    plot_animation(run.network, run.data, run.cfg, run.history, run.snapshots, path, run.name)
 
 
 def _draw_loss_panel(right, history, iterations, cfg):
@@ -189,3 +198,9 @@ def _write_gif(frames: list, path) -> None:
     durations[-1] = 2500  # hold the last frame before the loop restarts
     frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
     os.replace(tmp, path)
+
+
+# this family's pictures, name -> Picture(applies, draw, cost, suffix): a GIF whatever --format says
+PICTURES: dict[str, Picture] = {
+    "animation": Picture(_animates, _draw_animation, cost=4.0, suffix="gif"),
+}

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from nnrun.plots.style import STYLE, save
+from nnrun.plots.view import Picture
 
 
 def image_shape(cfg, data) -> tuple[int, int] | None:
@@ -17,6 +18,11 @@ def image_shape(cfg, data) -> tuple[int, int] | None:
     if not shape or math.prod(shape) != data.raw_train.shape[1]:
         return None
     return int(shape[0]), int(shape[1])
+
+
+def image_input(run) -> bool:
+    """The run's inputs are images (a :class:`~nnrun.plots.view.RunView` with data)."""
+    return run.data is not None and image_shape(run.cfg, run.data) is not None
 
 
 def predicted_classes(network, X) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +82,10 @@ def plot_confusion(network, data, cfg, path, name=None) -> None:
         save(fig, path)
 
 
+def _draw_confusion(run, path):
+    plot_confusion(run.network, run.data, run.cfg, path, run.name)
+
+
 MAX_FEATURES = 100
 
 
@@ -110,6 +120,10 @@ def plot_features(network, cfg, data, path, name=None) -> None:
         save(fig, path)
 
 
+def _draw_features(run, path):
+    plot_features(run.network, run.cfg, run.data, path, run.name)
+
+
 def plot_misclassified(network, cfg, data, path, name=None, count: int = 24) -> None:
     """The test images (training, without a test set) the network got most wrong: the lowest
     output for the true class first; each titled true -> predicted."""
@@ -141,3 +155,15 @@ def plot_misclassified(network, cfg, data, path, name=None, count: int = 24) -> 
                      fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.94))
         save(fig, path)
+
+
+def _draw_misclassified(run, path):
+    plot_misclassified(run.network, run.cfg, run.data, path, run.name)
+
+
+# this family's pictures, name -> Picture(applies, draw), in the order they are drawn
+PICTURES: dict[str, Picture] = {
+    "confusion": Picture(lambda run: run.classify, _draw_confusion),
+    "features": Picture(image_input, _draw_features),
+    "misclassified": Picture(lambda run: run.classify and image_input(run), _draw_misclassified),
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.plots.style import DPI, ITERATION_FORMAT, STYLE, describe, label_log_axis, legend_outside, save, save_figure
+from nnrun.plots.view import Picture
 
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
 # a log axis cannot place 0 or inf; with nnrun's own tick locator it places anything below
@@ -122,6 +123,10 @@ def plot_loss(history, cfg, path, status: str = "completed", name: str | None = 
         raise
 
 
+def _draw_loss(run, path):
+    plot_loss(run.history, run.cfg, path, run.status, run.name, run.metrics.get("diverged_at"))
+
+
 def has_accuracy(history) -> bool:
     return any(np.isfinite(history[f"{key}_accuracy"].to_numpy(dtype=float)).any()
                for key, _, _ in SERIES if f"{key}_accuracy" in history)
@@ -161,3 +166,14 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             legend_outside(ax, handles)
         fig.subplots_adjust(left=0.11, right=0.76, bottom=0.12, top=0.91)
         save(fig, path)
+
+
+def _draw_accuracy(run, path):
+    plot_accuracy(run.history, run.cfg, path, run.status, run.name, run.data.n_classes if run.data else 0)
+
+
+# this family's pictures, name -> Picture(applies, draw), in the order they are drawn
+PICTURES: dict[str, Picture] = {
+    "loss": Picture(lambda run: True, _draw_loss),
+    "accuracy": Picture(lambda run: run.classify and has_accuracy(run.history), _draw_accuracy),
+}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.plots.style import STYLE, save
+from nnrun.plots.view import Picture
 
 MAX_UNITS = 20
 MAX_LINKS = 300
@@ -77,6 +78,10 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
         save(fig, path)
 
 
+def _draw_network(run, path):
+    plot_network(run.network, run.cfg, path, run.data.feature_names if run.data else None, run.name)
+
+
 def _links(network, kept, ys):
     """Every link between drawn units as a segment ((layer, y), (layer + 1, y')), and its
     weight W_l[i, j]."""
@@ -110,3 +115,9 @@ def _draw_units(ax, network, kept, ys, bias_colour, input_names) -> None:
         count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"
         plural = "s" if network.sizes[l] != 1 else ""
         ax.text(l, 0.68, f"{layer}\n{count} unit{plural}{act}", ha="center", va="bottom", fontsize=8)
+
+
+# this family's pictures, name -> Picture(applies, draw, cost)
+PICTURES: dict[str, Picture] = {
+    "network": Picture(lambda run: True, _draw_network, cost=0.25),
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnrun.plots.style import CLASS_COLOURS, STYLE, describe, legend_below, legend_outside, save
+from nnrun.plots.view import Picture, accuracy_line
 
 
 def grid(data, resolution: int):
@@ -98,6 +99,10 @@ def plot_data(data, cfg, path, name=None) -> None:
         save(fig, path)
 
 
+def _draw_data(run, path):
+    plot_data(run.data, run.cfg, path, run.name)
+
+
 def output_map(network, data, resolution: int):
     """(G0, G1, outputs on the grid): the network's a_L over the input plane."""
     G0, G1, points = grid(data, resolution)
@@ -159,6 +164,10 @@ def plot_regions(network, data, cfg, path, accuracy: str = "", name=None) -> Non
         ax.set_title(describe(cfg, name) + (f"\n{accuracy}" if accuracy else ""), fontsize=9)
         fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.9)  # room for the legend below
         save(fig, path)
+
+
+def _draw_regions(run, path):
+    plot_regions(run.network, run.data, run.cfg, path, accuracy_line(run.metrics), run.name)
 
 
 MAX_UNITS_SHOWN = 10
@@ -224,3 +233,15 @@ def plot_neurons(network, data, cfg, path, name=None) -> None:
         fig.subplots_adjust(left=1.0 / width, right=1 - 0.6 / width, bottom=0.3 / height, top=1 - 0.75 / height,
                             hspace=0.4)
         save(fig, path)
+
+
+def _draw_neurons(run, path):
+    plot_neurons(run.network, run.data, run.cfg, path, run.name)
+
+
+# this family's pictures, name -> Picture(applies, draw, cost), in the order they are drawn
+PICTURES: dict[str, Picture] = {
+    "data": Picture(lambda run: run.inputs(2), _draw_data, cost=0.20),
+    "regions": Picture(lambda run: run.inputs(2) and run.classify, _draw_regions, cost=0.28),
+    "neurons": Picture(lambda run: run.inputs(2), _draw_neurons, cost=0.40),
+}

@@ -10,6 +10,7 @@ import numpy as np
 
 from nnrun.plots.plane import grid
 from nnrun.plots.style import STYLE, describe, legend_outside, save
+from nnrun.plots.view import Picture
 
 
 def r2(y: np.ndarray, pred: np.ndarray) -> float:
@@ -82,6 +83,10 @@ def plot_fit(network, data, cfg, path, name=None) -> None:
         save(fig, path)
 
 
+def _draw_fit(run, path):
+    plot_fit(run.network, run.data, run.cfg, path, run.name)
+
+
 def plot_residuals(network, data, cfg, path, name=None) -> None:
     """Predicted against true target, with the line y = x where a perfect fit lies."""
     import matplotlib.pyplot as plt
@@ -109,3 +114,15 @@ def plot_residuals(network, data, cfg, path, name=None) -> None:
         legend_outside(ax, handles)
         fig.tight_layout()
         save(fig, path)
+
+
+def _draw_residuals(run, path):
+    plot_residuals(run.network, run.data, run.cfg, path, run.name)
+
+
+# this family's pictures, name -> Picture(applies, draw), in the order they are drawn
+PICTURES: dict[str, Picture] = {
+    "fit": Picture(lambda run: run.data is not None and not run.classify and run.data.raw_train.shape[1] in (1, 2),
+                   _draw_fit),
+    "residuals": Picture(lambda run: run.data is not None and not run.classify, _draw_residuals),
+}
