@@ -14,6 +14,7 @@ import math
 import sys
 import traceback
 from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
-from nnrun.maths.metrics import PER_SET, page_order
+from nnrun.maths.metrics import METRICS, PER_SET, page_order
 from nnrun.maths.network import parameter_count
 from nnrun.store.files import atomic_npz, atomic_write, write_json
 from nnrun.store.history import HistoryWriter
@@ -67,15 +68,6 @@ def resolved_config(cfg: Config, n_train: int) -> dict:
     return data
 
 
-def r2(network, X, y) -> float | None:
-    """Coefficient of determination 1 - SS_res / SS_tot of the single output."""
-    if len(X) < 2:
-        return None
-    pred = network.predict(X)[:, 0]
-    ss_tot = float(((y - y.mean()) ** 2).sum())
-    return None if ss_tot == 0 else 1.0 - float(((y - pred) ** 2).sum()) / ss_tot
-
-
 def final_metrics(cfg, result, data) -> dict:
     net, t = result.network, cfg.train
     classify = data.task == "classification"
@@ -91,7 +83,6 @@ def final_metrics(cfg, result, data) -> dict:
     tr, tra = loss_of(data.X_train, data.Y_train) if finite else (math.nan, math.nan)
     te, tea = loss_of(data.X_test, data.Y_test) if finite else (math.nan, math.nan)
     vl, va = loss_of(data.X_val, data.Y_val) if finite else (math.nan, math.nan)
-    penalty = net.penalty(t.lambda_)
     metrics = {
         "status": result.status,
         "iterations": result.iterations,
@@ -102,18 +93,19 @@ def final_metrics(cfg, result, data) -> dict:
         "test_accuracy": tea if (classify and data.has_test) else None,
         "val_loss": vl if data.has_val else None,
         "val_accuracy": va if (classify and data.has_val) else None,
-        "penalty": penalty,
-        "objective": tr + penalty,
+    }
+    run = SimpleNamespace(net=net, data=data, cfg=cfg, so_far=metrics)
+    for m in METRICS.values():  # R², the penalty, the objective: the metrics table's own computations
+        if m.final is not None and data.task in m.tasks:
+            metrics[m.key] = m.final(run) if finite else None
+    metrics.update({
         "train_seconds": result.train_seconds,
         "seconds_per_iteration": result.train_seconds / max(result.iterations, 1),
         "engine": result.engine,
         "log_every": result.log_every,
         "seed": cfg.seed,
         "nnrun_version": __version__,
-    }
-    if not classify:
-        metrics["train_r2"] = r2(net, data.X_train, data.Y_train[:, 0]) if finite else None
-        metrics["test_r2"] = r2(net, data.X_test, data.Y_test[:, 0]) if finite else None
+    })
     if result.diverged_at is not None:
         metrics["diverged_at"] = result.diverged_at
     early = result.early_stopping()

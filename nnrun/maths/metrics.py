@@ -15,6 +15,7 @@ is the true class; R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 BOTH = (CLASSIFICATION, REGRESSION)
@@ -27,6 +28,9 @@ class Metric:
     higher_is_better: bool
     tasks: tuple = BOTH
     recorded: bool = False  # a history column, recorded every log_every iterations
+    #: a final-only metric's value, ``final(run)`` (run.net, run.data, run.cfg, run.so_far: the
+    #: metrics computed before it); recorded metrics come from the engine's evaluation
+    final: Callable | None = None
 
     @property
     def split(self) -> str | None:
@@ -39,6 +43,22 @@ class Metric:
         return a > b if self.higher_is_better else a < b
 
 
+def r2_score(y, y_hat) -> float | None:
+    """R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2; None for fewer than two values or a constant y."""
+    if len(y) < 2:
+        return None
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    return None if ss_tot == 0 else 1.0 - float(((y - y_hat) ** 2).sum()) / ss_tot
+
+
+def _r2_on(split: str) -> Callable:
+    def r2(run):
+        X, Y = getattr(run.data, f"X_{split}"), getattr(run.data, f"Y_{split}")
+        return r2_score(Y[:, 0], run.net.predict(X)[:, 0]) if len(X) else None
+
+    return r2
+
+
 # In history.csv's and results.csv's column order.
 METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("train_loss", "training loss", False, recorded=True),
@@ -47,10 +67,11 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("test_accuracy", "test accuracy", True, (CLASSIFICATION,), recorded=True),
     Metric("val_loss", "validation loss", False, recorded=True),
     Metric("val_accuracy", "validation accuracy", True, (CLASSIFICATION,), recorded=True),
-    Metric("train_r2", "training R²", True, (REGRESSION,)),
-    Metric("test_r2", "test R²", True, (REGRESSION,)),
-    Metric("penalty", "L2 penalty (λ/2)Σ‖W‖²", False),
-    Metric("objective", "objective (training loss + penalty)", False),
+    Metric("train_r2", "training R²", True, (REGRESSION,), final=_r2_on("train")),
+    Metric("test_r2", "test R²", True, (REGRESSION,), final=_r2_on("test")),
+    Metric("penalty", "L2 penalty (λ/2)Σ‖W‖²", False, final=lambda run: run.net.penalty(run.cfg.train.lambda_)),
+    Metric("objective", "objective (training loss + penalty)", False,
+           final=lambda run: run.so_far["train_loss"] + run.so_far["penalty"]),
 ]}
 
 #: what training records, in history.csv's order (between 'iteration' and 'eta', 'seconds')

@@ -23,6 +23,7 @@ import pandas as pd
 
 from nnrun.data import Pipeline, class_name, label_values, numeric_column, read_table
 from nnrun.errors import NnrunError, no_run_folder
+from nnrun.maths.metrics import r2_score
 from nnrun.store.names import MODEL_JSON
 
 
@@ -108,9 +109,8 @@ def predict(run_dir: str | Path, csv_path: str | Path) -> tuple[pd.DataFrame, di
         table["predicted"] = A[:, 0]
         if truth is not None:
             residual = truth - A[:, 0]
-            ss_tot = float(((truth - truth.mean()) ** 2).sum())
             summary["rmse"] = float(np.sqrt((residual ** 2).mean()))
-            summary["r2"] = 1.0 - float((residual ** 2).sum()) / ss_tot if ss_tot > 0 else None
+            summary["r2"] = r2_score(truth, A[:, 0])
         return table, summary
     names = np.array(predictor.class_names, dtype=object)
     predicted = names[predictor.classes(A)]
