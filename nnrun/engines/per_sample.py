@@ -192,6 +192,9 @@ def step_one_sample(theta, sizes, w_off, b_off, off, opt, hyper, moments, eta, s
         update(opt, theta, moments, G, eta, hyper, step, root)
 
 
+# The kernel takes its arrays one by one (35 of them): numba compiles a function of typed
+# arrays, and a class or tuple of them would cost compile time and the cache's simplicity for
+# nothing a reader gains. Its body is the method: plan, loop over iterations, record.
 @jit
 def train_chunk(theta, sizes, w_off, b_off, codes, off, loss, classify, opt, hyper, etas, state, moments,
                 best_theta, X, Y, Xt, Yt, Xv, Yv, idx, ptr, MK, hoff, it0, total, log_every, history,

@@ -53,13 +53,7 @@ def mul_abt(A, B, C, S):
         for i in range(n):
             for j in range(k):
                 T[j, i] = B[i, j]
-        for c in range(m):
-            for i in range(n):
-                C[c, i] = 0.0
-            for j in range(k):
-                a = A[c, j]
-                for i in range(n):
-                    C[c, i] += a * T[j, i]
+        mul_ab(A, T, C)  # C[c, :] += A[c, j] B^T[j, :], over j in order
         return
     half = S.shape[0] // 2
     k4 = k - k % 4
