@@ -166,7 +166,7 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
     """Run a grid of experiments in parallel; results and heatmaps.
 
     Axes come from the config's sweep.grid and from overrides with a comma list,
-    e.g. train.eta=0.1,0.01 or train.lambda=logspace(-5,1,7). The last line printed
+    e.g. train.eta=0.1,0.01 or "train.lambda=logspace(-5,1,7)" (quoted for the shell). The last line printed
     is the sweep folder.
     """
     if scheduler is None:

@@ -27,3 +27,28 @@ def test_the_readmes_python_api_runs_as_written(tmp_path, monkeypatch):
     names = nnrun.load_data(nnrun.load_config(run_dir / "config.yaml")).class_names
     assert list(namespace["table"]["predicted"]) == [names[k] for k in outputs.argmax(axis=1)]
     assert namespace["summary"]["rows"] == 2
+
+
+def test_the_readmes_config_is_the_shipped_e1_config():
+    import re
+
+    import yaml
+
+    block = re.search(r"```yaml\n(.*?)```", README.read_text(), re.S).group(1)
+    assert yaml.safe_load(block) == yaml.safe_load((CONFIGS / "higham_2232.yaml").read_text())
+
+
+def test_every_link_and_picture_of_the_docs_exists():
+    """The README is a newcomer's page (at most about 250 lines); the reference moved to docs/,
+    and every relative link or picture there and in the README points to a file."""
+    import re
+
+    assert len(README.read_text().splitlines()) <= 250
+    pages = [README, *sorted((CONFIGS.parent / "docs").glob("*.md")), CONFIGS.parent / "ARCHITECTURE.md"]
+    for page in pages:
+        text = page.read_text()
+        targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text) + re.findall(r'<img src="([^"]+)"', text)
+        for target in targets:
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (page.parent / target).exists(), f"{page.name}: {target} does not exist"

@@ -204,3 +204,17 @@ def test_help_and_config_errors_load_no_heavy_module(tmp_path, args, allowed):
     heavy = {"numpy", "pandas", "numba", "matplotlib", "scipy", "torch"}
     assert imported & heavy <= allowed, sorted(imported & heavy)
     assert done.returncode == (0 if "--help" in args else 2), done.stderr[-500:]
+
+
+def test_the_sweep_help_examples_paste_into_bash():
+    """`nnrun sweep --help` showed train.lambda=logspace(-5,1,7) unquoted: pasted into bash, a
+    syntax error (cold read)."""
+    import re
+    import subprocess
+
+    text = " ".join(cli("sweep", "--help").output.split())
+    examples = re.search(r"e\.g\. (.*?) \(quoted", text).group(1).split(" or ")
+    assert len(examples) == 2
+    for example in examples:
+        check = subprocess.run(["bash", "-n", "-c", f"nnrun sweep x.yaml {example}"], capture_output=True, text=True)
+        assert check.returncode == 0, (example, check.stderr)
