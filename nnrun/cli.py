@@ -271,7 +271,7 @@ def runs(folder, sort_key, reverse, filters, as_csv):
         text, left_out = text_table(table, width, first=first)
         click.echo(text)
         if left_out:
-            click.echo(f"({len(left_out)} config column{'s' if len(left_out) > 1 else ''} left out to fit "
+            click.echo(f"({len(left_out)} column{'s' if len(left_out) > 1 else ''} left out to fit "
                        f"{width} characters: {', '.join(left_out)}; --csv shows them all)", err=True)
 
 

@@ -433,3 +433,25 @@ def test_the_report_modules_write_no_html_of_their_own():
     assert not found, found
     templates = {p.name for p in (REPORT_SOURCE / "templates").iterdir()}
     assert {"base.html", "run.html", "sweep.html", "compare.html", "_tables.html", "_figure.html"} <= templates
+
+
+def test_a_narrow_terminal_keeps_the_differing_config_before_mostly_empty_metrics(write_config, runs_dir):
+    """Cold read: `nnrun runs` at 120 columns dropped every config column (eta, architecture)
+    but kept the mostly empty val_* columns."""
+    from nnrun.report.runs import runs_table, text_table
+
+    for eta, arch, val in ((0.05, "2-3-2", 0.0), (0.1, "2-6-2", 0.0), (0.2, "2-4-2", 0.2)):
+        cfg = small_config(data={"source": "moons", "n_samples": 60, "noise": 0.1, "test_fraction": 0.25,
+                                 "validation_fraction": val},
+                           model={"architecture": arch}, train={"eta": eta, "iterations": 50})
+        cli("train", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    table = runs_table(runs_dir)
+    assert {"val_loss", "val_accuracy", "train.eta", "model.architecture"} <= set(table.columns)
+    # exactly the width of every column but the two mostly empty validation columns
+    without, _ = text_table(table.drop(columns=["val_loss", "val_accuracy"]), 10**6)
+    width = max(map(len, without.splitlines())) + 1
+    text, left_out = text_table(table, width)
+    header = text.splitlines()[0].split()
+    assert "train.eta" in header and "model.architecture" in header
+    assert "val_loss" in left_out and "val_accuracy" in left_out
+    assert max(map(len, text.splitlines())) <= width

@@ -183,9 +183,10 @@ def text_table(table: pd.DataFrame, width: int | None = None, first=()) -> tuple
 
     ``width`` (a terminal's) fits the lines in that many characters. Always shown: the
     folder's name in DIR (it holds the time and the run's name), the kind when sweeps are
-    listed, the status, the metrics and the config keys in ``first`` (those sorted or
-    filtered by); then as many other config columns as fit: train.*, model.*, seed, the
-    rest. ``None`` keeps every column.
+    listed, the status, the metrics most rows have and the keys in ``first`` (those sorted
+    or filtered by); then as many other config columns as fit (train.*, model.*, seed, the
+    rest: what differs between the runs), and last the metrics that most rows lack (a
+    validation loss only a few runs have, R² beside classifiers). ``None`` keeps every column.
     """
     if table.empty:
         return "", []
@@ -200,16 +201,20 @@ def text_table(table: pd.DataFrame, width: int | None = None, first=()) -> tuple
     else:
         fixed = ["folder", *(["kind"] if (table["kind"] != "run").any() else []), "status"]
         metrics = [c for c in METRIC_COLUMNS if c in table.columns]
+        # a metric most rows lack yields its place to the config columns that differ
+        sparse = [c for c in metrics if c not in first and 2 * sum(v != "" for v in shown[c]) < len(table)]
+        dense = [c for c in metrics if c not in sparse]
         config = [c for c in table.columns if c not in (*fixed, *metrics, "time", "name", "kind")]
         rank = {"train": 0, "model": 1, "seed": 2}
         config.sort(key=lambda c: (c not in first, rank.get(c.split(".")[0], 3)))  # stable: config order next
-        used, kept = sum(need[c] + 1 for c in fixed + metrics), []
-        for column in config:
+        used, kept = sum(need[c] + 1 for c in fixed + dense), []
+        for column in config + sparse:
             if column in first or used + need[column] + 1 <= width:  # a key asked about always shows
                 kept.append(column)
                 used += need[column] + 1
-        columns = fixed + [c for c in table.columns if c in kept] + metrics
-        left_out = [c for c in config if c not in kept]
+        columns = fixed + [c for c in table.columns if c in kept and c in config] + [c for c in metrics if c in
+                                                                                       dense or c in kept]
+        left_out = [c for c in config + sparse if c not in kept]
 
     def line(cells):
         return " ".join(text.rjust(need[c]) if numeric[c] else text.ljust(need[c])
