@@ -650,3 +650,27 @@ def test_network_diagram_counts_units_in_words(monkeypatch, tmp_path):
     diagram.plot_network(network, cfg, tmp_path / "network.png")
     texts = [t.get_text() for t in figures[0].axes[0].texts]
     assert "input\n2 units" in texts and "hidden 1\n3 units\ntanh" in texts and "output\n1 unit\nsigmoid" in texts
+
+
+# --------------------------------------------------------------------- defects of issue 23
+def _inside_figure(fig, artist) -> bool:
+    fig.canvas.draw()
+    box, frame = artist.get_window_extent(fig.canvas.get_renderer()), fig.bbox
+    return box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5 and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5
+
+
+def test_the_whole_heatmaps_title_fits_on_a_small_sweep_with_seeds(monkeypatch, tmp_path):
+    """issue 23: a 2 × 2 sweep with seeds cut its title at both ends ("gham_2232: … deviati")."""
+    rows = [{"train.eta": eta, "train.lambda": lam, "seed": s, "status": "completed", "test_accuracy": np.nan,
+             "train_accuracy": 0.9, "train_loss": 0.1 + s, "test_loss": np.nan}  # no test set: two panels
+            for eta in (0.05, 0.5) for lam in (0.0, 0.001) for s in (1, 2)]
+    figures = capture_sweep(monkeypatch)
+    folder = tmp_path / "20261205-134500-higham_2232-sweep"
+    folder.mkdir()
+    plots_sweep.draw_sweep(folder, pd.DataFrame(rows), {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]})
+    fig = figures[0]
+    assert "standard deviation" in fig._suptitle.get_text()
+    assert _inside_figure(fig, fig._suptitle)
+    one = pd.DataFrame(rows).assign(train_accuracy=np.nan)  # a regression without a test set: one panel
+    plots_sweep.draw_sweep(folder, one, {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]})
+    assert len(figures[-1].axes) == 2 and _inside_figure(figures[-1], figures[-1]._suptitle)
