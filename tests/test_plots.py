@@ -674,3 +674,31 @@ def test_the_whole_heatmaps_title_fits_on_a_small_sweep_with_seeds(monkeypatch, 
     one = pd.DataFrame(rows).assign(train_accuracy=np.nan)  # a regression without a test set: one panel
     plots_sweep.draw_sweep(folder, one, {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]})
     assert len(figures[-1].axes) == 2 and _inside_figure(figures[-1], figures[-1]._suptitle)
+
+
+def test_early_stoppings_loss_marks_the_weights_kept_and_the_stop_and_its_y_label_fits(tmp_path):
+    """issue 23: digits_early_stopping's y label ran into the title; nothing marked the
+    best iteration (the weights kept) or the stop."""
+    cfg = nnrun.load_config(str(CONFIGS / "digits_early_stopping.yaml"))
+    values = np.concatenate([np.geomspace(2.3, 0.1, 200), np.full(76, 0.11)])
+    history = _loss_history(values).assign(val_loss=values * 1.01)
+    stops = {"monitor": "val_loss", "stopped_at": 2750, "best_iteration": 2310, "restored_best": True}
+    curves.plot_loss(history, cfg, tmp_path / "loss.png", early_stopping=stops)
+    figure = curves._LOSS_FIGURE[0]
+    fig, ax = figure.fig, figure.ax
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "best: 2,310\n(weights kept)" in legend and "stopped: 2,750" in legend
+    xs = {line.get_xdata()[0] for line in ax.get_lines() if line.get_visible() and line.get_label() in legend
+          and len(set(line.get_xdata())) == 1}
+    assert {2310, 2750} <= xs
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    label, frame = ax.yaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert frame.y0 - 1 <= label.y0 and label.y1 <= frame.y1 + 1  # beside the axes, not up into the title
+    assert not _overlaps(label, ax.title.get_window_extent(renderer))
+    # a run without early stopping: no marks left over from the last picture
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    assert not [t.get_text() for t in ax.get_legend().get_texts() if "best" in t.get_text() or "stop" in t.get_text()]

@@ -74,8 +74,12 @@ class _LossFigure:
         self.lines = {f"{key}_loss": ax.plot([], [], lw=0.9, color=colour, label=f"{label} loss")[0]
                       for key, label, colour in SERIES}
         self.diverged = ax.axvline(0, color="#a00000", ls=":", lw=1, label="diverged")
+        # early stopping: the weights kept (the best iteration) and where training stopped
+        self.best = ax.axvline(0, color="#2ca02c", ls=":", lw=1.2)
+        self.stopped = ax.axvline(0, color="0.35", ls="--", lw=0.9)
 
-    def draw(self, history, cfg, path, status: str, name: str | None = None, diverged_at=None) -> None:
+    def draw(self, history, cfg, path, status: str, name: str | None = None, diverged_at=None,
+             early_stopping: dict | None = None) -> None:
         ax = self.ax
         ax.set_yscale("linear")  # while the data change: a log axis rejects empty or zero ranges
         shown, lo, hi, last = [], np.inf, 0.0, 0.0
@@ -90,6 +94,16 @@ class _LossFigure:
             self.diverged.set_xdata([diverged_at, diverged_at])
             shown.append(self.diverged)
             last = max(last, float(diverged_at))
+        stops = early_stopping or {}
+        for line, key, text in ((self.best, "best_iteration", "best"),
+                                (self.stopped, "stopped_at", "stopped")):
+            at = stops.get(key)
+            line.set_visible(at is not None)
+            if at is not None:
+                line.set_xdata([at, at])
+                line.set_label(f"{text}: {at:,.0f}" + ("\n(weights kept)" if line is self.best else ""))
+                shown.append(line)
+                last = max(last, float(at))
         ax.set_xlim(0, max(last, 1.0) * 1.01)
         if np.isfinite(lo):
             ax.set_yscale("log")
@@ -99,7 +113,9 @@ class _LossFigure:
             label_log_axis(ax.yaxis, bottom, top)
         ax.xaxis.set_major_formatter(ITERATION_FORMAT)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
-        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples, log scale)", fontsize=STYLE["font.size"])
+        # two lines: on one, the label ran up past the axes into the title
+        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss\n(mean over samples, log scale)",
+                      fontsize=STYLE["font.size"])
         ax.set_title(_status_title(cfg, name, status), fontsize=9)
         if ax.get_legend():  # with nothing to show, the last run's legend must not stay
             ax.get_legend().remove()
@@ -111,20 +127,23 @@ class _LossFigure:
 _LOSS_FIGURE: list[_LossFigure] = []
 
 
-def plot_loss(history, cfg, path, status: str = "completed", name: str | None = None, diverged_at=None) -> None:
-    """Training (validation, test) loss against iteration, log y axis."""
+def plot_loss(history, cfg, path, status: str = "completed", name: str | None = None, diverged_at=None,
+              early_stopping: dict | None = None) -> None:
+    """Training (validation, test) loss against iteration, log y axis; with ``early_stopping``
+    (metrics.json's) the best iteration (the weights kept) and the stop marked."""
     if not _LOSS_FIGURE:
         _LOSS_FIGURE.append(_LossFigure())
     try:  # matplotlib's tick maths overflows harmlessly near 1e300 (a diverged run)
         with np.errstate(over="ignore", invalid="ignore"):
-            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at)
+            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at, early_stopping)
     except BaseException:
         _LOSS_FIGURE.clear()  # never reuse a figure left half-drawn
         raise
 
 
 def _draw_loss(run, path):
-    plot_loss(run.history, run.cfg, path, run.status, run.name, run.metrics.get("diverged_at"))
+    plot_loss(run.history, run.cfg, path, run.status, run.name, run.metrics.get("diverged_at"),
+              run.metrics.get("early_stopping"))
 
 
 def has_accuracy(history) -> bool:
