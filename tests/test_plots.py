@@ -702,3 +702,31 @@ def test_early_stoppings_loss_marks_the_weights_kept_and_the_stop_and_its_y_labe
     # a run without early stopping: no marks left over from the last picture
     curves.plot_loss(history, cfg, tmp_path / "loss.png")
     assert not [t.get_text() for t in ax.get_legend().get_texts() if "best" in t.get_text() or "stop" in t.get_text()]
+
+
+def test_a_run_of_two_iterations_has_whole_number_iteration_ticks(tmp_path):
+    """issue 23: train.iterations=2 labelled its x axis "0 0 0 1 1 1"."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    cfg = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"))
+    history = pd.DataFrame({"iteration": [0.0, 1.0, 2.0], "train_loss": [0.3, 0.29, 0.28],
+                            "train_accuracy": [0.5, 0.5, 0.6]})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    figures = []
+    import matplotlib.pyplot as plt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(curves, "save", lambda fig, path: figures.append(fig))
+        curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png")
+    for fig, ax in ((curves._LOSS_FIGURE[0].fig, curves._LOSS_FIGURE[0].ax), (figures[0], figures[0].axes[0])):
+        FigureCanvasAgg(fig).draw()
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        labels = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+        assert all(float(t).is_integer() for t in ticks) and len(labels) == len(set(labels)) >= 2, labels
+    plt.close(figures[0])
+    # its narrow loss range has tick labels of 7 characters (0.25925): the two-line y label still fits
+    fig = curves._LOSS_FIGURE[0].fig
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert curves._LOSS_FIGURE[0].ax.yaxis.label.get_window_extent(canvas.get_renderer()).x0 >= 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.plots.style import DPI, ITERATION_FORMAT, STYLE, describe, label_log_axis, legend_outside, save, save_figure
+from nnrun.plots.style import DPI, STYLE, describe, iteration_axis, label_log_axis, legend_outside, save, save_figure
 from nnrun.plots.view import Picture
 
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
@@ -68,7 +68,8 @@ class _LossFigure:
 
         self.fig = Figure(figsize=(7.6, 4.2), dpi=DPI)
         # fixed margins: tight_layout measures every log-axis tick label (slow)
-        self.fig.subplots_adjust(left=0.11, right=0.80, bottom=0.12, top=0.91)
+        # left: room for tick labels of 7 characters (0.25925) beside the two-line y label
+        self.fig.subplots_adjust(left=0.14, right=0.80, bottom=0.12, top=0.91)
         self.ax = ax = self.fig.add_subplot()
         ax.grid(True, alpha=STYLE["grid.alpha"])
         self.lines = {f"{key}_loss": ax.plot([], [], lw=0.9, color=colour, label=f"{label} loss")[0]
@@ -111,7 +112,7 @@ class _LossFigure:
             bottom, top = lo / pad, min(hi * pad, 1e300)
             ax.set_ylim(bottom, top)
             label_log_axis(ax.yaxis, bottom, top)
-        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        iteration_axis(ax.xaxis)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
         # two lines: on one, the label ran up past the axes into the title
         ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss\n(mean over samples, log scale)",
@@ -177,7 +178,7 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             lo = min(lo, 1.0 / n_classes)
         ax.set_ylim(max(0.0, lo - 0.05), 1.02)  # a line at 1.0 clear of the frame
         ax.set_xlim(left=0)
-        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        iteration_axis(ax.xaxis)
         ax.set_xlabel("iteration")
         ax.set_ylabel("accuracy (share classified correctly)")
         ax.set_title(_status_title(cfg, name, status), fontsize=9)

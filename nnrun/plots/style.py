@@ -26,6 +26,13 @@ STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha":
 # iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
 ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
 
+
+def iteration_axis(axis) -> None:
+    """An axis of iterations: whole-number ticks only (a run of 2 iterations read "0 0 0 1 1 1"),
+    placed as matplotlib's default places them on longer runs, in ITERATION_FORMAT."""
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
+    axis.set_major_formatter(ITERATION_FORMAT)
+
 def describe(cfg, name: str | None = None) -> str:
     """One line saying what ran: name, architecture, activations, dropout, loss, optimizer,
     eta and its schedule, lambda, batch."""
