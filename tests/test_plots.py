@@ -730,3 +730,22 @@ def test_a_run_of_two_iterations_has_whole_number_iteration_ticks(tmp_path):
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     assert curves._LOSS_FIGURE[0].ax.yaxis.label.get_window_extent(canvas.get_renderer()).x0 >= 0
+
+
+def test_a_one_axis_sweep_of_names_draws_markers_not_a_line_joining_them(monkeypatch, tmp_path):
+    """issue 23: metrics.png joined optimizer names with lines, as if they were ordered."""
+    names = ["sgd", "momentum", "adam", "rmsprop"]
+    rows = [{"train.optimizer": name, "seed": 1, "status": "completed", "train_loss": 0.1 * (i + 1),
+             "test_loss": np.nan, "train_accuracy": 0.9, "test_accuracy": 0.8 + 0.01 * i}
+            for i, name in enumerate(names)]
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), {"train.optimizer": names}, pictures=("results",))
+    for ax in figures[0].axes:
+        means = [line for line in ax.get_lines() if len(line.get_xdata()) == len(names)]
+        assert means and all(line.get_linestyle() == "None" and line.get_marker() == "o" for line in means)
+        assert [t.get_text() for t in ax.get_xticklabels()] == names
+    # numbers are ordered: still joined
+    rows = [{**row, "train.eta": eta} for row, eta in zip(rows, (0.01, 0.1, 1.0, 10.0))]
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), {"train.eta": [0.01, 0.1, 1.0, 10.0]}, pictures=("results",))
+    assert all(line.get_linestyle() == "-" for ax in figures[-1].axes for line in ax.get_lines()
+               if len(line.get_xdata()) == 4)
