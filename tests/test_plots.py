@@ -749,3 +749,29 @@ def test_a_one_axis_sweep_of_names_draws_markers_not_a_line_joining_them(monkeyp
     plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), {"train.eta": [0.01, 0.1, 1.0, 10.0]}, pictures=("results",))
     assert all(line.get_linestyle() == "-" for ax in figures[-1].axes for line in ax.get_lines()
                if len(line.get_xdata()) == 4)
+
+
+def test_network_diagram_names_the_output_classes(monkeypatch, tmp_path):
+    """issue 23: iris' network.png did not say which output unit is setosa."""
+    from nnrun.plots import diagram, draw_run
+
+    cfg = nnrun.load_config(str(CONFIGS / "iris.yaml"))
+    data = nnrun.load_data(cfg)
+    assert data.class_names == ["setosa", "versicolor", "virginica"]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    figures = capture(monkeypatch, diagram)
+    network = build_network(cfg, np.random.default_rng(0))
+    diagram._draw_network(type("Run", (), {"network": network, "cfg": cfg, "data": data, "name": "iris"})(),
+                          run_dir / "network.png")
+    fig = figures[0]
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    assert {"setosa", "versicolor", "virginica", "sepal_length"} <= set(texts)
+    output_x = network.n_layers
+    assert all(texts[name].get_position()[0] > output_x for name in ("setosa", "versicolor", "virginica"))
+    assert all(_inside_figure(fig, texts[name]) for name in ("setosa", "versicolor", "virginica"))
+    # more classes than output units (one sigmoid unit) or than 10: no names
+    figures.clear()
+    diagram.plot_network(Network([2, 3, 1], ["tanh", "sigmoid"], np.zeros(13)), cfg, run_dir / "n.png",
+                         class_names=["a", "b"])
+    assert not {"a", "b"} & {t.get_text() for t in figures[0].axes[0].texts}
