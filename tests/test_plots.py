@@ -775,3 +775,21 @@ def test_network_diagram_names_the_output_classes(monkeypatch, tmp_path):
     diagram.plot_network(Network([2, 3, 1], ["tanh", "sigmoid"], np.zeros(13)), cfg, run_dir / "n.png",
                          class_names=["a", "b"])
     assert not {"a", "b"} & {t.get_text() for t in figures[0].axes[0].texts}
+
+
+def test_regression_data_says_which_points_are_train_and_which_test(monkeypatch, tmp_path):
+    """issue 23: franke_regression's data.png drew circles and crosses with no legend."""
+    cfg = nnrun.load_config(str(CONFIGS / "franke_regression.yaml"))
+    data = nnrun.load_data(cfg)
+    figures = capture(monkeypatch, plane)
+    plane.plot_data(data, cfg, tmp_path / "data.png")
+    fig = figures[0]
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["train", "test"]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not _overlaps(box, ax.get_window_extent(renderer))
+    assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer))
+    assert _inside_figure(fig, legend)
