@@ -793,3 +793,14 @@ def test_regression_data_says_which_points_are_train_and_which_test(monkeypatch,
     assert not _overlaps(box, ax.get_window_extent(renderer))
     assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer))
     assert _inside_figure(fig, legend)
+
+
+def test_a_divergence_at_the_last_record_is_marked_off_the_spine(tmp_path):
+    """issue 23: a run that diverged at iteration 100 (its last record) drew the mark on the right spine."""
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    history = pd.DataFrame({"iteration": [0.0, 100.0], "train_loss": [1.8, np.inf], "test_loss": [1.9, np.inf]})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png", "diverged", diverged_at=100)
+    figure = curves._LOSS_FIGURE[0]
+    left, right = figure.ax.get_xlim()
+    assert figure.diverged.get_visible() and right - 100 >= 0.04 * (right - left)
+    assert "diverged at 100" in [t.get_text() for t in figure.ax.get_legend().get_texts()]

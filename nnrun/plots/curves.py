@@ -91,10 +91,14 @@ class _LossFigure:
                 shown.append(line)
                 lo, hi, last = min(lo, ys.min()), max(hi, ys.max()), max(last, xs.max())
         self.diverged.set_visible(diverged_at is not None)
+        right = 1.0
         if diverged_at is not None:
             self.diverged.set_xdata([diverged_at, diverged_at])
+            self.diverged.set_label(f"diverged at {diverged_at:,.0f}")
             shown.append(self.diverged)
             last = max(last, float(diverged_at))
+            # off the right spine: a run that diverged at its last record drew the mark on the frame
+            right = max(right, float(diverged_at) * 1.06 + 0.5)
         stops = early_stopping or {}
         for line, key, text in ((self.best, "best_iteration", "best"),
                                 (self.stopped, "stopped_at", "stopped")):
@@ -105,7 +109,7 @@ class _LossFigure:
                 line.set_label(f"{text}: {at:,.0f}" + ("\n(weights kept)" if line is self.best else ""))
                 shown.append(line)
                 last = max(last, float(at))
-        ax.set_xlim(0, max(last, 1.0) * 1.01)
+        ax.set_xlim(0, max(max(last, 1.0) * 1.01, right))
         if np.isfinite(lo):
             ax.set_yscale("log")
             pad = (hi / lo) ** 0.04 if hi > lo else 1.5
