@@ -804,3 +804,7 @@ def test_a_divergence_at_the_last_record_is_marked_off_the_spine(tmp_path):
     left, right = figure.ax.get_xlim()
     assert figure.diverged.get_visible() and right - 100 >= 0.04 * (right - left)
     assert "diverged at 100" in [t.get_text() for t in figure.ax.get_legend().get_texts()]
+    # its one finite record per series is a point one can see, not a line of one point
+    assert all(figure.lines[c].get_marker() == "o" for c in ("train_loss", "test_loss"))
+    curves.plot_loss(_loss_history([1.0, 0.5, 0.25]), cfg, tmp_path / "loss.png")
+    assert figure.lines["train_loss"].get_marker() == "None"

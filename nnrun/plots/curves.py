@@ -87,6 +87,9 @@ class _LossFigure:
         for column, line in self.lines.items():
             xs, ys = loggable(history, column)
             line.set_data(xs, ys)
+            line.set_marker("o" if len(ys) == 1 else "None")  # one finite record: a point, not an invisible line
+            line.set_markersize(4)
+            line.set_clip_on(len(ys) != 1)  # whole, over the spine, at iteration 0
             if len(ys):
                 shown.append(line)
                 lo, hi, last = min(lo, ys.min()), max(hi, ys.max()), max(last, xs.max())
