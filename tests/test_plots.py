@@ -808,3 +808,17 @@ def test_a_divergence_at_the_last_record_is_marked_off_the_spine(tmp_path):
     assert all(figure.lines[c].get_marker() == "o" for c in ("train_loss", "test_loss"))
     curves.plot_loss(_loss_history([1.0, 0.5, 0.25]), cfg, tmp_path / "loss.png")
     assert figure.lines["train_loss"].get_marker() == "None"
+
+
+def test_pictures_of_a_sweep_redrawn_from_inside_its_folder_keep_its_name(monkeypatch, tmp_path):
+    """`nnrun plot .` inside a sweep folder titled heatmaps.png ": train.eta × …" (an empty name)."""
+    rows = [{"train.eta": eta, "train.lambda": lam, "seed": 1, "status": "completed", "test_accuracy": 0.9,
+             "train_accuracy": 0.9, "train_loss": 0.1, "test_loss": np.nan}
+            for eta in (0.05, 0.5) for lam in (0.0, 0.001)]
+    folder = tmp_path / "20261205-134500-higham_2232-sweep"
+    folder.mkdir()
+    figures = capture_sweep(monkeypatch)
+    monkeypatch.chdir(folder)
+    plots_sweep.draw_sweep(Path("."), pd.DataFrame(rows), {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]},
+                           pictures=("results",))
+    assert figures[0]._suptitle.get_text().startswith("higham_2232: train.eta × train.lambda")

@@ -99,7 +99,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     curves come from ``histories``, else the cells' history.csv in ``sweep_dir``; returns
     the files written; ``log`` gets one line when curves.png is left out (too many panels)."""
     sweep_dir = Path(sweep_dir)
-    name = folder_name(sweep_dir, sweep_dir.name)
+    name = folder_name(sweep_dir, sweep_dir.absolute().name)
     if not axes or results.empty:
         return []
     written = []
