@@ -822,3 +822,21 @@ def test_pictures_of_a_sweep_redrawn_from_inside_its_folder_keep_its_name(monkey
     plots_sweep.draw_sweep(Path("."), pd.DataFrame(rows), {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]},
                            pictures=("results",))
     assert figures[0]._suptitle.get_text().startswith("higham_2232: train.eta × train.lambda")
+
+
+@pytest.mark.parametrize("lo,hi", [(0.05, 0.9), (0.17, 2.2), (0.009, 0.15)])
+def test_a_log_axis_of_about_a_decade_labels_its_bottom_too(lo, hi):
+    """metrics.png of digits_optimizers: the loss axis 0.17 .. 2.2 labelled 0.5, 1, 1.5, 2,
+    and adam's 0.2 sat in a bare third of the axis."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots.style import label_log_axis
+
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    label_log_axis(ax.yaxis, lo, hi)
+    fig.canvas.draw()
+    labelled = sorted(t.get_position()[1] for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi)
+    plt.close(fig)
+    assert labelled[0] / lo <= 2 and all(b / a >= 1.09 for a, b in zip(labelled, labelled[1:])), labelled
