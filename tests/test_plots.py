@@ -650,3 +650,193 @@ def test_network_diagram_counts_units_in_words(monkeypatch, tmp_path):
     diagram.plot_network(network, cfg, tmp_path / "network.png")
     texts = [t.get_text() for t in figures[0].axes[0].texts]
     assert "input\n2 units" in texts and "hidden 1\n3 units\ntanh" in texts and "output\n1 unit\nsigmoid" in texts
+
+
+# --------------------------------------------------------------------- defects of issue 23
+def _inside_figure(fig, artist) -> bool:
+    fig.canvas.draw()
+    box, frame = artist.get_window_extent(fig.canvas.get_renderer()), fig.bbox
+    return box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5 and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5
+
+
+def test_the_whole_heatmaps_title_fits_on_a_small_sweep_with_seeds(monkeypatch, tmp_path):
+    """issue 23: a 2 × 2 sweep with seeds cut its title at both ends ("gham_2232: … deviati")."""
+    rows = [{"train.eta": eta, "train.lambda": lam, "seed": s, "status": "completed", "test_accuracy": np.nan,
+             "train_accuracy": 0.9, "train_loss": 0.1 + s, "test_loss": np.nan}  # no test set: two panels
+            for eta in (0.05, 0.5) for lam in (0.0, 0.001) for s in (1, 2)]
+    figures = capture_sweep(monkeypatch)
+    folder = tmp_path / "20261205-134500-higham_2232-sweep"
+    folder.mkdir()
+    plots_sweep.draw_sweep(folder, pd.DataFrame(rows), {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]})
+    fig = figures[0]
+    assert "standard deviation" in fig._suptitle.get_text()
+    assert _inside_figure(fig, fig._suptitle)
+    one = pd.DataFrame(rows).assign(train_accuracy=np.nan)  # a regression without a test set: one panel
+    plots_sweep.draw_sweep(folder, one, {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]})
+    assert len(figures[-1].axes) == 2 and _inside_figure(figures[-1], figures[-1]._suptitle)
+
+
+def test_early_stoppings_loss_marks_the_weights_kept_and_the_stop_and_its_y_label_fits(tmp_path):
+    """issue 23: digits_early_stopping's y label ran into the title; nothing marked the
+    best iteration (the weights kept) or the stop."""
+    cfg = nnrun.load_config(str(CONFIGS / "digits_early_stopping.yaml"))
+    values = np.concatenate([np.geomspace(2.3, 0.1, 200), np.full(76, 0.11)])
+    history = _loss_history(values).assign(val_loss=values * 1.01)
+    stops = {"monitor": "val_loss", "stopped_at": 2750, "best_iteration": 2310, "restored_best": True}
+    curves.plot_loss(history, cfg, tmp_path / "loss.png", early_stopping=stops)
+    figure = curves._LOSS_FIGURE[0]
+    fig, ax = figure.fig, figure.ax
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "best: 2,310\n(weights kept)" in legend and "stopped: 2,750" in legend
+    xs = {line.get_xdata()[0] for line in ax.get_lines() if line.get_visible() and line.get_label() in legend
+          and len(set(line.get_xdata())) == 1}
+    assert {2310, 2750} <= xs
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    label, frame = ax.yaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert frame.y0 - 1 <= label.y0 and label.y1 <= frame.y1 + 1  # beside the axes, not up into the title
+    assert not _overlaps(label, ax.title.get_window_extent(renderer))
+    # a run without early stopping: no marks left over from the last picture
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    assert not [t.get_text() for t in ax.get_legend().get_texts() if "best" in t.get_text() or "stop" in t.get_text()]
+
+
+def test_a_run_of_two_iterations_has_whole_number_iteration_ticks(tmp_path):
+    """issue 23: train.iterations=2 labelled its x axis "0 0 0 1 1 1"."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    cfg = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"))
+    history = pd.DataFrame({"iteration": [0.0, 1.0, 2.0], "train_loss": [0.3, 0.29, 0.28],
+                            "train_accuracy": [0.5, 0.5, 0.6]})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png")
+    figures = []
+    import matplotlib.pyplot as plt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(curves, "save", lambda fig, path: figures.append(fig))
+        curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png")
+    for fig, ax in ((curves._LOSS_FIGURE[0].fig, curves._LOSS_FIGURE[0].ax), (figures[0], figures[0].axes[0])):
+        FigureCanvasAgg(fig).draw()
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        labels = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+        assert all(float(t).is_integer() for t in ticks) and len(labels) == len(set(labels)) >= 2, labels
+    plt.close(figures[0])
+    # its narrow loss range has tick labels of 7 characters (0.25925): the two-line y label still fits
+    fig = curves._LOSS_FIGURE[0].fig
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert curves._LOSS_FIGURE[0].ax.yaxis.label.get_window_extent(canvas.get_renderer()).x0 >= 0
+
+
+def test_a_one_axis_sweep_of_names_draws_markers_not_a_line_joining_them(monkeypatch, tmp_path):
+    """issue 23: metrics.png joined optimizer names with lines, as if they were ordered."""
+    names = ["sgd", "momentum", "adam", "rmsprop"]
+    rows = [{"train.optimizer": name, "seed": 1, "status": "completed", "train_loss": 0.1 * (i + 1),
+             "test_loss": np.nan, "train_accuracy": 0.9, "test_accuracy": 0.8 + 0.01 * i}
+            for i, name in enumerate(names)]
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), {"train.optimizer": names}, pictures=("results",))
+    for ax in figures[0].axes:
+        means = [line for line in ax.get_lines() if len(line.get_xdata()) == len(names)]
+        assert means and all(line.get_linestyle() == "None" and line.get_marker() == "o" for line in means)
+        assert [t.get_text() for t in ax.get_xticklabels()] == names
+    # numbers are ordered: still joined
+    rows = [{**row, "train.eta": eta} for row, eta in zip(rows, (0.01, 0.1, 1.0, 10.0))]
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), {"train.eta": [0.01, 0.1, 1.0, 10.0]}, pictures=("results",))
+    assert all(line.get_linestyle() == "-" for ax in figures[-1].axes for line in ax.get_lines()
+               if len(line.get_xdata()) == 4)
+
+
+def test_network_diagram_names_the_output_classes(monkeypatch, tmp_path):
+    """issue 23: iris' network.png did not say which output unit is setosa."""
+    from nnrun.plots import diagram, draw_run
+
+    cfg = nnrun.load_config(str(CONFIGS / "iris.yaml"))
+    data = nnrun.load_data(cfg)
+    assert data.class_names == ["setosa", "versicolor", "virginica"]
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    figures = capture(monkeypatch, diagram)
+    network = build_network(cfg, np.random.default_rng(0))
+    diagram._draw_network(type("Run", (), {"network": network, "cfg": cfg, "data": data, "name": "iris"})(),
+                          run_dir / "network.png")
+    fig = figures[0]
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    assert {"setosa", "versicolor", "virginica", "sepal_length"} <= set(texts)
+    output_x = network.n_layers
+    assert all(texts[name].get_position()[0] > output_x for name in ("setosa", "versicolor", "virginica"))
+    assert all(_inside_figure(fig, texts[name]) for name in ("setosa", "versicolor", "virginica"))
+    # more classes than output units (one sigmoid unit) or than 10: no names
+    figures.clear()
+    diagram.plot_network(Network([2, 3, 1], ["tanh", "sigmoid"], np.zeros(13)), cfg, run_dir / "n.png",
+                         class_names=["a", "b"])
+    assert not {"a", "b"} & {t.get_text() for t in figures[0].axes[0].texts}
+
+
+def test_regression_data_says_which_points_are_train_and_which_test(monkeypatch, tmp_path):
+    """issue 23: franke_regression's data.png drew circles and crosses with no legend."""
+    cfg = nnrun.load_config(str(CONFIGS / "franke_regression.yaml"))
+    data = nnrun.load_data(cfg)
+    figures = capture(monkeypatch, plane)
+    plane.plot_data(data, cfg, tmp_path / "data.png")
+    fig = figures[0]
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["train", "test"]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not _overlaps(box, ax.get_window_extent(renderer))
+    assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer))
+    assert _inside_figure(fig, legend)
+
+
+def test_a_divergence_at_the_last_record_is_marked_off_the_spine(tmp_path):
+    """issue 23: a run that diverged at iteration 100 (its last record) drew the mark on the right spine."""
+    cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
+    history = pd.DataFrame({"iteration": [0.0, 100.0], "train_loss": [1.8, np.inf], "test_loss": [1.9, np.inf]})
+    curves.plot_loss(history, cfg, tmp_path / "loss.png", "diverged", diverged_at=100)
+    figure = curves._LOSS_FIGURE[0]
+    left, right = figure.ax.get_xlim()
+    assert figure.diverged.get_visible() and right - 100 >= 0.04 * (right - left)
+    assert "diverged at 100" in [t.get_text() for t in figure.ax.get_legend().get_texts()]
+    # its one finite record per series is a point one can see, not a line of one point
+    assert all(figure.lines[c].get_marker() == "o" for c in ("train_loss", "test_loss"))
+    curves.plot_loss(_loss_history([1.0, 0.5, 0.25]), cfg, tmp_path / "loss.png")
+    assert figure.lines["train_loss"].get_marker() == "None"
+
+
+def test_pictures_of_a_sweep_redrawn_from_inside_its_folder_keep_its_name(monkeypatch, tmp_path):
+    """`nnrun plot .` inside a sweep folder titled heatmaps.png ": train.eta × …" (an empty name)."""
+    rows = [{"train.eta": eta, "train.lambda": lam, "seed": 1, "status": "completed", "test_accuracy": 0.9,
+             "train_accuracy": 0.9, "train_loss": 0.1, "test_loss": np.nan}
+            for eta in (0.05, 0.5) for lam in (0.0, 0.001)]
+    folder = tmp_path / "20261205-134500-higham_2232-sweep"
+    folder.mkdir()
+    figures = capture_sweep(monkeypatch)
+    monkeypatch.chdir(folder)
+    plots_sweep.draw_sweep(Path("."), pd.DataFrame(rows), {"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.001]},
+                           pictures=("results",))
+    assert figures[0]._suptitle.get_text().startswith("higham_2232: train.eta × train.lambda")
+
+
+@pytest.mark.parametrize("lo,hi", [(0.05, 0.9), (0.17, 2.2), (0.009, 0.15)])
+def test_a_log_axis_of_about_a_decade_labels_its_bottom_too(lo, hi):
+    """metrics.png of digits_optimizers: the loss axis 0.17 .. 2.2 labelled 0.5, 1, 1.5, 2,
+    and adam's 0.2 sat in a bare third of the axis."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots.style import label_log_axis
+
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    label_log_axis(ax.yaxis, lo, hi)
+    fig.canvas.draw()
+    labelled = sorted(t.get_position()[1] for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi)
+    plt.close(fig)
+    assert labelled[0] / lo <= 2 and all(b / a >= 1.09 for a, b in zip(labelled, labelled[1:])), labelled

@@ -455,3 +455,30 @@ def test_a_narrow_terminal_keeps_the_differing_config_before_mostly_empty_metric
     assert "train.eta" in header and "model.architecture" in header
     assert "val_loss" in left_out and "val_accuracy" in left_out
     assert max(map(len, text.splitlines())) <= width
+
+
+def _figures(text: str) -> dict:
+    """caption -> the <figure ...><img ...> opening tags of a page's pictures."""
+    return {m.group(3): m.group(1) + m.group(2)
+            for m in re.finditer(r"(<figure[^>]*>)(<img [^>]*>)<figcaption>([^<]*)</figcaption>", text)}
+
+
+def test_sweep_pictures_span_the_page_and_every_picture_enlarges_on_a_click(runs):
+    """issue 23: the sweep's heatmaps and curves were shown at half width, their numbers
+    unreadable, with no way to enlarge them; network.png was small on run pages."""
+    _, dirs, sweep_dir = runs
+    from nnrun.report import run, sweep
+
+    text = sweep.sweep_page(sweep_dir)
+    figures = _figures(text)
+    assert set(figures) == {"heatmaps.png", "curves.png"}
+    assert all("class='wide'" in tag for tag in figures.values()), figures
+    assert ".pictures figure.wide { flex-basis: 100%; }" in text
+    page = run.run_page(dirs[0])
+    figures = _figures(page)
+    assert "class='wide'" in figures["network.png"] and "class='wide'" in figures["loss.png"]  # loss: 1140 × 630
+    assert "class='wide'" not in figures["confusion.png"]  # 900 × 720: beside another
+    for html in (text, page):  # every picture is embedded once and enlarges in place
+        assert html.count("data:image/png;base64,") == len(_figures(html))
+        assert all("tabindex='0'" in tag for tag in _figures(html).values())
+        assert "figure.enlarged" in html and 'classList.add("enlarged")' in html

@@ -15,7 +15,7 @@ import numpy as np
 
 from nnrun.plots.curves import loggable
 from nnrun.plots.plane import class_handles, draw_map, grid, scatter
-from nnrun.plots.style import ITERATION_FORMAT, STYLE, describe, label_log_axis
+from nnrun.plots.style import STYLE, describe, iteration_axis, label_log_axis
 from nnrun.plots.view import Picture
 
 FPS = 6
@@ -79,7 +79,7 @@ def _draw_loss_panel(right, history, iterations, cfg):
         # below the axes, as the map's: inside, a flat start of the curves ran under it
         right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3, frameon=False)
     right.set_xlim(0, max(float(iterations[-1]), 1.0) * 1.01)
-    right.xaxis.set_major_formatter(ITERATION_FORMAT)
+    iteration_axis(right.xaxis)
     right.set_xlabel("iteration")
     right.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss")
     return marker

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.plots.style import DPI, ITERATION_FORMAT, STYLE, describe, label_log_axis, legend_outside, save, save_figure
+from nnrun.plots.style import DPI, STYLE, describe, iteration_axis, label_log_axis, legend_outside, save, save_figure
 from nnrun.plots.view import Picture
 
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
@@ -68,38 +68,62 @@ class _LossFigure:
 
         self.fig = Figure(figsize=(7.6, 4.2), dpi=DPI)
         # fixed margins: tight_layout measures every log-axis tick label (slow)
-        self.fig.subplots_adjust(left=0.11, right=0.80, bottom=0.12, top=0.91)
+        # left: room for tick labels of 7 characters (0.25925) beside the two-line y label
+        self.fig.subplots_adjust(left=0.14, right=0.80, bottom=0.12, top=0.91)
         self.ax = ax = self.fig.add_subplot()
         ax.grid(True, alpha=STYLE["grid.alpha"])
         self.lines = {f"{key}_loss": ax.plot([], [], lw=0.9, color=colour, label=f"{label} loss")[0]
                       for key, label, colour in SERIES}
         self.diverged = ax.axvline(0, color="#a00000", ls=":", lw=1, label="diverged")
+        # early stopping: the weights kept (the best iteration) and where training stopped
+        self.best = ax.axvline(0, color="#2ca02c", ls=":", lw=1.2)
+        self.stopped = ax.axvline(0, color="0.35", ls="--", lw=0.9)
 
-    def draw(self, history, cfg, path, status: str, name: str | None = None, diverged_at=None) -> None:
+    def draw(self, history, cfg, path, status: str, name: str | None = None, diverged_at=None,
+             early_stopping: dict | None = None) -> None:
         ax = self.ax
         ax.set_yscale("linear")  # while the data change: a log axis rejects empty or zero ranges
         shown, lo, hi, last = [], np.inf, 0.0, 0.0
         for column, line in self.lines.items():
             xs, ys = loggable(history, column)
             line.set_data(xs, ys)
+            line.set_marker("o" if len(ys) == 1 else "None")  # one finite record: a point, not an invisible line
+            line.set_markersize(4)
+            line.set_clip_on(len(ys) != 1)  # whole, over the spine, at iteration 0
             if len(ys):
                 shown.append(line)
                 lo, hi, last = min(lo, ys.min()), max(hi, ys.max()), max(last, xs.max())
         self.diverged.set_visible(diverged_at is not None)
+        right = 1.0
         if diverged_at is not None:
             self.diverged.set_xdata([diverged_at, diverged_at])
+            self.diverged.set_label(f"diverged at {diverged_at:,.0f}")
             shown.append(self.diverged)
             last = max(last, float(diverged_at))
-        ax.set_xlim(0, max(last, 1.0) * 1.01)
+            # off the right spine: a run that diverged at its last record drew the mark on the frame
+            right = max(right, float(diverged_at) * 1.06 + 0.5)
+        stops = early_stopping or {}
+        for line, key, text in ((self.best, "best_iteration", "best"),
+                                (self.stopped, "stopped_at", "stopped")):
+            at = stops.get(key)
+            line.set_visible(at is not None)
+            if at is not None:
+                line.set_xdata([at, at])
+                line.set_label(f"{text}: {at:,.0f}" + ("\n(weights kept)" if line is self.best else ""))
+                shown.append(line)
+                last = max(last, float(at))
+        ax.set_xlim(0, max(max(last, 1.0) * 1.01, right))
         if np.isfinite(lo):
             ax.set_yscale("log")
             pad = (hi / lo) ** 0.04 if hi > lo else 1.5
             bottom, top = lo / pad, min(hi * pad, 1e300)
             ax.set_ylim(bottom, top)
             label_log_axis(ax.yaxis, bottom, top)
-        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        iteration_axis(ax.xaxis)
         ax.set_xlabel("iteration", fontsize=STYLE["font.size"])
-        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss (mean over samples, log scale)", fontsize=STYLE["font.size"])
+        # two lines: on one, the label ran up past the axes into the title
+        ax.set_ylabel(f"{cfg.train.loss.replace('_', ' ')} loss\n(mean over samples, log scale)",
+                      fontsize=STYLE["font.size"])
         ax.set_title(_status_title(cfg, name, status), fontsize=9)
         if ax.get_legend():  # with nothing to show, the last run's legend must not stay
             ax.get_legend().remove()
@@ -111,20 +135,23 @@ class _LossFigure:
 _LOSS_FIGURE: list[_LossFigure] = []
 
 
-def plot_loss(history, cfg, path, status: str = "completed", name: str | None = None, diverged_at=None) -> None:
-    """Training (validation, test) loss against iteration, log y axis."""
+def plot_loss(history, cfg, path, status: str = "completed", name: str | None = None, diverged_at=None,
+              early_stopping: dict | None = None) -> None:
+    """Training (validation, test) loss against iteration, log y axis; with ``early_stopping``
+    (metrics.json's) the best iteration (the weights kept) and the stop marked."""
     if not _LOSS_FIGURE:
         _LOSS_FIGURE.append(_LossFigure())
     try:  # matplotlib's tick maths overflows harmlessly near 1e300 (a diverged run)
         with np.errstate(over="ignore", invalid="ignore"):
-            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at)
+            _LOSS_FIGURE[0].draw(history, cfg, path, status, name, diverged_at, early_stopping)
     except BaseException:
         _LOSS_FIGURE.clear()  # never reuse a figure left half-drawn
         raise
 
 
 def _draw_loss(run, path):
-    plot_loss(run.history, run.cfg, path, run.status, run.name, run.metrics.get("diverged_at"))
+    plot_loss(run.history, run.cfg, path, run.status, run.name, run.metrics.get("diverged_at"),
+              run.metrics.get("early_stopping"))
 
 
 def has_accuracy(history) -> bool:
@@ -158,7 +185,7 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             lo = min(lo, 1.0 / n_classes)
         ax.set_ylim(max(0.0, lo - 0.05), 1.02)  # a line at 1.0 clear of the frame
         ax.set_xlim(left=0)
-        ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+        iteration_axis(ax.xaxis)
         ax.set_xlabel("iteration")
         ax.set_ylabel("accuracy (share classified correctly)")
         ax.set_title(_status_title(cfg, name, status), fontsize=9)

@@ -35,9 +35,10 @@ def _kept_units(network) -> list[np.ndarray]:
     return kept
 
 
-def plot_network(network, cfg, path, input_names=None, name=None) -> None:
+def plot_network(network, cfg, path, input_names=None, name=None, class_names=None) -> None:
     """network.png: units as columns of circles (filled by their bias), the strongest
-    links as lines (red w > 0, blue w < 0, width ∝ |w|), a colour bar for the bias."""
+    links as lines (red w > 0, blue w < 0, width ∝ |w|), a colour bar for the bias; the
+    inputs named, and the output units by their classes (one unit per class, at most 10)."""
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
@@ -63,7 +64,7 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
             colours = ["#c0392b" if weights[k] > 0 else "#2e6fbd" for k in order]
             widths = 0.3 + 3.2 * np.abs(weights[order]) / (w_max or 1.0)
             ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75, zorder=1))
-        _draw_units(ax, network, kept, ys, lambda v: cmap(b_norm(v)), input_names)
+        _draw_units(ax, network, kept, ys, lambda v: cmap(b_norm(v)), input_names, class_names)
         ax.set_xlim(-0.6, network.n_layers + 0.6)
         ax.set_ylim(-0.62, 0.95)
         ax.axis("off")
@@ -79,7 +80,8 @@ def plot_network(network, cfg, path, input_names=None, name=None) -> None:
 
 
 def _draw_network(run, path):
-    plot_network(run.network, run.cfg, path, run.data.feature_names if run.data else None, run.name)
+    plot_network(run.network, run.cfg, path, run.data.feature_names if run.data else None, run.name,
+                 run.data.class_names if run.data else None)
 
 
 def _links(network, kept, ys):
@@ -95,9 +97,10 @@ def _links(network, kept, ys):
     return links, np.array(weights)
 
 
-def _draw_units(ax, network, kept, ys, bias_colour, input_names) -> None:
+def _draw_units(ax, network, kept, ys, bias_colour, input_names, class_names=None) -> None:
     """The units of each layer as circles (inputs white, others their bias' colour, grey
-    when not finite), the input names beside a small input layer, each layer's caption."""
+    when not finite), the input names beside a small input layer, the class names beside
+    the output units (one per class, at most 10), each layer's caption."""
     unit_size = 260 if max(len(k) for k in kept) <= 10 else 110
     for l, (units, y) in enumerate(zip(kept, ys)):
         if l == 0:
@@ -110,6 +113,9 @@ def _draw_units(ax, network, kept, ys, bias_colour, input_names) -> None:
             for u, yy in zip(units, y):
                 ax.text(l - 0.12, yy, input_names[u] if u < len(input_names) else "", ha="right",
                         va="center", fontsize=8)
+        if l == network.n_layers and class_names and len(class_names) == len(units) == network.sizes[l] <= 10:
+            for u, yy in zip(units, y):
+                ax.text(l + 0.12, yy, str(class_names[u]), ha="left", va="center", fontsize=8)
         layer = "input" if l == 0 else ("output" if l == network.n_layers else f"hidden {l}")
         act = "" if l == 0 else f"\n{network.activations[l - 1]}"
         count = f"{network.sizes[l]}" if len(units) == network.sizes[l] else f"{len(units)} of {network.sizes[l]}"

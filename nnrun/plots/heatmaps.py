@@ -9,6 +9,7 @@ over the others.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,13 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                                 squeeze=False)
         for ax, panel in zip(axs[0], panels):
             _draw_panel(fig, ax, cells, *panel)
-        note = f"; each cell the mean over {cells.seeds} seeds, ± their standard deviation" if cells.repeats else ""
-        fig.suptitle(f"{name}: {cells.rows_key} × {cells.cols_key}; yellow = better, grey = diverged (div) or failed"
-                     f"{note}", fontsize=10)
+        # the seeds' note on a line of its own: one line of it all was wider than two panels
+        note = f"\neach cell the mean over {cells.seeds} seeds, ± their standard deviation" if cells.repeats else ""
+        title = (f"{name}: {cells.rows_key} × {cells.cols_key}; yellow = better, grey = diverged (div) or failed"
+                 f"{note}")
+        # and each line wrapped to the figure's width (~12 characters an inch at 10 pt): one panel is narrow
+        width = int(fig.get_figwidth() * 12)
+        fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.split("\n")), fontsize=10)
         fig.tight_layout()
         save_figure(fig, path)
         plt.close(fig)

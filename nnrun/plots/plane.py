@@ -29,11 +29,18 @@ def class_handles(data):
     handles = [plt.Line2D([], [], marker="o", ls="", color=CLASS_COLOURS[k % len(CLASS_COLOURS)],
                           markeredgecolor="k", label=f"class {name}")
                for k, name in enumerate(data.class_names)]
-    if len(data.raw_test):
-        # the shapes in a neutral grey, filled as the points are (an open circle read as "hollow")
-        handles += [plt.Line2D([], [], marker="o", ls="", color="0.6", markeredgecolor="k", label="train"),
-                    plt.Line2D([], [], marker="X", ls="", color="0.6", markeredgecolor="k", label="test")]
-    return handles
+    return handles + split_handles(data)
+
+
+def split_handles(data):
+    """The train and test shapes (when there are test points), in a neutral grey, filled as
+    the points are (an open circle read as "hollow")."""
+    import matplotlib.pyplot as plt
+
+    if not len(data.raw_test):
+        return []
+    return [plt.Line2D([], [], marker="o", ls="", color="0.6", markeredgecolor="k", label="train"),
+            plt.Line2D([], [], marker="X", ls="", color="0.6", markeredgecolor="k", label="test")]
 
 
 def scatter(ax, data, X_train=None, X_test=None, legend=legend_outside, size: float = 28):
@@ -83,8 +90,12 @@ def plot_data(data, cfg, path, name=None) -> None:
         ax.set_xlabel(data.feature_names[0])
         ax.set_ylabel(data.feature_names[1])
         ax.set_title(f"{name or cfg.name}: data ({cfg.data.source}, {split})", fontsize=9)
+        below = mappable is not None and not both and split_handles(data)
         if mappable is not None:
             fig.colorbar(mappable, ax=ax, label="target")
+        if below:  # regression: the colour bar holds the right; the shapes' legend under the x label
+            ax.legend(handles=split_handles(data), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
+                      fontsize=8, frameon=False)
         if both:
             right = axs[0, 1]
             scatter(right, data, data.X_train, data.X_test)
@@ -95,7 +106,8 @@ def plot_data(data, cfg, path, name=None) -> None:
         if both:
             fig.tight_layout()
         else:  # fixed margins: tight_layout measures every label (slow), and the room is known
-            fig.subplots_adjust(left=0.12, right=0.98 if mappable is not None else 0.78, bottom=0.11, top=0.93)
+            fig.subplots_adjust(left=0.12, right=0.98 if mappable is not None else 0.78, bottom=0.17 if below else 0.11,
+                                top=0.93)
         save(fig, path)
 
 

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from nnrun.plots.style import ITERATION_FORMAT, label_log_axis, thin_xy  # noqa: I001 - selects the Agg backend
+from nnrun.plots.style import iteration_axis, label_log_axis, thin_xy  # noqa: I001 - selects the Agg backend
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -46,7 +46,7 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
                 ax.plot(x, y, style, color=COLOURS[k % len(COLOURS)], lw=1.1)
                 drawn = True
         ax.set_xlabel("iteration")
-        ax.xaxis.set_major_formatter(ITERATION_FORMAT)  # 60,000, as every run's own pictures
+        iteration_axis(ax.xaxis)  # 60,000, as every run's own pictures
         ax.grid(True, alpha=0.3)
         if kind == "loss":
             if ax.lines:

@@ -26,6 +26,13 @@ STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "axes.grid": True, "grid.alpha":
 # iterations in plain digits with thousands separators (1,000,000), never an offset "1e6"
 ITERATION_FORMAT = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
 
+
+def iteration_axis(axis) -> None:
+    """An axis of iterations: whole-number ticks only (a run of 2 iterations read "0 0 0 1 1 1"),
+    placed as matplotlib's default places them on longer runs, in ITERATION_FORMAT."""
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
+    axis.set_major_formatter(ITERATION_FORMAT)
+
 def describe(cfg, name: str | None = None) -> str:
     """One line saying what ran: name, architecture, activations, dropout, loss, optimizer,
     eta and its schedule, lambda, batch."""
@@ -85,6 +92,15 @@ def label_log_axis(axis, lo: float, hi: float) -> None:
         # steps of 1, 2.5 or 5 x 10^k (not 2): round values such as 0.25 stay ticks
         ticks = MaxNLocator(nbins=8, steps=[1, 2.5, 5, 10]).tick_values(lo, hi)
         ticks = ticks[(ticks >= lo) & (ticks <= hi) & (ticks > 0)]
+        if len(ticks) and ticks[0] / lo > 2:
+            # linear steps leave the bottom of a log axis bare (0.05 .. 0.9 labelled only 0.25, 0.5,
+            # 0.75): finer nice values below the first tick, each at least 1.5 times below the last
+            finer = MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, ticks[0])
+            kept = [float(ticks[0])]
+            for value in finer[::-1]:
+                if lo <= value <= kept[-1] / 1.5:
+                    kept.append(float(value))
+            ticks = np.concatenate([np.array(kept[:0:-1]), ticks])
         if len(ticks) < 2:
             ticks = np.array([lo, hi])
         axis.set_major_locator(FixedLocator(ticks))

@@ -36,7 +36,8 @@ def _numeric_log(values) -> bool:
 
 
 def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
-    """metrics.png (one axis): each metric against the single axis' value: the mean over seeds, joined by a line,
+    """metrics.png (one axis): each metric against the single axis' value: the mean over seeds, joined by a line
+    when the values are numbers (markers only for names such as optimizers: they have no order between them),
     and with several seeds every seed's own value as a small dot beside it. Dots, not ±1
     standard deviation bars: on the log loss axis a bar reached below zero and off the
     picture (seeds at 1.3e-5, 0.067 and 2.7e-5 have mean 0.022 ± 0.039)."""
@@ -60,7 +61,7 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                 seed_y += list(ok)
             if repeats > 1:
                 ax.scatter(seed_x, seed_y, s=14, color="C0", alpha=0.45, lw=0, zorder=2, label="each seed")
-            ax.plot(xs, means, marker="o", color="C0", zorder=3,
+            ax.plot(xs, means, marker="o", ls="-" if numeric else "none", color="C0", zorder=3,
                     label=f"mean over {repeats} seeds" if repeats > 1 else None)
             if metric.endswith("loss"):
                 ax.set_yscale("log")
@@ -73,6 +74,7 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
                 ax.set_xscale("log")
             if not numeric:
                 ax.set_xticks(xs, [label(v) for v in values], rotation=30, ha="right")
+                ax.set_xlim(-0.5, len(values) - 0.5)  # no marker on the frame
             elif ax.get_xscale() == "linear":
                 ax.set_xticks(xs, axis_labels(values))
             if metric.endswith("loss"):
@@ -97,7 +99,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     curves come from ``histories``, else the cells' history.csv in ``sweep_dir``; returns
     the files written; ``log`` gets one line when curves.png is left out (too many panels)."""
     sweep_dir = Path(sweep_dir)
-    name = folder_name(sweep_dir, sweep_dir.name)
+    name = folder_name(sweep_dir, sweep_dir.absolute().name)
     if not axes or results.empty:
         return []
     written = []

@@ -24,7 +24,7 @@ from matplotlib.transforms import Affine2D, BlendedGenericTransform, Bbox, Ident
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nnrun.plots.style import ITERATION_FORMAT, STYLE, label_log_axis, save_figure  # noqa: E402
+from nnrun.plots.style import STYLE, iteration_axis, label_log_axis, save_figure  # noqa: E402
 from nnrun.plots.sweep_axes import axis_labels, label, parse, repeats_per_value  # noqa: E402
 
 MAX_PANELS = 15  # small multiples per side: beyond 15 x 15 a panel is too small to read
@@ -78,7 +78,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
                                      bbox_to_anchor=(1.01, 1.0), borderaxespad=0).legend_handles:
             handle.set(linewidth=1.5, alpha=1.0)  # the legend's key readable, however thin the lines
         for ax in axs[0]:
-            ax.xaxis.set_major_formatter(ITERATION_FORMAT)
+            iteration_axis(ax.xaxis)
         if accuracy:
             ax = axs[0][1]
             ax.set_xlabel("iteration")

@@ -89,7 +89,7 @@ def compare_page(run_dirs, out: Path) -> str:
     return render(
         "compare.html", labels=labels, runs=runs, differing=[[k, *[c.get(k) for c in configs]] for k in differing],
         same=len(keys) - len(differing), metric_rows=rows,
-        curves={"uri": data_uri(png, "image/png"), "caption": caption} if png else None,
+        curves={"uri": data_uri(png, "image/png"), "caption": caption, "wide": True} if png else None,
         version=str(metrics[0].get("nnrun_version", "?")), script=False)
 
 

@@ -90,9 +90,30 @@ def data_value(value) -> str:
     return "" if isinstance(value, float) and not math.isfinite(value) else repr(value)
 
 
-def picture(path: Path, caption: str | None = None) -> dict:
-    """A picture for the ``figure`` macro: embedded as a data: URI, its file name as caption."""
-    return {"uri": data_uri(path.read_bytes(), PICTURE_TYPES[path.suffix.lower()]), "caption": caption or path.name}
+# pictures shown across the page's whole width whatever their shape: the network's small
+# labels were unreadable at half width
+WIDE_PICTURES = ("network",)
+WIDE_ASPECT = 1.6  # a picture wider than this (width / height) is shown across the whole page
+
+
+def picture(path: Path, caption: str | None = None, wide: bool | None = None) -> dict:
+    """A picture for the ``figure`` macro: embedded as a data: URI, its file name as caption;
+    ``wide`` (default: wider than WIDE_ASPECT, or one of WIDE_PICTURES) spans the whole page."""
+    content = path.read_bytes()
+    if wide is None:
+        size = image_size(content)
+        wide = path.stem in WIDE_PICTURES or (size is not None and size[0] > WIDE_ASPECT * size[1])
+    return {"uri": data_uri(content, PICTURE_TYPES[path.suffix.lower()]), "caption": caption or path.name,
+            "wide": bool(wide)}
+
+
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or GIF from its header; None for other formats."""
+    if content[:8] == b"\x89PNG\r\n\x1a\n" and len(content) >= 24:
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content[:4] == b"GIF8" and len(content) >= 10:
+        return int.from_bytes(content[6:8], "little"), int.from_bytes(content[8:10], "little")
+    return None
 
 
 def data_uri(content: bytes, mime: str) -> str:

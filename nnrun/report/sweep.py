@@ -72,7 +72,7 @@ def sweep_page(sweep_dir: Path) -> str:
         architecture=architecture_line(base["model"]) if "model" in base else "",
         training=training_line(base["train"]) if "train" in base else "",
         data=data_line(base["data"]) if "data" in base else "",
-        best=_best_cell(row, metric, axes), pictures=[picture(p) for p in pictures_in(sweep_dir)],
+        best=_best_cell(row, metric, axes), pictures=[picture(p, wide=True) for p in pictures_in(sweep_dir)],
         columns=columns + ["cell"], rows=rows, row_classes=classes, base_config=_yaml(base), script=True)
 
 

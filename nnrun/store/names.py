@@ -9,6 +9,7 @@ Names are reduced to ``[A-Za-z0-9._=-]``, so a name can never point outside ``ru
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -45,8 +46,9 @@ def is_run(folder: Path) -> bool:
 def folder_name(folder, default: str) -> str:
     """The name a run or sweep folder was created with (``--name`` or the config's name):
     ``20261123-034720-moons-2`` -> ``moons``, ``...-digits-sweep`` -> ``digits``; a folder
-    without a time stamp (a sweep cell) gives ``default``."""
-    match = _STAMPED.match(Path(folder).name) if folder is not None else None
+    without a time stamp (a sweep cell) gives ``default``. ``.`` and ``..`` are the folders they
+    stand for (``nnrun plot .`` inside a sweep folder titled its pictures with an empty name)."""
+    match = _STAMPED.match(Path(os.path.abspath(folder)).name) if folder is not None else None
     return match.group("name") if match else default
 
 
