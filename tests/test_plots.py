@@ -753,7 +753,7 @@ def test_a_one_axis_sweep_of_names_draws_markers_not_a_line_joining_them(monkeyp
 
 def test_network_diagram_names_the_output_classes(monkeypatch, tmp_path):
     """issue 23: iris' network.png did not say which output unit is setosa."""
-    from nnrun.plots import diagram, draw_run
+    from nnrun.plots import diagram
 
     cfg = nnrun.load_config(str(CONFIGS / "iris.yaml"))
     data = nnrun.load_data(cfg)
