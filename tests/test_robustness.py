@@ -38,7 +38,14 @@ BAD_CONFIGS = [
     (["model.activation=swish"], ["model.activation", "swish", "relu"]),
     (["train.loss=hinge"], ["train.loss", "hinge", "quadratic"]),
     (["data.source=mnist"], ["data.source", "mnist", "moons"]),
-    (["model.architecture=2-4-1", "model.output=softmax"], ["softmax", "single output unit"]),
+    # issue 23: "use sigmoid" led to a second error on 3 classes; the fix that works comes first
+    (["model.architecture=2-4-1", "model.output=softmax"],
+     ["softmax", "single output unit", "make the last size of model.architecture the number of classes"]),
+    # issue 23: near-miss matching ignores letter case first ('Relu' got "did you mean 'elu'?")
+    (["model.activation=Relu"], ["model.activation", "'Relu'; did you mean 'relu'?"]),
+    # issue 23: a whole-section check typed on the command line was blamed on the config file
+    (["train.optimizer=adam", "train.momentum=0.9"],
+     ["command line 'train.momentum=0.9': train.momentum: 0.9 is a setting of optimizer momentum"]),
     (["model.output=identity"], ["cross_entropy", "identity"]),
     (["train.batch_size=0"], ["batch_size", "0"]),
     (["train.batch_size=1000"], ["train.batch_size", "1000", "45 training samples"]),

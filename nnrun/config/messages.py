@@ -23,8 +23,13 @@ SectionModel = Callable[[tuple, dict], type[BaseModel] | None]
 
 
 def did_you_mean(name, choices) -> str:
-    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''.
+    The same word in other letter case comes first: 'Relu' is 'relu', not 'elu'."""
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.lower() == str(name).lower()]
+    if same:
+        return f"; did you mean '{same[0]}'?"
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -108,7 +113,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
     if e["type"] == "missing":
         e = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] == e["loc"][:-1]), e)
     loc = _location(e)
-    source = origin(".".join(loc), source, overrides)
+    file_source, source = source, origin(".".join(loc), source, overrides)
     if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
         loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
         if loc == ("train", "batch_size"):
@@ -130,6 +135,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         # a whole-section check whose message names its key: 'model' + 'output: ...'
         inner = named.group(1)
         key = inner if "." in inner or not loc else f"{key}.{inner}"
+        source = origin(key, file_source, overrides)  # the key the check names: maybe typed on the command line
         return f"{source}: {key}: {named.group(2)}"
     got = e.get("input")
     shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
