@@ -408,3 +408,22 @@ def test_a_run_diverging_through_huge_finite_losses_still_plots(write_config, ru
     assert result.exit_code == 0
     run_dir = run_dir_from(result)
     assert read_metrics(run_dir)["status"] == "diverged" and (run_dir / "loss.png").exists()
+
+
+def test_a_config_given_where_a_run_folder_is_wanted_says_to_give_a_run_folder(write_config, runs_dir):
+    # issue 23: `nnrun plot configs/higham_2232.yaml` said "give the folder that holds it, configs"
+    path = write_config(small_config())
+    result = nnrun_process("plot", path)
+    assert_clean_error(result, [f"{path}: is a config, not a run folder", "give a run folder (one under runs/)",
+                                f"train it first: nnrun train {path}"], runs_dir)
+    assert "folder that holds it" not in result.stderr
+
+
+def test_a_model_npz_without_architecture_names_the_array_and_what_it_must_hold(write_config, runs_dir, tmp_path):
+    # issue 23: an npz made with numpy said "missing array architecture is not a file in the archive"
+    bare = tmp_path / "bare.npz"
+    np.savez(bare, W1=np.zeros((4, 2)), b1=np.zeros(4), W2=np.zeros((2, 4)), b2=np.zeros(2))
+    result = nnrun_process("train", write_config(small_config()), f"model.init_from={bare}", "--runs-dir", runs_dir)
+    assert_clean_error(result, [f"model.init_from: {bare}: has no array 'architecture'",
+                                "holds W1..WL, b1..bL, architecture", "activations"], runs_dir)
+    assert "not a file in the archive" not in result.stderr
