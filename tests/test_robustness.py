@@ -55,6 +55,11 @@ BAD_CONFIGS = [
     (["model.init_from=missing.npz"], ["model.init_from", "missing.npz", "no such file"]),
     (["data.noise=InfiNITY"], ["data.noise", "finite number"]),  # found by the fuzz test below
     (["foo=1"], ["unknown key 'foo'"]),
+    # issue 23: words of other libraries (config/messages.py ALIASES), and a bare string for a list
+    (["train.lr=0.1"], ["unknown key 'train.lr'; did you mean 'train.eta'?"]),
+    (["train.loss=mse"], ["train.loss", "unknown loss 'mse'; did you mean 'quadratic'?"]),
+    (["model.init=glorot"], ["model.init", "(got 'glorot'); did you mean 'xavier'?"]),
+    (["data.transform=standardize"], ["data.transform", "(got 'standardize'); write a list, even of one: [standardize]"]),
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
 ]
 
@@ -125,12 +130,18 @@ BAD_DATA = [
     (GOOD_ROWS, {"features": ["a", "c"]}, ["data.features", "'c'"]),
     ("a,b,y\n" + "".join(f"{i},{i},1\n" for i in range(10)), {}, ["only one class"]),
     ("a,b,y\n" + "".join(f"{i},{i},{i % 3}\n" for i in range(12)), {}, ["model.architecture", "3 classes"]),
+    # issue 23: decimal commas ("168,4"): in a ;-separated or quoted cell, and unquoted in a ,-separated
+    # file (where pandas took the extra fields as an index, silently)
+    ("a;b;y\n" + "".join(f"16{i},4;{i};{i % 2}\n" for i in range(12)), {},
+     ["d.csv", "row 2, column 'a'", "'160,4' has a decimal comma", "decimal point (160.4)"]),
+    ("a,b,y\n" + "".join(f"16{i},4,{i},{i % 2}\n" for i in range(12)), {},
+     ["d.csv", "more fields than the header's 3 names", "decimal comma (168,4)", "point (168.4)"]),
 ]
 
 
 @pytest.mark.parametrize("text,data,words", BAD_DATA, ids=[
     "empty", "header-only", "text-cell", "missing-cell", "inf", "nan", "no-label", "no-feature", "one-class",
-    "class-count"])
+    "class-count", "decimal-comma", "decimal-comma-split"])
 def test_bad_data(text, data, words, write_config, tmp_path, runs_dir):
     result = nnrun_process("train", csv_config(write_config, tmp_path, text, **data), "--runs-dir", runs_dir)
     assert_clean_error(result, words, runs_dir)
