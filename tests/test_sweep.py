@@ -388,3 +388,22 @@ def test_every_cell_of_a_grid_is_bit_identical_to_training_its_config_alone(writ
         pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True)
         with np.load(alone / "model.npz") as x, np.load(cell / "model.npz") as y:
             assert all(np.array_equal(x[k], y[k]) for k in x.files), cell.name
+
+
+def test_a_sweep_of_one_cell_and_a_train_of_a_sweep_config_say_so(write_config, runs_dir):
+    # issue 23: nnrun sweep with no axes quietly ran one cell, and nnrun train ignored the sweep section
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"seeds": 1}
+    path = write_config(cfg)
+    result = nnrun_process("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.returncode == 0, result.stderr
+    assert f"nnrun: note: {path} and the overrides give no axis with two values or more, so this sweep is one " \
+           "cell" in result.stderr
+    two = nnrun_process("sweep", path, "train.eta=0.1,0.2", "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert two.returncode == 0 and "note:" not in two.stderr, two.stderr
+    trained = nnrun_process("train", path, "--runs-dir", runs_dir, "-q")
+    assert trained.returncode == 0, trained.stderr
+    assert f"nnrun: note: the sweep section of {path} is ignored by nnrun train; run it with nnrun sweep {path}" \
+           in trained.stderr
+    plain = nnrun_process("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q")
+    assert plain.returncode == 0 and "note:" not in plain.stderr, plain.stderr

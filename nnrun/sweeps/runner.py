@@ -92,6 +92,9 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log):
     exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
     if not resume:
         base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        if len(cells) == 1:
+            log(f"nnrun: note: {config_path} and the overrides give no axis with two values or more, so this sweep "
+                "is one cell; add axes to sweep.grid or on the command line, e.g. train.eta=0.1,0.01")
         label = name or base.get("name", "sweep")
         return _make_sweep_dir(runs_dir, label, base, axes, seeds, cells, command), axes, cells
     sweep_dir = Path(resume)
