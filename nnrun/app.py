@@ -32,13 +32,16 @@ def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None 
     data, network = prepare(cfg, announce=log)
     run_dir = make_run_dir(runs_dir, name or cfg.name)
     recorded = record_run(cfg, data, network, run_dir, quiet=quiet, command=command)
-    finish_run(recorded, cfg, data, plots=plots, log=log, draw_jobs=draw_jobs)
+    finish_run(recorded, cfg, data, plots=plots, log=log, draw_jobs=draw_jobs, quiet=quiet)
     return run_dir
 
 
-def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: int = 1) -> None:
+def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: int = 1, quiet: bool = True) -> None:
     """The pictures (``plots`` as in :func:`run_experiment`), report.html, and the summary
-    lines of a recorded run. A picture or a page that fails costs one warning line."""
+    lines of a recorded run. A picture or a page that fails costs one warning line.
+    Unless ``quiet``, one line says the pictures are being drawn (they take seconds). Ctrl-C
+    while they are drawn: the run's files are complete, so the summary is given, with how
+    to draw the rest, and KeyboardInterrupt goes on (exit 130)."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if plots:
         import numpy as np
@@ -46,9 +49,15 @@ def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: i
         from nnrun.plots import draw_run
         from nnrun.report import write_run_report
 
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-            draw_run(recorded.run_dir, cfg, recorded.history, recorded.result.network, data, recorded.metrics,
-                     only=None if plots is True else plots, snapshots=recorded.snapshots, log=log,
-                     jobs=draw_jobs)
-        write_run_report(recorded.run_dir, log=log)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
+                draw_run(recorded.run_dir, cfg, recorded.history, recorded.result.network, data, recorded.metrics,
+                         only=None if plots is True else plots, snapshots=recorded.snapshots, log=log,
+                         jobs=draw_jobs, announce=None if quiet else log)
+            write_run_report(recorded.run_dir, log=log)
+        except KeyboardInterrupt:
+            summarize(recorded.metrics, recorded.run_dir, log)
+            log(f"nnrun: interrupted while drawing: the run is complete, but its pictures and report.html are not; "
+                f"`nnrun plot {recorded.run_dir}` draws them")
+            raise
     summarize(recorded.metrics, recorded.run_dir, log)

@@ -101,6 +101,9 @@ def train(config, overrides, runs_dir, name, quiet):
     from nnrun.config import load_config
 
     cfg = load_config(config, overrides)
+    if cfg.sweep is not None:  # trained once, at the base values: say so rather than ignore the grid silently
+        click.echo(f"nnrun: note: the sweep section of {config} is ignored by nnrun train; "
+                   f"run it with nnrun sweep {config}", err=True)
     from nnrun.app import run_experiment
 
     run_dir = run_experiment(cfg, runs_dir=runs_dir, name=name, quiet=quiet, draw_jobs=draw_jobs(),

@@ -24,6 +24,12 @@ def no_run_folder(path, prefix: str = "") -> NnrunError:
     from pathlib import Path
 
     path = Path(path)
+    in_a_run = any((path.parent / name).exists() for name in ("metrics.json", "history.csv", "sweep.yaml"))
+    if path.is_file() and not in_a_run and path.suffix.lower() in (".yaml", ".yml"):
+        return NnrunError(f"{prefix}{path}: is a config, not a run folder; give a run folder (one under runs/), "
+                          f"or train it first: nnrun train {path}")
+    if path.is_file() and not in_a_run:
+        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give a run folder (one under runs/)")
     if path.is_file():
         return NnrunError(f"{prefix}{path}: is a file, not a run folder; give the folder that holds it, {path.parent}")
     return NnrunError(f"{prefix}{path}: no such run folder")

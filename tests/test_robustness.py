@@ -38,7 +38,14 @@ BAD_CONFIGS = [
     (["model.activation=swish"], ["model.activation", "swish", "relu"]),
     (["train.loss=hinge"], ["train.loss", "hinge", "quadratic"]),
     (["data.source=mnist"], ["data.source", "mnist", "moons"]),
-    (["model.architecture=2-4-1", "model.output=softmax"], ["softmax", "single output unit"]),
+    # issue 23: "use sigmoid" led to a second error on 3 classes; the fix that works comes first
+    (["model.architecture=2-4-1", "model.output=softmax"],
+     ["softmax", "single output unit", "make the last size of model.architecture the number of classes"]),
+    # issue 23: near-miss matching ignores letter case first ('Relu' got "did you mean 'elu'?")
+    (["model.activation=Relu"], ["model.activation", "'Relu'; did you mean 'relu'?"]),
+    # issue 23: a whole-section check typed on the command line was blamed on the config file
+    (["train.optimizer=adam", "train.momentum=0.9"],
+     ["command line 'train.momentum=0.9': train.momentum: 0.9 is a setting of optimizer momentum"]),
     (["model.output=identity"], ["cross_entropy", "identity"]),
     (["train.batch_size=0"], ["batch_size", "0"]),
     (["train.batch_size=1000"], ["train.batch_size", "1000", "45 training samples"]),
@@ -48,6 +55,11 @@ BAD_CONFIGS = [
     (["model.init_from=missing.npz"], ["model.init_from", "missing.npz", "no such file"]),
     (["data.noise=InfiNITY"], ["data.noise", "finite number"]),  # found by the fuzz test below
     (["foo=1"], ["unknown key 'foo'"]),
+    # issue 23: words of other libraries (config/messages.py ALIASES), and a bare string for a list
+    (["train.lr=0.1"], ["unknown key 'train.lr'; did you mean 'train.eta'?"]),
+    (["train.loss=mse"], ["train.loss", "unknown loss 'mse'; did you mean 'quadratic'?"]),
+    (["model.init=glorot"], ["model.init", "(got 'glorot'); did you mean 'xavier'?"]),
+    (["data.transform=standardize"], ["data.transform", "(got 'standardize'); write a list, even of one: [standardize]"]),
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
 ]
 
@@ -118,12 +130,18 @@ BAD_DATA = [
     (GOOD_ROWS, {"features": ["a", "c"]}, ["data.features", "'c'"]),
     ("a,b,y\n" + "".join(f"{i},{i},1\n" for i in range(10)), {}, ["only one class"]),
     ("a,b,y\n" + "".join(f"{i},{i},{i % 3}\n" for i in range(12)), {}, ["model.architecture", "3 classes"]),
+    # issue 23: decimal commas ("168,4"): in a ;-separated or quoted cell, and unquoted in a ,-separated
+    # file (where pandas took the extra fields as an index, silently)
+    ("a;b;y\n" + "".join(f"16{i},4;{i};{i % 2}\n" for i in range(12)), {},
+     ["d.csv", "row 2, column 'a'", "'160,4' has a decimal comma", "decimal point (160.4)"]),
+    ("a,b,y\n" + "".join(f"16{i},4,{i},{i % 2}\n" for i in range(12)), {},
+     ["d.csv", "more fields than the header's 3 names", "decimal comma (168,4)", "point (168.4)"]),
 ]
 
 
 @pytest.mark.parametrize("text,data,words", BAD_DATA, ids=[
     "empty", "header-only", "text-cell", "missing-cell", "inf", "nan", "no-label", "no-feature", "one-class",
-    "class-count"])
+    "class-count", "decimal-comma", "decimal-comma-split"])
 def test_bad_data(text, data, words, write_config, tmp_path, runs_dir):
     result = nnrun_process("train", csv_config(write_config, tmp_path, text, **data), "--runs-dir", runs_dir)
     assert_clean_error(result, words, runs_dir)
@@ -401,3 +419,22 @@ def test_a_run_diverging_through_huge_finite_losses_still_plots(write_config, ru
     assert result.exit_code == 0
     run_dir = run_dir_from(result)
     assert read_metrics(run_dir)["status"] == "diverged" and (run_dir / "loss.png").exists()
+
+
+def test_a_config_given_where_a_run_folder_is_wanted_says_to_give_a_run_folder(write_config, runs_dir):
+    # issue 23: `nnrun plot configs/higham_2232.yaml` said "give the folder that holds it, configs"
+    path = write_config(small_config())
+    result = nnrun_process("plot", path)
+    assert_clean_error(result, [f"{path}: is a config, not a run folder", "give a run folder (one under runs/)",
+                                f"train it first: nnrun train {path}"], runs_dir)
+    assert "folder that holds it" not in result.stderr
+
+
+def test_a_model_npz_without_architecture_names_the_array_and_what_it_must_hold(write_config, runs_dir, tmp_path):
+    # issue 23: an npz made with numpy said "missing array architecture is not a file in the archive"
+    bare = tmp_path / "bare.npz"
+    np.savez(bare, W1=np.zeros((4, 2)), b1=np.zeros(4), W2=np.zeros((2, 4)), b2=np.zeros(2))
+    result = nnrun_process("train", write_config(small_config()), f"model.init_from={bare}", "--runs-dir", runs_dir)
+    assert_clean_error(result, [f"model.init_from: {bare}: has no array 'architecture'",
+                                "holds W1..WL, b1..bL, architecture", "activations"], runs_dir)
+    assert "not a file in the archive" not in result.stderr

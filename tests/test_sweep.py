@@ -132,6 +132,34 @@ def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir)
         assert (sweep_dir / name / "metrics.json").stat().st_mtime_ns == mtime
 
 
+def test_interrupted_sweep_with_overrides_prints_a_resume_command_that_finishes_it(write_config, runs_dir):
+    # issue 23: "finish it with: nnrun sweep CONFIG --resume DIR" left out the overrides, and
+    # --resume then refused the command it had been told to type
+    import shlex
+
+    cfg = sweep_config(**{"train.eta": [0.01, 0.02, 0.03, 0.04]})
+    cfg["data"]["n_samples"] = 400
+    path = write_config(cfg)
+    overrides = ["train.iterations=400000", "train.log_every=1000"]
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), *overrides, "--jobs", "1",
+                             "--runs-dir", str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(runs_dir.glob("*-sweep/c*/metrics.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    line = next(x for x in err.splitlines() if "finish it with: " in x)
+    words = shlex.split(line.split("finish it with: ", 1)[1])
+    assert words[:2] == ["nnrun", "sweep"]
+    result = nnrun_process(*words[1:], "-q")
+    assert result.returncode == 0, result.stderr
+    sweep_dir = next(runs_dir.glob("*-sweep"))
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 4 and set(results["status"]) == {"completed"}
+
+
 def test_resume_refuses_a_config_or_overrides_that_changed(write_config, runs_dir):
     # --resume used to run the saved sweep.yaml and ignore what it was given, without a word:
     # a user who changed an axis or a key believed the finished sweep used the new values
@@ -360,3 +388,22 @@ def test_every_cell_of_a_grid_is_bit_identical_to_training_its_config_alone(writ
         pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True)
         with np.load(alone / "model.npz") as x, np.load(cell / "model.npz") as y:
             assert all(np.array_equal(x[k], y[k]) for k in x.files), cell.name
+
+
+def test_a_sweep_of_one_cell_and_a_train_of_a_sweep_config_say_so(write_config, runs_dir):
+    # issue 23: nnrun sweep with no axes quietly ran one cell, and nnrun train ignored the sweep section
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"seeds": 1}
+    path = write_config(cfg)
+    result = nnrun_process("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.returncode == 0, result.stderr
+    assert f"nnrun: note: {path} and the overrides give no axis with two values or more, so this sweep is one " \
+           "cell" in result.stderr
+    two = nnrun_process("sweep", path, "train.eta=0.1,0.2", "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert two.returncode == 0 and "note:" not in two.stderr, two.stderr
+    trained = nnrun_process("train", path, "--runs-dir", runs_dir, "-q")
+    assert trained.returncode == 0, trained.stderr
+    assert f"nnrun: note: the sweep section of {path} is ignored by nnrun train; run it with nnrun sweep {path}" \
+           in trained.stderr
+    plain = nnrun_process("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q")
+    assert plain.returncode == 0 and "note:" not in plain.stderr, plain.stderr

@@ -218,3 +218,33 @@ def test_the_sweep_help_examples_paste_into_bash():
     for example in examples:
         check = subprocess.run(["bash", "-n", "-c", f"nnrun sweep x.yaml {example}"], capture_output=True, text=True)
         assert check.returncode == 0, (example, check.stderr)
+
+
+def test_drawing_is_announced_and_ctrl_c_while_drawing_says_how_to_draw_the_rest(write_config, runs_dir):
+    # issue 23: the pictures took seconds with nothing shown, and Ctrl-C then left a folder saying
+    # 'completed' without report.html, and nothing mentioned nnrun plot
+    import signal
+    import subprocess
+    import sys
+
+    path = write_config(small_config(train={"iterations": 60, "batch_size": 4, "log_every": 20}))
+    quiet = nnrun_process("train", path, "--runs-dir", runs_dir, "-q")
+    assert quiet.returncode == 0 and "drawing" not in quiet.stderr, quiet.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(path), "--runs-dir", str(runs_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said = []
+    for line in proc.stderr:  # interrupt once the drawing is announced (matplotlib alone takes longer)
+        said.append(line)
+        if line.startswith("drawing "):
+            proc.send_signal(signal.SIGINT)
+            break
+    _, rest = proc.communicate(timeout=120)
+    err = "".join(said) + rest
+    assert said and said[-1].startswith("drawing 7 pictures ..."), err
+    assert proc.returncode == 130, err
+    run_dir = max(runs_dir.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert not (run_dir / "report.html").exists() and read_metrics(run_dir)["status"] == "completed"
+    assert f"the run is complete, but its pictures and report.html are not; `nnrun plot {run_dir}` draws them" \
+        in err, err
+    assert "completed: 60 iterations" in err and "Traceback" not in err  # the summary is still given
+    assert cli("plot", run_dir).exit_code == 0 and (run_dir / "report.html").exists()

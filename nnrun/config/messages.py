@@ -22,9 +22,26 @@ from nnrun.maths.schedules import SCHEDULES
 SectionModel = Callable[[tuple, dict], type[BaseModel] | None]
 
 
+#: words other libraries use where nnrun has its own: a key (its last part) or a value -> nnrun's word.
+#: A hint offers nnrun's word only where it is accepted (lr -> eta among the train keys).
+ALIASES = {
+    "lr": "eta", "learning_rate": "eta", "weight_decay": "lambda",
+    "mse": "quadratic", "squared_error": "quadratic", "crossentropy": "cross_entropy", "ce": "cross_entropy",
+    "glorot": "xavier", "kaiming": "he",
+}
+
+
 def did_you_mean(name, choices) -> str:
-    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    """'; did you mean 'relu'?' when one of ``choices`` is spelt much like ``name``, else ''.
+    The same word in other letter case comes first: 'Relu' is 'relu', not 'elu'."""
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.lower() == str(name).lower()]
+    if same:
+        return f"; did you mean '{same[0]}'?"
+    alias = ALIASES.get(str(name).lower())
+    if alias in choices:
+        return f"; did you mean '{alias}'?"
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -82,7 +99,8 @@ def _unknown_key(loc: tuple[str, ...], key: str, data: dict, source: str, sectio
     """The line for a key no section has, with the closest valid key and what the section accepts."""
     owner = section_model(loc[:-1], data)
     valid = _valid_keys(owner) if owner else []
-    close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+    close = [ALIASES[loc[-1].lower()]] if ALIASES.get(loc[-1].lower()) in valid else \
+        difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
     hint = f"; did you mean '{'.'.join(loc[:-1] + (close[0],))}'?" if close else ""
     if len(loc) == 1:  # a section key written at the top level: train.eta for eta
         nested = [f"{sec}.{k}" for sec in ("model", "train")
@@ -108,7 +126,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
     if e["type"] == "missing":
         e = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] == e["loc"][:-1]), e)
     loc = _location(e)
-    source = origin(".".join(loc), source, overrides)
+    file_source, source = source, origin(".".join(loc), source, overrides)
     if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
         loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
         if loc == ("train", "batch_size"):
@@ -130,11 +148,14 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         # a whole-section check whose message names its key: 'model' + 'output: ...'
         inner = named.group(1)
         key = inner if "." in inner or not loc else f"{key}.{inner}"
+        source = origin(key, file_source, overrides)  # the key the check names: maybe typed on the command line
         return f"{source}: {key}: {named.group(2)}"
     got = e.get("input")
     shown = "" if isinstance(got, dict) or e["type"].startswith("value_error") else f" (got {_describe(got)})"
     if e["type"] == "literal_error":  # "Input should be 'normal', 'xavier' or 'he'"
         shown += did_you_mean(got, re.findall(r"'([^']*)'", str(e.get("ctx", {}).get("expected", ""))))
+    if e["type"] == "list_type" and isinstance(got, str):  # data.transform=standardize
+        shown += f"; write a list, even of one: [{got}]"
     if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
         return f"{source}: {key}: {msg}"
     return f"{source}: {key}: {msg}{shown}"

@@ -112,7 +112,9 @@ class ModelConfig(Strict):
             raise ValueError(f"dropout: {self.dropout!r} on {'-'.join(map(str, self.architecture))}, which has "
                              "no hidden layer; dropout acts on hidden units only")
         if self.output == SOFTMAX and self.architecture[-1] < 2:
-            raise ValueError("output: softmax on a single output unit is always 1; use sigmoid for one unit")
+            raise ValueError("output: softmax on a single output unit is always 1; make the last size of "
+                             "model.architecture the number of classes (one unit per class), or, for 2 classes "
+                             "only, use model.output=sigmoid on one unit")
         if self.bias_init is None:
             self.bias_init = "normal" if self.init == "normal" else "zeros"
         return self

@@ -6,6 +6,7 @@ pandas is imported on first use, so that a config error answers without it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,11 @@ def read_table(path: str, key: str = "data.path"):
         raise NnrunError(f"{path}: not a readable CSV ({first})") from None
     except OSError as e:
         raise NnrunError(f"{path}: cannot read ({e.strerror})") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra leading fields an index, silently
+        raise NnrunError(
+            f"{path}: the data rows have more fields than the header's {len(frame.columns)} names"
+            + ("; a number with a decimal comma (168,4) is two fields: write it with a point (168.4)"
+               if sep == "," else "; give every row one field per header name"))
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda column: column if _numbers(column) else column.astype(str).str.strip())
 
@@ -81,6 +87,9 @@ def numeric_column(frame, column: str, path: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raw = str(cells.iloc[row])
         what = "missing value" if raw == "" else f"value {raw!r}"
+        if re.fullmatch(r"[+-]?\d*,\d+", raw.strip()):
+            raise NnrunError(f"{path}: row {row + 2}, column '{column}': {what} has a decimal comma; write numbers "
+                             f"with a decimal point ({raw.strip().replace(',', '.')})")
         raise NnrunError(f"{path}: row {row + 2}, column '{column}': {what}; expected a finite number")
     return values
 

@@ -188,16 +188,23 @@ class Network:
         """Load a network saved by :meth:`to_npz`; errors name the file and what is wrong."""
         try:
             with np.load(Path(path), allow_pickle=False) as f:
-                sizes = [int(s) for s in f["architecture"]]
-                activations = [str(a) for a in f["activations"]]
+                def array(name):
+                    if name not in f.files:  # NumPy's KeyError: "architecture is not a file in the archive"
+                        raise KeyError(name)
+                    return f[name]
+
+                sizes = [int(s) for s in array("architecture")]
+                activations = [str(a) for a in array("activations")]
                 net = cls(sizes, activations)
                 for l in range(net.n_layers):
-                    net.W[l][...] = f[f"W{l + 1}"]
-                    net.b[l][...] = f[f"b{l + 1}"]
+                    net.W[l][...] = array(f"W{l + 1}")
+                    net.b[l][...] = array(f"b{l + 1}")
         except FileNotFoundError:
             raise NnrunError(f"{key}: {path}: no such file") from None
         except KeyError as e:
-            raise NnrunError(f"{key}: {path}: missing array {e.args[0]}; expected W1..WL, b1..bL, architecture, activations") from None
+            raise NnrunError(f"{key}: {path}: has no array '{e.args[0]}'; a model.npz of nnrun holds W1..WL, "
+                             "b1..bL, architecture (the layer sizes, e.g. [2, 4, 2]) and activations (one name "
+                             "per layer after the input), as nnrun train writes it") from None
         except ValueError as e:
             raise NnrunError(f"{key}: {path}: not a model.npz of nnrun ({e})") from None
         except OSError as e:

@@ -44,8 +44,9 @@ PICTURES: dict[str, Picture] = {**curves.PICTURES, **plane.PICTURES, **diagram.P
 
 
 def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "png", only=None,
-             snapshots=None, log=None, jobs: int = 1) -> list[Path]:
+             snapshots=None, log=None, jobs: int = 1, announce=None) -> list[Path]:
     """Draw every picture that applies to this run; returns the files written.
+    ``announce(line)``, if given, is told how many pictures are about to be drawn.
 
     ``only``: the picture names to consider (default: all). A picture that raises is
     reported by ``log`` (default: stderr) in one line and the others are still drawn.
@@ -66,6 +67,8 @@ def draw_run(run_dir, cfg, history, network, data, metrics: dict, fmt: str = "pn
                     todo.append((name, path))
             except Exception as e:  # noqa: BLE001 - a picture must never cost the run
                 log(f"nnrun: warning: {path.name} was not drawn ({type(e).__name__}: {e})")
+    if announce is not None and todo:
+        announce(f"drawing {len(todo)} picture{'s' if len(todo) > 1 else ''} ...")
     if jobs > 1 and len(todo) > 1 and hasattr(os, "fork"):
         order = [path for _, path in todo]
         return sorted(_draw_forked(run, *_share(todo), log), key=order.index)
@@ -120,12 +123,21 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or buffered text would be written twice
     read_end, write_end = os.pipe()
-    with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads (BLAS's idle ones)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    # Ctrl-C during the fork would be swallowed by a fork handler ("Exception ignored in
+    # _releaseLock") and the run would finish as if not interrupted: it waits until both
+    # sides are where a KeyboardInterrupt is handled
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads (BLAS's idle ones)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:  # the child: draw, report, leave at once
         status = 1
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read_end)
             said = []
             drawn = _draw(run, theirs, said.append)
@@ -137,6 +149,7 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
     os.close(write_end)
     with os.fdopen(read_end) as report:
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             written = _draw(run, mine, log)
             text = report.read()
         except BaseException:  # Ctrl-C: the child's pictures are not waited for

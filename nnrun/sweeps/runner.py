@@ -14,6 +14,7 @@ absent. ``--resume`` re-runs only the cells without a finished folder.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -82,7 +83,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
             atomic_write(sweep_dir / picture, content)
     elif len(results) and interrupted:  # the pool is gone: draw here
         plot_error = _draw_here(sweep_dir, results, axes, log)
-    _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, log)
+    _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
     return sweep_dir
 
 
@@ -91,6 +92,9 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log):
     exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
     if not resume:
         base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        if len(cells) == 1:
+            log(f"nnrun: note: {config_path} and the overrides give no axis with two values or more, so this sweep "
+                "is one cell; add axes to sweep.grid or on the command line, e.g. train.eta=0.1,0.01")
         label = name or base.get("name", "sweep")
         return _make_sweep_dir(runs_dir, label, base, axes, seeds, cells, command), axes, cells
     sweep_dir = Path(resume)
@@ -134,7 +138,7 @@ def _draw_here(sweep_dir, results, axes, log):
     return None
 
 
-def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, log) -> None:
+def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log) -> None:
     """The summary lines, the page, and how to finish an interrupted sweep."""
     if plot_error is not None:
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
@@ -145,8 +149,15 @@ def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_pat
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
-            f"finish it with: nnrun sweep {config_path or ''} --resume {sweep_dir}")
+            f"finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
         raise KeyboardInterrupt
+
+
+def _resume_command(config_path, overrides, sweep_dir) -> str:
+    """The command that finishes the sweep: --resume refuses a config or overrides that
+    differ from the sweep's start, so it repeats both (shell-quoted)."""
+    words = ["nnrun", "sweep"] + ([str(config_path)] if config_path is not None else [])
+    return shlex.join(words + [str(o) for o in overrides] + ["--resume", str(sweep_dir)])
 
 
 def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list,
