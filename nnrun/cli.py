@@ -286,7 +286,7 @@ def runs(folder, sort_key, reverse, filters, as_csv):
 def report(run_dirs, out):
     """One page comparing runs: the config keys that differ, the metrics side by side,
     and the loss and accuracy curves overlaid."""
-    from nnrun.report.compare import write_compare_page
+    from nnrun.report.comparison import write_compare_page
 
     click.echo(str(write_compare_page(run_dirs, out)))
 

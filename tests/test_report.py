@@ -396,7 +396,7 @@ def test_every_text_slot_of_every_page_template_is_escaped(runs, tmp_path, monke
     """Autoescaping is what keeps a name or a class from becoming markup: each page is
     rendered again from its own data with '<zz>' appended to every string, and no zz
     element may appear (it would, were autoescaping off or a value marked safe)."""
-    from nnrun.report import compare, page, run, sweep
+    from nnrun.report import comparison, page, run, sweep
 
     _, dirs, sweep_dir = runs
     rendered = []
@@ -414,7 +414,7 @@ def test_every_text_slot_of_every_page_template_is_escaped(runs, tmp_path, monke
     run.run_page(dirs[0])
     run.run_page(min(sweep_dir.glob("c000_*")), parent=sweep_dir.name)
     sweep.sweep_page(sweep_dir)
-    compare.compare_page(dirs[:2], tmp_path / "c.html")
+    comparison.compare_page(dirs[:2], tmp_path / "c.html")
     assert rendered == ["run.html", "run.html", "sweep.html", "compare.html"]
     env = page.environment()
     assert env.autoescape is True and env is page.environment()  # one environment, made once

@@ -64,7 +64,7 @@ def write_sweep_report(sweep_dir, log=None) -> Path | None:
 
 def __getattr__(name):  # the heavier pieces load when used
     if name == "compare_page":
-        from nnrun.report.compare import compare_page
+        from nnrun.report.comparison import compare_page
 
         return compare_page
     if name == "runs_table":

@@ -11,7 +11,7 @@ as text). The Python side computes plain data (strings, numbers, lists, dicts,
   script ``_sort.js`` when a page has a sortable table); every page extends it;
 - ``run.html`` (:func:`nnrun.report.run.run_page`), ``sweep.html``
   (:func:`nnrun.report.sweep.sweep_page`), ``compare.html``
-  (:func:`nnrun.report.compare.compare_page`);
+  (:func:`nnrun.report.comparison.compare_page`);
 - ``_tables.html`` (macros ``kv_table``, ``kv_row``, ``grid_table``) and ``_figure.html``
   (``figure``, ``pictures``).
 
