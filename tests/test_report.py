@@ -409,7 +409,7 @@ def test_every_text_slot_of_every_page_template_is_escaped(runs, tmp_path, monke
         assert "<zz>" in " ".join(shown.text), f"{template}: no text slot was filled"
         return page.render(template, **context)
 
-    for module in (run, sweep, compare):
+    for module in (run, sweep, comparison):
         monkeypatch.setattr(module, "render", recording)
     run.run_page(dirs[0])
     run.run_page(min(sweep_dir.glob("c000_*")), parent=sweep_dir.name)
