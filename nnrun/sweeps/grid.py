@@ -151,7 +151,7 @@ def prepare_sweep(config_path, overrides, log=None):
     """Read the config, build and validate every cell: errors exit 2 before any folder.
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
     told), not by every worker; a cached one the fork server of local workers loads
-    (:mod:`nnrun.workers`), and Dask workers load it themselves."""
+    (:mod:`nnrun.sweeps.forkserver`), and Dask workers load it themselves."""
     base, axes, seeds, cells = sweep_cells(config_path, overrides)
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
