@@ -11,23 +11,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnrun.maths.metrics import METRICS as METRIC_TABLE, RECORDED
 from nnrun.store.files import atomic_write
-from nnrun.maths.metrics import METRICS as METRIC_TABLE, RECORDED as METRICS
 from nnrun.store.names import METRICS_JSON, RESULTS, SUMMARY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-
-
+RESULT_METRICS = RECORDED  # results.csv's metric columns: what training records, in its order
 FINISHED = ("completed", "diverged")
 
 
 # ------------------------------------------------------------------- results
 def result_columns(axes: dict) -> list[str]:
     """The columns of results.csv (a seed axis is the seed column)."""
-    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *METRICS, "train_seconds", "iterations",
+    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *RESULT_METRICS, "train_seconds", "iterations",
             "error", "folder"]
 
 
@@ -35,7 +33,7 @@ def result_row(cell, metrics: dict) -> dict:
     """A cell's row of results.csv."""
     row = {k: (short_value(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
     row.update(seed=cell.seed, status=metrics.get("status"))
-    row.update({m: metrics.get(m) for m in METRICS})
+    row.update({m: metrics.get(m) for m in RESULT_METRICS})
     row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
                error=metrics.get("error"), folder=cell.folder_name)
     return row
@@ -66,9 +64,9 @@ def collect_results(sweep_dir: Path, cells: list, axes: dict) -> pd.DataFrame:
     atomic_write(sweep_dir / RESULTS, results.to_csv(index=False))
     if len(results) and axes:
         numeric = results.copy()
-        for m in METRICS:
+        for m in RESULT_METRICS:
             numeric[m] = pd.to_numeric(numeric[m], errors="coerce")
-        summary = numeric.groupby(list(axes), sort=False, dropna=False)[METRICS].agg(["mean", "std"])
+        summary = numeric.groupby(list(axes), sort=False, dropna=False)[RESULT_METRICS].agg(["mean", "std"])
         summary.columns = [f"{m}_{stat}" for m, stat in summary.columns]
         summary["seeds"] = numeric.groupby(list(axes), sort=False, dropna=False).size()
         atomic_write(sweep_dir / SUMMARY, summary.reset_index().to_csv(index=False))
@@ -123,7 +121,7 @@ def best_row(results: pd.DataFrame, axes: dict | None = None):
     import pandas as pd
 
     ok = results[results["status"] == "completed"].copy()
-    for column in METRICS:
+    for column in RESULT_METRICS:
         ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else np.nan
     rule = selection_rule(ok)
     if rule is None:
