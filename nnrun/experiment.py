@@ -24,6 +24,7 @@ from nnrun import __version__
 from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
+from nnrun.engines import make_engine
 from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
 from nnrun.maths.metrics import METRICS, PER_SET, page_order
 from nnrun.maths.network import parameter_count
@@ -33,7 +34,7 @@ from nnrun.store.model_json import write_model_json
 from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL, SNAPSHOTS
 from nnrun.store.snapshots import save_snapshots
 from nnrun.training import (
-    HISTORY_COLUMNS, TrainResult, batch_size, build_network, evaluate, load_engine, planned_iterations,
+    HISTORY_COLUMNS, TrainResult, batch_size, build_network, load_engine, planned_iterations,
     resolve_log_every, train,
 )
 
@@ -69,17 +70,11 @@ def resolved_config(cfg: Config, n_train: int) -> dict:
 
 
 def final_metrics(cfg, result, data) -> dict:
-    net, t = result.network, cfg.train
+    net = result.network
     classify = data.task == "classification"
     finite = bool(np.isfinite(net.theta).all())
-    if result.engine == "numba" and result.method is not None:  # its compiled evaluation: no BLAS, the same bits everywhere
-        from nnrun.engines.numba_engine import NumbaEngine
-
-        engine = NumbaEngine(net, result.method, data)
-        loss_of = engine.evaluate
-    else:
-        def loss_of(X, Y):
-            return evaluate(net, X, Y, t.loss, classify)
+    # the engine's own evaluation, as its records were made (numba's: no BLAS, the same bits everywhere)
+    loss_of = make_engine(result.engine, net, result.method, data, dropout=False).evaluate
     tr, tra = loss_of(data.X_train, data.Y_train) if finite else (math.nan, math.nan)
     te, tea = loss_of(data.X_test, data.Y_test) if finite else (math.nan, math.nan)
     vl, va = loss_of(data.X_val, data.Y_val) if finite else (math.nan, math.nan)
