@@ -181,10 +181,6 @@ def all_finite(x, start, stop):
 
 
 
-# The rows kernel's names for the scalar helpers (once compiled apart without fast-math;
-# now that no kernel uses fast-math, the same functions).
-act_rows, dact_rows, sample_loss_rows, sample_correct_rows = act, dact, sample_loss, sample_correct
-
 
 @inline_rows
 def exp_reduced(v):

@@ -25,8 +25,8 @@ import numpy as np
 
 from nnrun.engines import exactmath
 from nnrun.engines.compiled import (
-    CROSS_ENTROPY, SIGMOID, SOFTMAX, act_rows, adam_factors, all_finite, close_record, dact_rows, eta_of, exp_into,
-    inline_rows, jit_rows, rows_of, save_counters, sample_correct_rows, sample_loss_rows, sigmoid_into, step_batch,
+    CROSS_ENTROPY, SIGMOID, SOFTMAX, act, adam_factors, all_finite, close_record, dact, eta_of, exp_into,
+    inline_rows, jit_rows, rows_of, save_counters, sample_correct, sample_loss, sigmoid_into, step_batch,
 )
 from nnrun.engines.layout import BETA1_T, BETA2_T, PER_EPOCH, RUNNING, STEPS
 
@@ -156,7 +156,7 @@ def forward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, S
                     A[c, i] *= inv
         else:
             for p in range(size):
-                a[p] = act_rows(code, z[p])
+                a[p] = act(code, z[p])
         if dropout and l < L - 1:
             F = rows_of(FM, moff[l + 1], m, n)
             h0 = hoff[l]
@@ -191,7 +191,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, 
                 D[c, i] = A[c, i] * ((A[c, i] - Y[s, i]) - pg)
         else:
             for i in range(n):
-                D[c, i] = dact_rows(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
+                D[c, i] = dact(out, Z[c, i], A[c, i]) * (A[c, i] - Y[s, i])
     for l in range(L - 1, -1, -1):
         n_prev, n = sizes[l], sizes[l + 1]
         D = rows_of(DM, zoff[l + 1], m, n)
@@ -212,7 +212,7 @@ def backward_rows(theta, sizes, w_off, b_off, codes, moff, zoff, m, ZM, AM, FM, 
             z = ZM[zoff[l]:zoff[l] + size]
             f = FM[moff[l]:moff[l] + size]
             for p in range(size):
-                d[p] *= dact_rows(code, z[p], f[p])
+                d[p] *= dact(code, z[p], f[p])
             if dropout:
                 h0 = hoff[l - 1]
                 for c in range(m):
@@ -251,9 +251,9 @@ def evaluate_rows(theta, sizes, w_off, b_off, codes, moff, zoff, loss, classify,
                     yz += Y[s, i] * Z[c, i]
                 total += LSE[c] * ysum - yz
             else:
-                total += sample_loss_rows(loss, out, Z[c], A[c], 0, n, Y, s)
+                total += sample_loss(loss, out, Z[c], A[c], 0, n, Y, s)
             if classify:
-                correct += sample_correct_rows(A[c], 0, n, Y, s)
+                correct += sample_correct(A[c], 0, n, Y, s)
     return total / m_all, (correct / m_all if classify else np.nan)
 
 
