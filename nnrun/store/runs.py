@@ -1,4 +1,4 @@
-"""Reading a run folder back: its config, history, network and metrics."""
+"""Reading a run folder back: its config and network, and its history and metrics."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from nnrun.errors import NnrunError
 from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL
 
 
-def load_run(run_dir: str | Path):
-    """(config, history DataFrame, network, metrics) of a run folder."""
-    import pandas as pd
+def load_model(run_dir: str | Path):
+    """(config, network) of a run folder, without reading its history (E1's is a million rows)."""
     import yaml
 
     from nnrun.config import validate
@@ -22,8 +21,16 @@ def load_run(run_dir: str | Path):
         if not (run_dir / needed).exists():
             raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
     cfg = validate(yaml.safe_load((run_dir / CONFIG).read_text()), str(run_dir / CONFIG))
+    return cfg, Network.from_npz(run_dir / MODEL, key=str(run_dir))
+
+
+def load_run(run_dir: str | Path):
+    """(config, history DataFrame, network, metrics) of a run folder."""
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    cfg, network = load_model(run_dir)
     history = pd.read_csv(run_dir / HISTORY)
-    network = Network.from_npz(run_dir / MODEL, key=str(run_dir))
     metrics_path = run_dir / METRICS_JSON
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     return cfg, history, network, metrics

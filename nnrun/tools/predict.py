@@ -58,12 +58,12 @@ class Predictor:
 
 def load_predictor(run_dir: str | Path) -> Predictor:
     """The predictor of a run folder (model.npz + model.json; older runs: rebuilt from config.yaml)."""
-    from nnrun.store.runs import load_run
+    from nnrun.store.runs import load_model
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise no_run_folder(run_dir, "RUN: ")
-    cfg, _, network, _ = load_run(run_dir)
+    cfg, network = load_model(run_dir)
     path = run_dir / MODEL_JSON
     if path.exists():
         spec = json.loads(path.read_text())
