@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from nnrun.config import validate
 from nnrun.errors import NnrunError
+from nnrun.store.files import read_saved_json
+from nnrun.store.names import METRICS_JSON
 from nnrun.store.results import FINISHED
 from nnrun.sweeps.grid import Cell
-from nnrun.store.names import METRICS_JSON
 
 if TYPE_CHECKING:
     pass
@@ -113,10 +114,5 @@ def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
 
 
 def cell_done(sweep_dir: Path, cell: Cell) -> bool:
-    path = sweep_dir / cell.folder_name / METRICS_JSON
-    if not path.exists():
-        return False
-    try:
-        return json.loads(path.read_text()).get("status") in FINISHED
-    except (OSError, ValueError):
-        return False
+    """Whether the cell's folder holds a finished run (a missing or broken metrics.json: no)."""
+    return read_saved_json(sweep_dir / cell.folder_name / METRICS_JSON).get("status") in FINISHED
