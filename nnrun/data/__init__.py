@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnrun.data.common import DataCommon
 from nnrun.data.sources import GENERATORS, HIGHAM_X1, HIGHAM_X2, franke_function
 from nnrun.data.tables import (
     class_name,
@@ -97,8 +98,7 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
     d = cfg.data
     if d.source in GENERATORS:
         rng = streams(cfg.seed)["data"]
-        params = d.model_dump(exclude={"source", "test_fraction", "validation_fraction", "transform", "task",
-                                       "image_shape"})
+        params = d.model_dump(exclude={"source", *DataCommon.model_fields})  # the generator's own keys
         X, y = GENERATORS[d.source].generate(rng, **params)
         return X.astype(np.float64), y, [f"x{i + 1}" for i in range(X.shape[1])], None
     if d.source == "digits":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnrun.maths.metrics import METRICS
+from nnrun.maths.metrics import METRICS, RECORDED, page_order
 from nnrun.store.names import HISTORY
 
 
@@ -106,8 +106,7 @@ class HistoryWriter:
         os.replace(self.tmp, self.path)
 
 
-CURVE_COLUMNS = ("iteration", "train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
-                 "test_accuracy")
+CURVE_COLUMNS = ("iteration", *page_order(RECORDED))  # a learning curve: every recorded metric
 
 
 def learning_curve(history, bins: int = 100):
