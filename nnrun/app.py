@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from nnrun.config import Config
+from nnrun.errors import disk_fault, is_disk_fault
 from nnrun.experiment import Recorded, prepare, record_run, summarize
-from nnrun.store.names import make_run_dir
+from nnrun.store.names import HISTORY, METRICS_JSON, MODEL, REPORT, make_run_dir
 
 
 def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
@@ -41,7 +42,8 @@ def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: i
     lines of a recorded run. A picture or a page that fails costs one warning line.
     Unless ``quiet``, one line says the pictures are being drawn (they take seconds). Ctrl-C
     while they are drawn: the run's files are complete, so the summary is given, with how
-    to draw the rest, and KeyboardInterrupt goes on (exit 130)."""
+    to draw the rest, and KeyboardInterrupt goes on (exit 130). A full disk: the same, as a
+    MachineFault (exit 1)."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if plots:
         import numpy as np
@@ -60,4 +62,13 @@ def finish_run(recorded: Recorded, cfg, data, plots=True, log=None, draw_jobs: i
             log(f"nnrun: interrupted while drawing: the run is complete, but its pictures and report.html are not; "
                 f"`nnrun plot {recorded.run_dir}` draws them")
             raise
+        except OSError as e:
+            if not is_disk_fault(e):
+                raise
+            for partial in recorded.run_dir.glob(".*"):  # a half-saved picture
+                partial.unlink(missing_ok=True)
+            summarize(recorded.metrics, recorded.run_dir, log)
+            raise disk_fault(e, f"the run's records are complete ({METRICS_JSON}, {HISTORY}, {MODEL}), but not its "
+                                f"pictures and {REPORT}; free some space, then `nnrun plot {recorded.run_dir}` "
+                                "draws them") from None
     summarize(recorded.metrics, recorded.run_dir, log)

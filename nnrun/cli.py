@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from nnrun.errors import NnrunError, RunFailed
+from nnrun.errors import NnrunError, RunFailed, disk_fault, is_disk_fault
 from nnrun.store.names import METRICS_JSON
 
 # Each command imports what it needs when it runs, config first: `nnrun --help` and a
@@ -44,6 +44,11 @@ def user_errors(fn):
         except KeyboardInterrupt:  # outside training (loading, plotting): nothing to save
             click.echo("nnrun: interrupted", err=True)
             sys.exit(130)
+        except OSError as e:  # a full disk where no command foresaw it: still one line, exit 1
+            if not is_disk_fault(e):
+                raise
+            click.echo(f"nnrun: error: {disk_fault(e, 'free some space and run the command again')}", err=True)
+            sys.exit(1)
 
     return wrapper
 

@@ -1,12 +1,16 @@
-"""The one exception type for bad input.
+"""The exception types the user sees as one line: bad input, and faults of the machine.
 
 Anything the user can fix (config, data, paths) raises :class:`NnrunError` with a
 single line naming the key or file, the bad value and what is accepted. The CLI turns
 it into that line on stderr and exit code 2; nothing else is ever shown as a traceback
-for bad input.
+for bad input. A fault of the machine (a full disk, a folder that cannot be written) is
+:class:`MachineFault`: one line naming the file and what to do, exit code 1.
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 
 class NnrunError(Exception):
@@ -18,29 +22,34 @@ class NnrunError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
-def no_run_folder(path, prefix: str = "") -> NnrunError:
-    """The error for a RUN argument that is not a folder: a file inside a run folder
-    (``RUN/model.npz``) is named as such, with the folder to give instead."""
-    from pathlib import Path
+class MachineFault(NnrunError):
+    """A fault of the machine, not of the input: one line naming the file and what to do,
+    exit code 1 (the input was fine; the same command works once the fault is gone)."""
 
-    path = Path(path)
-    in_a_run = any((path.parent / name).exists() for name in ("metrics.json", "history.csv", "sweep.yaml"))
-    if path.is_file() and not in_a_run and path.suffix.lower() in (".yaml", ".yml"):
-        return NnrunError(f"{prefix}{path}: is a config, not a run folder; give a run folder (one under runs/), "
-                          f"or train it first: nnrun train {path}")
-    if path.is_file() and not in_a_run:
-        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give a run folder (one under runs/)")
-    if path.is_file():
-        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give the folder that holds it, {path.parent}")
-    return NnrunError(f"{prefix}{path}: no such run folder")
+    exit_code = 1
+
+
+# a write that fails for these reasons fails for the next file too: stop and say so
+DISK_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def is_disk_fault(error: BaseException) -> bool:
+    """Whether ``error`` is a write refused by the disk (full, over quota, read-only)."""
+    return isinstance(error, OSError) and error.errno in DISK_FAULTS
+
+
+def disk_fault(error: OSError, what_next: str, path=None) -> MachineFault:
+    """'no space left on device writing PATH; WHAT_NEXT' as a :class:`MachineFault`."""
+    reason = (error.strerror or os.strerror(error.errno or 0)).lower()
+    path = path if path is not None else error.filename
+    return MachineFault(f"{reason}{f' writing {path}' if path else ''}; {what_next}")
 
 
 class RunFailed(Exception):
     """Training crashed (a bug or a resource failure); the run folder keeps the evidence."""
 
-    def __init__(self, run_dir, error: BaseException):
-        super().__init__(f"training failed ({type(error).__name__}: {error}); the traceback is in "
-                         f"{run_dir / 'metrics.json'}")
+    def __init__(self, run_dir, error: BaseException, evidence):
+        super().__init__(f"training failed ({type(error).__name__}: {error}); the traceback is in {evidence}")
         self.run_dir = run_dir
 
 

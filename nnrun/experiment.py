@@ -11,6 +11,7 @@ nothing above the run folder's owner, :mod:`nnrun.store`.
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import traceback
 from dataclasses import dataclass
@@ -25,13 +26,13 @@ from nnrun.config import Config, dump_yaml
 from nnrun.data import load_data, streams
 from nnrun.diagnostics import diagnose
 from nnrun.engines import make_engine
-from nnrun.errors import NnrunError, RunFailed  # noqa: F401  (RunFailed: raised here)
+from nnrun.errors import NnrunError, RunFailed, disk_fault, is_disk_fault  # noqa: F401  (RunFailed: raised here)
 from nnrun.maths.metrics import METRICS, PER_SET, page_order
 from nnrun.maths.network import parameter_count
 from nnrun.store.files import atomic_npz, atomic_write, write_json
 from nnrun.store.history import HistoryWriter
 from nnrun.store.model_json import write_model_json
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL, SNAPSHOTS
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL, MODEL_JSON, SNAPSHOTS
 from nnrun.store.snapshots import save_snapshots
 from nnrun.training import (
     HISTORY_COLUMNS, TrainResult, batch_size, build_network, load_engine, planned_iterations,
@@ -162,35 +163,112 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
     model.json. ``command``: the command line, for the page. A crash mid-run still leaves
-    metrics.json saying 'failed' (and raises RunFailed)."""
-    atomic_write(run_dir / CONFIG, dump_yaml(resolved_config(cfg, len(data.X_train))))
-    history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
+    metrics.json saying 'failed' (and raises RunFailed). A full disk keeps what fits, marks
+    the run 'failed' and raises MachineFault (see :func:`_keep_what_fits`)."""
+    try:
+        atomic_write(run_dir / CONFIG, dump_yaml(resolved_config(cfg, len(data.X_train))))
+        history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
+    except OSError as e:
+        if not is_disk_fault(e):
+            raise
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing was trained: no folder is left
+        raise disk_fault(e, "nothing was trained and no run folder is left; free some space, or give "
+                            "--runs-dir a folder on another disk") from None
     result = _train_streaming(cfg, data, network, run_dir, history_file, quiet)
+    try:
+        history_file.close()
+    except OSError as e:
+        if not is_disk_fault(e):
+            raise
+        _keep_what_fits(cfg, data, result, run_dir, command, e, history_file)
     # the history stays on disk; a thinned copy (every bin's best and worst) serves here
     history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
-        metrics = _record_outcome(cfg, data, result, history, run_dir, history_file.best, command)
+        try:
+            metrics = _record_outcome(cfg, data, result, history, run_dir, history_file.best, command)
+        except OSError as e:
+            if not is_disk_fault(e):
+                raise
+            _keep_what_fits(cfg, data, result, run_dir, command, e)
     return Recorded(run_dir, result, history, metrics)
 
 
 def _train_streaming(cfg, data, network, run_dir, history_file, quiet) -> TrainResult:
-    """:func:`train`, its records streamed to ``history_file``, with a progress bar."""
+    """:func:`train`, its records streamed to ``history_file`` (closed by the caller), with a
+    progress bar."""
     bar, update = progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
     try:
         return train(cfg, data, network, progress=update, on_rows=history_file)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
-        history_file.close()
-        if bar:
-            bar.close()
+        try:
+            history_file.close()
+        except OSError:
+            pass  # the crash is the news
         write_json(run_dir / METRICS_JSON, {
             "status": "failed", "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(), "seed": cfg.seed, "nnrun_version": __version__,
         })
-        raise RunFailed(run_dir, exc) from exc
+        raise RunFailed(run_dir, exc, run_dir / METRICS_JSON) from exc
     finally:
-        history_file.close()
         if bar:
             bar.close()
+
+
+def _keep_what_fits(cfg, data, result, run_dir, command, error: OSError, history_file=None):
+    """The disk refused a file: keep the small files that say what happened, and never a
+    folder that looks complete. metrics.json (the final metrics, computed in memory, with
+    status 'failed' and what was lost) goes first, then model.npz and model.json; if they
+    do not fit either, history.csv and snapshots.npz are deleted to make room. Raises
+    :class:`MachineFault`: one line naming the file, what was kept and what to do."""
+    lost_file = Path(error.filename).name if error.filename else HISTORY
+    if lost_file.startswith("."):  # a hidden temporary name: the file it was to become
+        lost_file = next((n for n in (HISTORY, METRICS_JSON, MODEL, SNAPSHOTS, MODEL_JSON) if n in lost_file),
+                         lost_file)
+    for partial in run_dir.glob(".*"):
+        partial.unlink(missing_ok=True)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        metrics = final_metrics(cfg, result, data)
+    metrics.update(status="failed", trained=metrics["status"], command=command,
+                   error=f"{lost_file}: {error.strerror or error}")
+    writes = {METRICS_JSON: lambda: write_json(run_dir / METRICS_JSON, metrics),
+              MODEL: lambda: atomic_npz(run_dir / MODEL, result.network.to_npz),
+              MODEL_JSON: lambda: write_model_json(run_dir, data, cfg)}
+    kept = _write_what_fits(writes)
+    if METRICS_JSON not in kept or MODEL not in kept:  # make room: the large files go
+        freed = [n for n in (HISTORY, SNAPSHOTS) if (run_dir / n).exists()]
+        for name in freed:
+            (run_dir / name).unlink()
+        metrics["lost"] = freed
+        kept = _write_what_fits(writes)
+    if METRICS_JSON not in kept:  # not even metrics.json: leave no folder that looks like a run
+        (run_dir / CONFIG).unlink(missing_ok=True)
+    what = f"after {history_file.rows_written:,} of {_planned_records(result):,} records " if history_file else ""
+    advice = "; free some space and train again"
+    if history_file is not None:
+        size = history_file.bytes_per_row() * _planned_records(result)
+        advice += (f" (this run records about {size / 1e6:.3g} MB of history; a larger train.log_every "
+                   f"records less)")
+    kept_text = (f"kept {', '.join(kept[:-1])}{' and ' if len(kept) > 1 else ''}{kept[-1]}, and marked the run failed"
+                 if kept else "nothing could be kept")
+    raise disk_fault(error, f"{kept_text}{advice}", f"{run_dir / lost_file} {what}".strip()) from None
+
+
+def _write_what_fits(writes: dict) -> list[str]:
+    """Call each writer in order; the names of those that worked (a full disk skips the rest)."""
+    kept = []
+    for name, write in writes.items():
+        try:
+            write()
+        except OSError as e:
+            if not is_disk_fault(e):
+                raise
+            continue
+        kept.append(name)
+    return kept
+
+
+def _planned_records(result) -> int:
+    return result.planned_iterations // max(result.log_every, 1) + 1
 
 
 def _record_outcome(cfg, data, result, history, run_dir, best, command) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnrun.errors import no_run_folder
+from nnrun.store.names import no_run_folder
 from nnrun.store.names import SWEEP
 
 

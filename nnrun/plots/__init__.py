@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnrun.errors import is_disk_fault
 from nnrun.plots import animation, classes, curves, diagram, plane, regression
 from nnrun.plots.curves import plot_loss
 from nnrun.plots.style import CLASS_COLOURS, DPI, STYLE, describe
@@ -93,6 +94,8 @@ def _draw(run, todo, log) -> list[Path]:
                 import matplotlib.pyplot as plt
 
                 plt.close("all")
+                if is_disk_fault(e):  # not the picture's fault, and the next would fail too
+                    raise OSError(e.errno, e.strerror, e.filename or str(path)) from e
                 log(f"nnrun: warning: {path.name} was not drawn ({type(e).__name__}: {e})")
                 continue
             written.append(path)
@@ -139,10 +142,13 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read_end)
-            said = []
-            drawn = _draw(run, theirs, said.append)
+            said, fault = [], None
+            try:
+                drawn = _draw(run, theirs, said.append)
+            except OSError as e:  # a full disk: the parent stops on it
+                drawn, fault = [], [e.errno, e.strerror, str(e.filename)]
             with os.fdopen(write_end, "w") as out:
-                json.dump({"drawn": [str(p) for p in drawn], "said": said}, out)
+                json.dump({"drawn": [str(p) for p in drawn], "said": said, "fault": fault}, out)
             status = 0
         finally:
             os._exit(status)
@@ -165,6 +171,8 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
             f"ended with status {status}); `nnrun plot {run.run_dir}` draws them")
     for line in child["said"]:
         log(line)
+    if child.get("fault"):
+        raise OSError(*child["fault"])
     return written + [Path(p) for p in child["drawn"]]
 
 

@@ -16,15 +16,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from nnrun.errors import is_disk_fault
 from nnrun.store.names import REPORT, SWEEP
 
 
 def safely(write, folder: Path, log=None) -> Path | None:
-    """``write(folder)``; a failure becomes one warning line, never an error for the run."""
+    """``write(folder)``; a failure becomes one warning line, never an error for the run.
+    A full disk is not a failure of the page: it is raised, for the caller to stop on."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     try:
         return write(folder)
     except Exception as e:  # noqa: BLE001 - a report must never cost the run
+        if is_disk_fault(e):
+            raise
         log(f"nnrun: warning: {Path(folder) / REPORT} was not written ({type(e).__name__}: {e}); "
             f"the run is complete; `nnrun plot {folder}` retries")
         return None

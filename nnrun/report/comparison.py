@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnrun.errors import NnrunError, no_run_folder
+from nnrun.errors import NnrunError
+from nnrun.store.names import no_run_folder
 from nnrun.report.page import Link, data_uri, fmt, render
 from nnrun.report.run import METRIC_ROWS
 from nnrun.report.runs import IGNORED, flatten

@@ -23,6 +23,15 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _naming(error: BaseException, path: Path) -> BaseException:
+    """A failed write names the file it was writing (a full disk's OSError names none)."""
+    if isinstance(error, OSError) and not error.filename:
+        named = OSError(error.errno, error.strerror, str(path))
+        named.__cause__ = error
+        return named
+    return error
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename."""
     path = Path(path)
@@ -33,25 +42,34 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
             f.write(data)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        raise _naming(e, path)
 
 
 def atomic_savefig(fig, path: str | Path, **kwargs) -> None:
+    """``fig.savefig`` to a hidden name, renamed into place (a failed save leaves nothing)."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, **kwargs)
-    os.replace(tmp, path)
+    try:
+        fig.savefig(tmp, **kwargs)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        raise _naming(e, path)
 
 
 def atomic_npz(path: str | Path, save) -> None:
     """``save(file)`` writes an .npz to an open file; then it is renamed into place."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.npz")
-    with open(tmp, "wb") as f:
-        save(f)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            save(f)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        raise _naming(e, path)
 
 
 def _json_safe(value):

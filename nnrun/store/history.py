@@ -49,7 +49,9 @@ class HistoryWriter:
         self.file = open(self.tmp, "wb", buffering=1 << 20)
         self.file.write((",".join(columns) + "\n").encode())
         self.columns = list(columns)
-        self.rows = 0
+        self.rows = 0  # rows handed over
+        self.rows_written = 0  # rows on disk (the writer thread's count) ...
+        self.bytes_written = 0  # ... and their size
         self.trace: list[np.ndarray] = []  # a thinned copy of the rows, for plots and diagnostics
         self.best: dict[str, tuple[float, int]] = {}  # see best_so_far
         self.error: BaseException | None = None
@@ -61,7 +63,10 @@ class HistoryWriter:
         while (block := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.file.write(self.format_rows(block))
+                    text = self.format_rows(block)
+                    self.file.write(text)
+                    self.rows_written += len(block)
+                    self.bytes_written += len(text)
                 except BaseException as e:  # reported by close()
                     self.error = e
 
@@ -95,15 +100,25 @@ class HistoryWriter:
         return np.vstack(self.trace) if self.trace else np.empty((0, 0))
 
     def close(self) -> None:
-        """Finish writing and rename into place (a second call does nothing)."""
+        """Finish writing and rename into place (a second call does nothing). A write that
+        failed (a full disk) is raised here, and the partial file is deleted: half a history
+        would pass for a whole one, and its room is what the run's small files need."""
         if self.file.closed:
             return
         self.queue.put(None)
         self.thread.join()
-        self.file.close()
+        try:
+            self.file.close()  # flushes: a full disk may only show here
+        except OSError as e:
+            self.error = self.error or e
         if self.error is not None:
+            self.tmp.unlink(missing_ok=True)
             raise self.error
         os.replace(self.tmp, self.path)
+
+    def bytes_per_row(self) -> float:
+        """The size of a formatted row, from the rows written so far (about 60 bytes)."""
+        return self.bytes_written / self.rows_written if self.rows_written else 60.0
 
 
 CURVE_COLUMNS = ("iteration", *page_order(RECORDED))  # a learning curve: every recorded metric

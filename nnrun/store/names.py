@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from nnrun.errors import NnrunError
+from nnrun.errors import MachineFault, NnrunError
 
 # a run folder
 CONFIG = "config.yaml"  # the resolved config, every default spelled out
@@ -65,8 +65,9 @@ def make_run_dir(runs_dir: str | Path, name: str, suffix: str = "") -> Path:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise NnrunError(f"--runs-dir: {runs_dir} exists and is not a folder") from None
-    except OSError as e:
-        raise NnrunError(f"--runs-dir: cannot create {runs_dir} ({e.strerror})") from None
+    except OSError as e:  # a fault, not bad input: exit 1
+        raise MachineFault(f"--runs-dir: cannot create {runs_dir} ({e.strerror}); give --runs-dir a folder "
+                           "you can write, on a disk with space") from None
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{sanitize_name(name)}{suffix}"
     for k in range(1, 10_000):
         path = runs_dir / (stem if k == 1 else f"{stem}-{k}")
@@ -76,7 +77,8 @@ def make_run_dir(runs_dir: str | Path, name: str, suffix: str = "") -> Path:
         except FileExistsError:
             continue
         except OSError as e:
-            raise NnrunError(f"--runs-dir: cannot create a folder in {runs_dir} ({e.strerror})") from None
+            raise MachineFault(f"--runs-dir: cannot create a folder in {runs_dir} ({e.strerror}); give --runs-dir "
+                               "a folder you can write, on a disk with space") from None
     raise NnrunError(f"--runs-dir: {runs_dir} has 10000 runs named {stem}; choose another --name")
 
 
@@ -87,3 +89,18 @@ def stamp_of(folder: Path) -> str:
         return ""
     s = match.group("stamp")
     return f"{s[:4]}-{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}:{s[13:15]}"
+
+
+def no_run_folder(path, prefix: str = "") -> NnrunError:
+    """The error for a RUN argument that is not a folder: a file inside a run folder
+    (``RUN/model.npz``) is named as such, with the folder to give instead."""
+    path = Path(path)
+    in_a_run = any((path.parent / name).exists() for name in (METRICS_JSON, HISTORY, SWEEP))
+    if path.is_file() and not in_a_run and path.suffix.lower() in (".yaml", ".yml"):
+        return NnrunError(f"{prefix}{path}: is a config, not a run folder; give a run folder (one under runs/), "
+                          f"or train it first: nnrun train {path}")
+    if path.is_file() and not in_a_run:
+        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give a run folder (one under runs/)")
+    if path.is_file():
+        return NnrunError(f"{prefix}{path}: is a file, not a run folder; give the folder that holds it, {path.parent}")
+    return NnrunError(f"{prefix}{path}: no such run folder")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nnrun.config import validate
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, is_disk_fault
 from nnrun.store.files import read_saved_json
 from nnrun.store.names import METRICS_JSON
 from nnrun.store.results import FINISHED
@@ -92,6 +92,11 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
         metrics = json.loads(files[METRICS_JSON])
     except NnrunError as e:
         metrics, files, curve = {"status": "failed", "error": str(e)}, {}, None
+    except OSError as e:
+        if not is_disk_fault(e):
+            metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
+        else:  # the worker's disk, not the cell: the client stops the sweep, and the cell is run again on resume
+            return {"fault": [e.errno, e.strerror, str(e.filename)], "seconds": time.perf_counter() - start}
     except Exception as e:  # noqa: BLE001 - one bad cell must not stop the sweep
         metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
     if METRICS_JSON not in files:
@@ -101,12 +106,20 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:
     """Write a cell's files into a hidden folder, then rename it into place."""
+    if result.get("fault"):  # the worker's disk refused the cell's files
+        raise OSError(*result["fault"])
     final = sweep_dir / cell.folder_name
     tmp = sweep_dir / f".{cell.folder_name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for name, content in result["files"].items():
-        (tmp / name).write_bytes(content)
+    try:
+        tmp.mkdir()
+        for name, content in result["files"].items():
+            (tmp / name).write_bytes(content)
+    except BaseException as e:  # a full disk: no half cell, and its room back
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and not e.filename:
+            raise OSError(e.errno, e.strerror, str(final)) from e
+        raise
     if final.exists():  # an unfinished cell from an interrupted sweep (resume)
         shutil.rmtree(final)
     os.replace(tmp, final)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from nnrun.config import dump_yaml
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
 from nnrun.store.names import SWEEP, make_run_dir
 from nnrun.store.results import FINISHED, append_result, best_row, chosen_by, collect_results, held_out_note
@@ -73,18 +74,35 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
             drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log)
-    except BaseException:
+    except BaseException as e:
         pool.cancel()
+        if is_disk_fault(e):
+            raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
         raise
     if not interrupted:
         pool.close()
-    if drawn is not None:
-        for picture, content in drawn.items():
-            atomic_write(sweep_dir / picture, content)
-    elif len(results) and interrupted:  # the pool is gone: draw here
-        plot_error = _draw_here(sweep_dir, results, axes, log)
-    _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
+    try:
+        if drawn is not None:
+            for picture, content in drawn.items():
+                atomic_write(sweep_dir / picture, content)
+        elif len(results) and interrupted:  # the pool is gone: draw here
+            plot_error = _draw_here(sweep_dir, results, axes, log)
+        _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
+    except OSError as e:
+        if not is_disk_fault(e):
+            raise
+        raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
     return sweep_dir
+
+
+def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overrides):
+    """A full disk stops the sweep: the cells written so far stay (each complete, or absent),
+    and the one line says how many and how to finish."""
+    done = sum(cell_done(sweep_dir, c) for c in cells)
+    for partial in sweep_dir.glob(".*"):
+        shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+    return disk_fault(error, f"the sweep stopped with {done} of {len(cells)} cells saved, each complete; free some "
+                             f"space, then finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
 
 
 def _plan(config_path, overrides, runs_dir, resume, name, command, log):
@@ -124,6 +142,8 @@ def _draw_in_workers(pool, results, axes, sweep_dir, curves, log):
                 log(f"nnrun: {note}")
         return drawn, None
     except Exception as e:  # noqa: BLE001 - a plot must never cost the results
+        if is_disk_fault(e):
+            raise
         return None, e
 
 
@@ -134,6 +154,8 @@ def _draw_here(sweep_dir, results, axes, log):
     try:
         draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
     except Exception as e:  # noqa: BLE001
+        if is_disk_fault(e):
+            raise
         return e
     return None
 
@@ -170,7 +192,14 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
             "nnrun_version": __version__}
     if command:
         spec["command"] = command  # for the page
-    atomic_write(sweep_dir / SWEEP, dump_yaml(spec))
+    try:
+        atomic_write(sweep_dir / SWEEP, dump_yaml(spec))
+    except OSError as e:
+        if not is_disk_fault(e):
+            raise
+        shutil.rmtree(sweep_dir, ignore_errors=True)
+        raise disk_fault(e, "nothing was run and no sweep folder is left; free some space, or give --runs-dir "
+                            "a folder on another disk") from None
     return sweep_dir
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from nnrun.data import Pipeline, class_name, label_values, numeric_column, read_table
-from nnrun.errors import NnrunError, no_run_folder
+from nnrun.errors import NnrunError
+from nnrun.store.names import no_run_folder
 from nnrun.maths.metrics import r2_score
 from nnrun.store.names import MODEL_JSON
 
