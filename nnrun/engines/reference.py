@@ -11,6 +11,8 @@ test and validation sets, which the plateau schedule and early stopping then loo
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from nnrun.engines import layout as ix
@@ -53,10 +55,27 @@ def record(net, data, method, history: np.ndarray, row: int, it: int, eta: float
     return tr
 
 
+class Iteration(NamedTuple):
+    """The numbers of one iteration, as :meth:`NumpyEngine.iterate` computed them (batch as
+    columns): Z = [z_1..z_L], A = [a_0..a_L], deltas = [delta_1..delta_L], the mean
+    gradients dW, db, the flat g the optimizer took (None if not finite), and eta."""
+
+    Z: list
+    A: list
+    deltas: list
+    dW: list
+    db: list
+    g: np.ndarray | None
+    eta: float
+    finite: bool
+
+
 class NumpyEngine:
-    """The reference engine: forward and backward on matrices, an iteration at a time."""
+    """The reference engine: forward and backward on matrices, an iteration at a time.
+    ``watch(iteration)``, if set, sees each :class:`Iteration` (``nnrun explain`` shows it)."""
 
     name = "numpy"
+    watch = None
 
     def __init__(self, network, method, data, stop_flag=None, full_batch=False):
         self.net, self.method, self.data = network, method, data
@@ -83,6 +102,26 @@ class NumpyEngine:
             g[b0:b0 + db[l].size] = db[l]
         return g
 
+    def iterate(self, X, Y, layer_masks, it: int) -> Iteration:
+        """Iteration ``it`` on the batch (X, Y as columns): forward, deltas, gradients, and
+        the optimizer's step with the schedule's eta (skipped when the gradient is not finite)."""
+        net, method = self.net, self.method
+        Z, A = net.forward(X, layer_masks)
+        deltas = net.deltas(Z, A, Y, method.loss, layer_masks)
+        dW, db = net.gradients(deltas, A)
+        finite = all(np.isfinite(g).all() for g in dW + db)
+        eta = method.eta_at(it)
+        g = None
+        if finite:
+            st = method.state
+            st[ix.STEPS] += 1.0
+            # beta^t as running products, as the kernels keep them (0 for optimizers without betas)
+            st[ix.BETA1_T] *= method.hp.get("beta1", 0.0)
+            st[ix.BETA2_T] *= method.hp.get("beta2", 0.0)
+            g = self.gradient(dW, db)
+            self.step(net.theta, g, method.moments, eta, method.hp, (st[ix.BETA1_T], st[ix.BETA2_T]))
+        return Iteration(Z, A, deltas, dW, db, g, eta, finite)
+
     def run_chunk(self, idx, ptr, masks, it0, history):
         """Iterations it0+1 .. it0+len(ptr)-1; returns (done, rows, status) like the compiled ones."""
         net, d, method = self.net, self.data, self.method
@@ -94,23 +133,14 @@ class NumpyEngine:
                 batch = idx[ptr[k]:ptr[k + 1]]
                 X, Y = d.X_train[batch].T, d.Y_train[batch].T
             layer_masks = net.layer_masks(masks[ptr[k]:ptr[k + 1]])
-            Z, A = net.forward(X, layer_masks)
-            dW, db = net.backward(Z, A, Y, method.loss, layer_masks)
-            finite = all(np.isfinite(g).all() for g in dW + db)
             it = it0 + k + 1
-            eta = method.eta_at(it)
-            if finite:
-                st = method.state
-                st[ix.STEPS] += 1.0
-                # beta^t as running products, as the kernels keep them (0 for optimizers without betas)
-                st[ix.BETA1_T] *= method.hp.get("beta1", 0.0)
-                st[ix.BETA2_T] *= method.hp.get("beta2", 0.0)
-                self.step(net.theta, self.gradient(dW, db), method.moments, eta, method.hp,
-                          (st[ix.BETA1_T], st[ix.BETA2_T]))
-            if not finite or it % method.log_every == 0 or it == method.total:
-                train_loss = record(net, d, method, history, rows, it, eta)
+            done = self.iterate(X, Y, layer_masks, it)
+            if self.watch is not None:
+                self.watch(done)
+            if not done.finite or it % method.log_every == 0 or it == method.total:
+                train_loss = record(net, d, method, history, rows, it, done.eta)
                 rows += 1
-                if not finite or not np.isfinite(train_loss):
+                if not done.finite or not np.isfinite(train_loss):
                     return k + 1, rows, ix.DIVERGED
                 if observe(method, net.theta, it, train_loss, history[rows - 1, ix.VAL_LOSS]):
                     return k + 1, rows, ix.STOPPED

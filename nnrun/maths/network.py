@@ -116,25 +116,33 @@ class Network:
     # -------------------------------------------------------------- backward
     def backward(self, Z, A, Y: np.ndarray, loss: str, masks: list[np.ndarray] | None = None
                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Mean gradients (dC/dW_l, dC/db_l) over the batch, by backpropagation.
+        """Mean gradients (dC/dW_l, dC/db_l) over the batch, by backpropagation: the
+        :meth:`deltas`, then :meth:`gradients`."""
+        return self.gradients(self.deltas(Z, A, Y, loss, masks), A)
 
-        delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o m_l o (W_{l+1}^T delta_{l+1});
-        dC/dW_l = delta_l a_{l-1}^T / m; dC/db_l = mean of delta_l over the batch.
-        With dropout, f'(z_l) needs the unmasked f(z_l), computed again from z_l.
+    def deltas(self, Z, A, Y: np.ndarray, loss: str, masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """[delta_1 .. delta_L], delta_l = dC/dz_l for each sample (shape (n_l, m)).
+
+        delta_L = dC/dz_L (from the loss); delta_l = f'(z_l) o (W_{l+1}^T delta_{l+1}), times
+        the mask m_l with dropout (f'(z_l) then needs the unmasked f(z_l), computed again).
         """
-        inv_m = 1.0 / Y.shape[1]  # the mean over the batch (a multiply, as the compiled engine)
         L = self.n_layers
         delta = LOSSES[loss].delta(Z[-1], A[-1], Y, self.activations[-1])
-        dW, db = [None] * L, [None] * L
-        for l in range(L - 1, -1, -1):  # index l is layer l+1
-            dW[l] = (delta @ A[l].T) * inv_m
-            db[l] = delta.sum(axis=1) * inv_m
-            if l > 0:
-                f = self.activations[l - 1]
-                if masks is None:
-                    delta = ACTIVATIONS[f].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
-                else:
-                    delta = (ACTIVATIONS[f].df(Z[l - 1], apply(f, Z[l - 1])) * (self.W[l].T @ delta)) * masks[l - 1]
+        out = [delta]
+        for l in range(L - 1, 0, -1):  # index l is layer l+1
+            f = self.activations[l - 1]
+            if masks is None:
+                delta = ACTIVATIONS[f].df(Z[l - 1], A[l]) * (self.W[l].T @ delta)
+            else:
+                delta = (ACTIVATIONS[f].df(Z[l - 1], apply(f, Z[l - 1])) * (self.W[l].T @ delta)) * masks[l - 1]
+            out.append(delta)
+        return out[::-1]
+
+    def gradients(self, deltas: list[np.ndarray], A: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """dC/dW_l = delta_l a_{l-1}^T / m and dC/db_l = the mean of delta_l over the batch."""
+        inv_m = 1.0 / deltas[-1].shape[1]  # the mean over the batch (a multiply, as the compiled engine)
+        dW = [(delta @ A[l].T) * inv_m for l, delta in enumerate(deltas)]
+        db = [delta.sum(axis=1) * inv_m for delta in deltas]
         return dW, db
 
     def gradient(self, X_rows: np.ndarray, Y_rows: np.ndarray, loss: str, lam: float = 0.0,
