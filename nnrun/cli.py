@@ -148,6 +148,69 @@ def gradcheck(config, overrides, points):
 
 
 @main.command()
+@config_argument
+@overrides_argument
+@click.option("--steps", default=1, show_default=True, type=int, help="How many updates to show.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="text for the terminal, markdown ($...$ maths) for a write-up, json for programs.")
+@click.option("--full", is_flag=True, help="Every number, however large the network or the batch.")
+@click.option("--check", "check_file", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Compare your own numbers (YAML or JSON, the layout of --format json, any subset).")
+@click.option("--rtol", default=1e-4, show_default=True, type=click.FloatRange(min=0),
+              help="--check: the relative tolerance.")
+@click.option("--atol", default=1e-6, show_default=True, type=click.FloatRange(min=0),
+              help="--check: the absolute floor, for entries at or near zero.")
+@click.option("--input", "input_values", default=None, metavar="X1,X2,...",
+              help="With a RUN folder: one input through the trained network, and its decision.")
+@user_errors
+def explain(config, overrides, steps, fmt, full, check_file, rtol, atol, input_values):
+    """Every number of the first updates of the run CONFIG describes: the samples, the
+    forward pass, the loss, the backward pass, the gradients and the optimizer's update,
+    as `nnrun train` computes them (CONFIG: a YAML file, or a run folder).
+
+    \b
+    nnrun explain configs/higham_2232.yaml --steps 2
+    nnrun explain configs/mazur_step.yaml --format markdown > step.md
+    nnrun explain configs/higham_2232.yaml --check my_numbers.yaml
+    nnrun explain runs/20261205-101500-higham_2232 --input 0.3,0.7
+    """
+    from nnrun.explain import render as rendering
+
+    if input_values is not None:
+        from nnrun.explain.forward import explain_input
+        from nnrun.store.names import no_run_folder
+
+        if not config.is_dir():
+            raise no_run_folder(config, "--input needs a RUN folder: ")
+        explained = explain_input(config, input_values)
+        if fmt == "json":
+            from nnrun.explain import to_json
+
+            click.echo(to_json(explained), nl=False)
+        else:
+            click.echo(rendering.render_input(explained, markdown=fmt == "markdown", full=full), nl=False)
+        return
+    from nnrun.config import load_config
+    from nnrun.explain import explain_config, to_json
+
+    cfg = load_config(config, overrides)
+    if check_file is not None:
+        from nnrun.explain.check import compare, read_answers, report, steps_needed
+
+        answers = read_answers(check_file)
+        expected = explain_config(cfg, max(steps, steps_needed(answers)))
+        checked, wrong = compare(answers, expected, check_file, rtol, atol)
+        for line in report(checked, wrong, rtol, atol):
+            click.echo(line)
+        sys.exit(1 if wrong else 0)
+    explained = explain_config(cfg, steps)
+    if fmt == "json":
+        click.echo(to_json(explained), nl=False)
+    else:
+        click.echo(rendering.render(explained, markdown=fmt == "markdown", full=full), nl=False)
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))  # a file: one line naming its folder
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default="png", show_default=True)
 @user_errors

@@ -32,7 +32,7 @@ from nnrun.maths.network import parameter_count
 from nnrun.store.files import atomic_npz, atomic_write, write_json
 from nnrun.store.history import HistoryWriter
 from nnrun.store.model_json import write_model_json
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL, MODEL_JSON, SNAPSHOTS
+from nnrun.store.names import CONFIG, FIRST_STEP, HISTORY, METRICS_JSON, MODEL, MODEL_JSON, SNAPSHOTS
 from nnrun.store.snapshots import save_snapshots
 from nnrun.training import (
     HISTORY_COLUMNS, TrainResult, batch_size, build_network, load_engine, planned_iterations,
@@ -40,6 +40,7 @@ from nnrun.training import (
 )
 
 MAX_PARAMETERS = 50_000_000
+EXPLAINED_PARAMETERS = 60  # a run page explains its first step up to this size
 MAX_HISTORY_ROWS = 20_000_000
 
 
@@ -286,6 +287,10 @@ def _record_outcome(cfg, data, result, history, run_dir, best, command) -> dict:
     if result.snapshots:
         save_snapshots(run_dir / SNAPSHOTS, *zip(*result.snapshots))
     write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
+    if parameter_count(cfg.model.architecture) <= EXPLAINED_PARAMETERS:  # the page's "first step, explained"
+        from nnrun.explain import explain_steps, to_json
+
+        atomic_write(run_dir / FIRST_STEP, to_json(explain_steps(cfg, data, 1)))
     metrics["command"] = command  # for report.html; None outside the nnrun command
     write_json(run_dir / METRICS_JSON, metrics)
     return metrics

@@ -103,6 +103,11 @@ class Activation:
     f: Callable
     df: Callable
     torch: Callable | None = None
+    #: f and f' as ``nnrun explain`` writes them: in text, and in LaTeX
+    formula: str = ""
+    d_formula: str = ""
+    tex: str = ""
+    d_tex: str = ""
     #: "saturating" units are flagged by the diagnostics when |z| is large on every point.
     saturating: bool = False
     #: "rectifying" units are flagged as dead when f(z) = 0 on every point.
@@ -113,18 +118,28 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {a.name: replace(a, code=i) for i, a in enumerate([
-    Activation("identity", identity, d_identity, lambda torch, z: z),
-    Activation("sigmoid", sigmoid, d_sigmoid, lambda torch, z: torch.sigmoid(z), saturating=True),
-    Activation("tanh", tanh, d_tanh, lambda torch, z: torch.tanh(z), saturating=True),
-    Activation("relu", relu, d_relu, lambda torch, z: torch.relu(z), rectifying=True, kink=True),
+    Activation("identity", identity, d_identity, lambda torch, z: z,
+               "z", "1", "z", "1"),
+    Activation("sigmoid", sigmoid, d_sigmoid, lambda torch, z: torch.sigmoid(z),
+               "1 / (1 + e^-z)", "sigmoid(z) (1 - sigmoid(z))",
+               r"\frac{1}{1+e^{-z}}", r"\sigma(z)\,(1-\sigma(z))", saturating=True),
+    Activation("tanh", tanh, d_tanh, lambda torch, z: torch.tanh(z),
+               "tanh(z)", "1 - tanh(z)^2", r"\tanh z", r"1-\tanh^2 z", saturating=True),
+    Activation("relu", relu, d_relu, lambda torch, z: torch.relu(z),
+               "max(z, 0)", "1 if z > 0 else 0", r"\max(z, 0)", r"[z > 0]", rectifying=True, kink=True),
     Activation("leaky_relu", leaky_relu, d_leaky_relu,
-               lambda torch, z: torch.nn.functional.leaky_relu(z, negative_slope=LEAKY_SLOPE), kink=True),
-    Activation("elu", elu, d_elu, lambda torch, z: torch.nn.functional.elu(z)),
+               lambda torch, z: torch.nn.functional.leaky_relu(z, negative_slope=LEAKY_SLOPE),
+               "z if z > 0 else 0.01 z", "1 if z > 0 else 0.01",
+               r"\max(z, 0.01z)", r"1 \text{ if } z>0 \text{ else } 0.01", kink=True),
+    Activation("elu", elu, d_elu, lambda torch, z: torch.nn.functional.elu(z),
+               "z if z > 0 else e^z - 1", "1 if z > 0 else e^z",
+               r"z \text{ if } z>0 \text{ else } e^z-1", r"1 \text{ if } z>0 \text{ else } e^z"),
 ])}
 
 #: Output layers accept every activation plus softmax (code below every element-wise code).
 SOFTMAX = "softmax"
 SOFTMAX_CODE = 100
+SOFTMAX_FORMULA, SOFTMAX_TEX = "e^z_k / sum_j e^z_j", r"\frac{e^{z_k}}{\sum_j e^{z_j}}"
 
 
 def torch_softmax(torch, z):

@@ -88,10 +88,21 @@ class Loss:
     torch: Callable | None = None
     #: output layers the loss is defined for (None: every output).
     outputs: tuple[str, ...] | None = None
+    #: C and delta_L as ``nnrun explain`` writes them, in text and in LaTeX (f' is the output's
+    #: derivative; softmax's Jacobian J where it applies)
+    formula: str = ""
+    delta_formula: str = ""
+    tex: str = ""
+    delta_tex: str = ""
     code: int = field(default=-1, compare=False)
 
 
 LOSSES: dict[str, Loss] = {loss.name: replace(loss, code=i) for i, loss in enumerate([
-    Loss("quadratic", quadratic_value, quadratic_delta, torch_quadratic),
-    Loss("cross_entropy", cross_entropy_value, cross_entropy_delta, torch_cross_entropy, outputs=("sigmoid", SOFTMAX)),
+    Loss("quadratic", quadratic_value, quadratic_delta, torch_quadratic, None,
+         "1/2 ||a_L - y||^2", "f'(z_L) o (a_L - y)  (softmax: J^T (a_L - y))",
+         r"\tfrac12\,\lVert a_L - y\rVert^2", r"f'(z_L)\circ(a_L - y)"),
+    Loss("cross_entropy", cross_entropy_value, cross_entropy_delta, torch_cross_entropy, ("sigmoid", SOFTMAX),
+         "-sum_k y_k log a_k  (sigmoid: -sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)])", "a_L - y",
+         r"-\sum_k y_k \log a_k \;\text{(sigmoid: }-\sum_k [y_k \log a_k + (1-y_k)\log(1-a_k)]\text{)}",
+         r"a_L - y"),
 ])}

@@ -12,8 +12,8 @@ an exact check; t counts the steps taken, from 1::
     momentum   v <- mu v + g;                       theta <- theta - eta v
     nesterov   v <- mu v + g;                       theta <- theta - eta (g + mu v)
     adam       m <- m + (1 - beta1) (g - m)         (torch's lerp: beta1 m + (1 - beta1) g)
-               s <- beta2 s + (1 - beta2) g g
-               theta <- theta - (eta / (1 - beta1^t)) m / (sqrt(s) / sqrt(1 - beta2^t) + epsilon)
+               v <- beta2 v + (1 - beta2) g g
+               theta <- theta - (eta / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
     rmsprop    s <- alpha s + (1 - alpha) g g;      theta <- theta - eta g / (sqrt(s) + epsilon)
 
 (v, m, s start at 0; PyTorch starts v at the first g, which is the same number. The engines
@@ -59,12 +59,12 @@ def nesterov_step(theta, g, state, eta, hp, powers):
 
 def adam_step(theta, g, state, eta, hp, powers):
     """``powers`` = (beta1^t, beta2^t) of this step."""
-    m, s = state[0], state[1]
+    m, v = state[0], state[1]
     m[:] = m + (1.0 - hp["beta1"]) * (g - m)
-    s[:] = hp["beta2"] * s + (1.0 - hp["beta2"]) * g * g
+    v[:] = hp["beta2"] * v + (1.0 - hp["beta2"]) * g * g
     step = eta / (1.0 - powers[0])
     root = np.sqrt(1.0 - powers[1])
-    theta -= step * (m / (np.sqrt(s) / root + hp["epsilon"]))
+    theta -= step * (m / (np.sqrt(v) / root + hp["epsilon"]))
 
 
 def rmsprop_step(theta, g, state, eta, hp, powers):
@@ -131,17 +131,25 @@ SCALARS = [scalar for h in HYPERS.values() for scalar in h.scalars]
 
 @dataclass(frozen=True)
 class Optimizer:
-    """One optimizer: how many state vectors it keeps, the hyper-parameters it takes (keys
-    of :data:`HYPERS`), the NumPy reference ``step(theta, g, state, eta, hp, powers)`` and
-    the ``torch`` factory ``(torch, param_groups, eta, hyper) -> torch.optim.Optimizer``.
-    Its ``code`` (the kernels' dispatch) is its place in :data:`OPTIMIZERS`."""
+    """One optimizer: the names of the state vectors it keeps (``state``; their count is its
+    ``slots``), the NumPy reference ``step(theta, g, state, eta, hp, powers)``, the
+    ``torch`` factory ``(torch, param_groups, eta, hyper) -> torch.optim.Optimizer``, the
+    hyper-parameters it takes (keys of :data:`HYPERS`), and its update as ``nnrun explain``
+    writes it (``formula`` in text, ``tex`` in LaTeX, for a parameter array p with gradient
+    g). Its ``code`` (the kernels' dispatch) is its place in :data:`OPTIMIZERS`."""
 
     name: str
-    slots: int
+    state: tuple
     step: Callable
     torch: Callable
     hypers: tuple = ()
+    formula: str = ""
+    tex: str = ""
     code: int = field(default=-1, compare=False)
+
+    @property
+    def slots(self) -> int:
+        return len(self.state)
 
     @property
     def defaults(self) -> dict:
@@ -155,11 +163,23 @@ def _numbered(entries) -> dict:
 
 
 OPTIMIZERS: dict[str, Optimizer] = _numbered([
-    Optimizer("sgd", 0, sgd_step, _torch_sgd),
-    Optimizer("momentum", 1, momentum_step, _torch_momentum, ("momentum",)),
-    Optimizer("nesterov", 1, nesterov_step, _torch_nesterov, ("momentum",)),
-    Optimizer("adam", 2, adam_step, _torch_adam, ("betas", "epsilon")),
-    Optimizer("rmsprop", 1, rmsprop_step, _torch_rmsprop, ("alpha", "epsilon")),
+    Optimizer("sgd", (), sgd_step, _torch_sgd, (),
+              "p <- p - eta g",
+              r"p \leftarrow p - \eta\, g"),
+    Optimizer("momentum", ("v",), momentum_step, _torch_momentum, ("momentum",),
+              "v <- mu v + g;  p <- p - eta v",
+              r"v \leftarrow \mu v + g,\quad p \leftarrow p - \eta\, v"),
+    Optimizer("nesterov", ("v",), nesterov_step, _torch_nesterov, ("momentum",),
+              "v <- mu v + g;  p <- p - eta (g + mu v)",
+              r"v \leftarrow \mu v + g,\quad p \leftarrow p - \eta\,(g + \mu v)"),
+    Optimizer("adam", ("m", "v"), adam_step, _torch_adam, ("betas", "epsilon"),
+              "m <- m + (1 - beta1)(g - m);  v <- beta2 v + (1 - beta2) g^2;  "
+              "p <- p - (eta / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)",
+              r"m \leftarrow m + (1-\beta_1)(g - m),\quad v \leftarrow \beta_2 v + (1-\beta_2)\, g^2,\quad "
+              r"p \leftarrow p - \frac{\eta}{1-\beta_1^t}\,\frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}"),
+    Optimizer("rmsprop", ("s",), rmsprop_step, _torch_rmsprop, ("alpha", "epsilon"),
+              "s <- alpha s + (1 - alpha) g^2;  p <- p - eta g / (sqrt(s) + epsilon)",
+              r"s \leftarrow \alpha s + (1-\alpha)\, g^2,\quad p \leftarrow p - \eta\,\frac{g}{\sqrt{s} + \epsilon}"),
 ])
 
 #: every optimizer hyper-parameter key, with the optimizers that take it

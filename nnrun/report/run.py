@@ -10,6 +10,7 @@ model.json and the pictures), so ``nnrun plot`` redraws the page of any run.
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from nnrun.maths.metrics import METRICS, page_order
 from nnrun.report.page import fmt, picture, pictures_in, render
 from nnrun.store.files import read_saved_json, read_saved_yaml
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL_JSON, REPORT, stamp_of
+from nnrun.store.names import CONFIG, FIRST_STEP, HISTORY, METRICS_JSON, MODEL_JSON, REPORT, stamp_of
 
 # (metrics.json key, history column or None, label, higher is better), in a reader's order
 METRIC_ROWS = [(m.key, m.key if m.recorded else None, m.label, m.higher_is_better)
@@ -127,6 +128,19 @@ def early_stopping(metrics: dict) -> dict | None:
             "kept": "; the model holds the weights of that record" if early.get("restored_best") else ""}
 
 
+def first_step(run_dir: Path) -> str:
+    """The first update explained (``nnrun explain``'s text), from first_step.json; '' without it."""
+    explained = read_saved_json(run_dir / FIRST_STEP)
+    if not explained.get("steps"):
+        return ""
+    from nnrun.explain.render import render
+
+    try:
+        return render(explained, title="")
+    except (KeyError, TypeError, ValueError):  # a file from another version: the page goes on without it
+        return ""
+
+
 def files_of(run_dir: Path) -> list[dict]:
     """The folder's files (but report.html) with their sizes, for the Files section."""
     files = []
@@ -175,4 +189,6 @@ def run_page(run_dir: Path, parent: str | None = None, shown_as: str | Path | No
         run_facts=run_facts(metrics),
         pictures=[picture(p) for p in pictures_in(run_dir)],
         config_text=config.read_text() if config.exists() else "",
+        first_step=first_step(run_dir),
+        explain_command=shlex.join(["nnrun", "explain", str(shown_path / CONFIG), "--format", "markdown"]),
         files=files_of(run_dir), script=False)

@@ -72,11 +72,12 @@ def atomic_npz(path: str | Path, save) -> None:
         raise _naming(e, path)
 
 
-def _json_safe(value):
+def json_safe(value):
+    """``value`` with NumPy numbers as Python's and NaN/inf as None (strict JSON has no NaN)."""
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
@@ -86,7 +87,7 @@ def _json_safe(value):
 
 def write_json(path: str | Path, data: dict) -> None:
     """JSON with NaN/inf as null (strict JSON readers reject NaN)."""
-    atomic_write(path, json.dumps(_json_safe(data), indent=2) + "\n")
+    atomic_write(path, json.dumps(json_safe(data), indent=2) + "\n")
 
 
 def read_saved_json(path: Path) -> dict:

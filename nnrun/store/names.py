@@ -23,6 +23,7 @@ METRICS_JSON = "metrics.json"  # status, final metrics, diagnostics
 MODEL = "model.npz"  # the weights, W_l and b_l
 MODEL_JSON = "model.json"  # what predict needs besides the weights
 SNAPSHOTS = "snapshots.npz"  # train.snapshots
+FIRST_STEP = "first_step.json"  # nnrun explain's first update, for networks of up to 60 parameters
 REPORT = "report.html"  # the page (a run's or a sweep's)
 COMPARE = "compare.json"  # nnrun compare --with torch
 COMPARE_PICTURE = "compare.png"  # its picture (the run's own pictures are named by nnrun.plots.PICTURES)

@@ -17,7 +17,7 @@ def load_model(run_dir: str | Path):
     from nnrun.maths.network import Network
 
     run_dir = Path(run_dir)
-    for needed in (CONFIG, HISTORY, MODEL):
+    for needed in (CONFIG, MODEL):  # not the history: a run whose history did not fit still predicts
         if not (run_dir / needed).exists():
             raise NnrunError(f"{run_dir}: not a run folder (no {needed})")
     cfg = validate(yaml.safe_load((run_dir / CONFIG).read_text()), str(run_dir / CONFIG))
@@ -30,6 +30,8 @@ def load_run(run_dir: str | Path):
 
     run_dir = Path(run_dir)
     cfg, network = load_model(run_dir)
+    if not (run_dir / HISTORY).exists():
+        raise NnrunError(f"{run_dir}: not a run folder (no {HISTORY})")
     history = pd.read_csv(run_dir / HISTORY)
     metrics_path = run_dir / METRICS_JSON
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
