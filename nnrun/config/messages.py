@@ -143,7 +143,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         return f"{source}: data.source: {unknown('source', get_dotted(data, 'data.source'), SOURCES)}"
     if e["type"] == "union_tag_not_found":
         return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
-    named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg)
+    named = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*): (.*)$", msg)
     if named and e["type"] == "value_error" and not isinstance(e.get("input"), (str, int, float, list)):
         # a whole-section check whose message names its key: 'model' + 'output: ...'
         inner = named.group(1)
