@@ -138,14 +138,14 @@ def _targets(cfg, y: np.ndarray, where: str, one_class_ok: bool = False
              ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(labels, class names, Y): the labels encoded, and the targets the output layer learns
     (one-hot, 0/1 for a single unit, or the regression targets, one column each).
-    ``one_class_ok``: accept labels of one class (data.classes then says its output unit)."""
+    ``one_class_ok``: accept labels of one class (data.class_names then says its output unit)."""
     d = cfg.data
     n_out = cfg.model.architecture[-1]
     arch = "-".join(map(str, cfg.model.architecture))
     if y.ndim == 2 and d.task == "classification":
         raise NnrunError(f"data.label: {d.label} names {y.shape[1]} columns; a classifier has one label column "
                          "(several are the targets of data.task: regression)")
-    labels, class_names = encode_labels(y, d.task, where, d.classes)
+    labels, class_names = encode_labels(y, d.task, where, d.class_names)
     if d.task == "classification":
         n_classes = len(class_names)
         present = np.unique(labels)
@@ -154,10 +154,10 @@ def _targets(cfg, y: np.ndarray, where: str, one_class_ok: bool = False
             if not one_class_ok:
                 raise NnrunError(f"{where}: only one class ({only}) in the labels; a classifier needs at least 2 "
                                  "to train; `nnrun explain CONFIG` shows the steps of one")
-            if d.classes is None:
-                raise NnrunError(f"data.classes: required when the labels hold one class ({only}), to say which "
+            if d.class_names is None:
+                raise NnrunError(f"data.class_names: required when the labels hold one class ({only}), to say which "
                                  f"output unit it is; give the class names in output-unit order, e.g. "
-                                 f"data.classes: [{only}, ...]")
+                                 f"data.class_names: [{only}, ...]")
         if not (n_classes == n_out or (n_classes == 2 and n_out == 1)):
             raise NnrunError(
                 f"model.architecture: {arch} has {n_out} output unit(s) but {where} has "
@@ -201,7 +201,7 @@ def load_data(cfg, one_class_ok: bool = False) -> Dataset:
     """Build the configured data set: source -> labels/targets -> split -> transforms.
 
     ``one_class_ok``: accept a classification whose labels hold one class (``nnrun
-    explain`` shows a step on one sample; training refuses it), provided data.classes
+    explain`` shows a step on one sample; training refuses it), provided data.class_names
     says which output unit that class is."""
     X, y, feature_names, label_name = _raw(cfg)
     n_in, n_out = cfg.model.architecture[0], cfg.model.architecture[-1]

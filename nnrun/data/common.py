@@ -29,12 +29,12 @@ class DataCommon(BaseModel):
     task: Literal["classification", "regression"] = "classification"
     image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
         None, description="[height, width]: the inputs are images (features.png, misclassified.png)")
-    classes: list[str | int | float] | None = Field(
+    class_names: list[str | int | float] | None = Field(
         None, description="the class names in output-unit order (default: the labels, sorted)")
 
-    @field_validator("classes")
+    @field_validator("class_names")
     @classmethod
-    def _classes(cls, v):
+    def _class_names(cls, v):
         """Names as the labels' class names are written (1.0 -> '1'), each once, at least 2."""
         if v is None:
             return v
@@ -54,7 +54,7 @@ class DataCommon(BaseModel):
                 f"data.validation_fraction: {self.validation_fraction:g} with data.test_fraction "
                 f"{self.test_fraction:g} leaves no training sample; the two must add up to less than 1"
             )
-        if self.classes is not None and self.task != "classification":
-            raise ValueError(f"data.classes: [{', '.join(self.classes)}] given for data.task {self.task}; class "
+        if self.class_names is not None and self.task != "classification":
+            raise ValueError(f"data.class_names: [{', '.join(self.class_names)}] given for data.task {self.task}; class "
                              "names are for data.task: classification")
         return self

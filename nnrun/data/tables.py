@@ -107,7 +107,7 @@ def read_csv(path: str, label, features: list[str] | None, key: str = "data.path
 
     Features must be numbers. Labels are numbers when every cell of the label column
     is one, else text (class names such as ``setosa``); :func:`encode_labels` turns
-    them into classes. ``label``: see :func:`columns`.
+    them into classes. ``label``: see :func:`select_columns`.
     """
     frame = read_table(path, key)
     if len(frame) == 0:
@@ -192,7 +192,7 @@ def encode_labels(y: np.ndarray, task: str, where: str, classes: list[str] | Non
     """(class index per sample, class names) for classification; (targets, []) for regression
     (y of shape (N,), or (N, k) for k targets).
 
-    Classes are ``classes`` when given (``data.classes``: the class names in output-unit
+    Classes are ``classes`` when given (``data.class_names``: the class names in output-unit
     order; a label not among them is an error), else the distinct labels in sorted order:
     numbers by value, text alphabetically. Fractional numbers are then refused (each
     distinct value would silently become a class of its own).
@@ -209,8 +209,8 @@ def encode_labels(y: np.ndarray, task: str, where: str, classes: list[str] | Non
         index = {name: k for k, name in enumerate(classes)}
         bad = next((name for name in names if name not in index), None)
         if bad is not None:
-            raise NnrunError(f"{where}: label {bad!r} is not in data.classes [{', '.join(classes)}]; list every "
-                             "label's class there (in output-unit order), or leave data.classes out")
+            raise NnrunError(f"{where}: label {bad!r} is not in data.class_names [{', '.join(classes)}]; list every "
+                             "label's class there (in output-unit order), or leave data.class_names out")
         return np.array([index[name] for name in names], dtype=np.int64), list(classes)
     if not text:
         fractional = y[y != np.round(y)]
