@@ -113,11 +113,12 @@ def final_metrics(cfg, result, data) -> dict:
     return metrics
 
 
-def prepare(cfg: Config, data=None, announce=None, load_kernel: bool | str = True):
+def prepare(cfg: Config, data=None, announce=None, load_kernel: bool | str = True, one_class_ok: bool = False):
     """Everything checkable before a run folder exists: data (unless given), sizes, initial
     network; and the compiled kernel, loaded (or compiled, which ``announce`` is told of).
-    ``load_kernel="if-missing"``: only compile it, when numba's cache does not hold it."""
-    data = load_data(cfg) if data is None else data
+    ``load_kernel="if-missing"``: only compile it, when numba's cache does not hold it.
+    ``one_class_ok``: as :func:`~nnrun.data.load_data`'s (``nnrun explain``: one sample)."""
+    data = load_data(cfg, one_class_ok=one_class_ok) if data is None else data
     check_size(cfg, len(data.X_train))
     network = build_network(cfg, streams(cfg.seed)["init"])
     batch_size(cfg, len(data.X_train))

@@ -120,8 +120,11 @@ def stop_on_signals():
 
 
 def build_network(cfg, rng: np.random.Generator) -> Network:
-    """The configured network, freshly initialised or loaded from model.init_from."""
+    """The configured network: loaded from model.init_from, set from model.weights, or
+    freshly initialised from ``rng`` (the init stream, which the other two leave unused)."""
     m = cfg.model
+    if m.weights is not None:
+        return Network(m.architecture, m.activations).set_parameters(m.weights, "model.weights.")
     if m.init_from:
         net = Network.from_npz(m.init_from)
         if net.sizes != m.architecture or net.activations != m.activations:

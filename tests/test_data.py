@@ -19,7 +19,7 @@ def data_for(data, architecture="2-4-2", **model):
 
 
 def test_every_source_is_tested():
-    assert set(SOURCES) == set(GENERATED) | set(REGRESSION) | {"higham", "csv", "digits"}
+    assert set(SOURCES) == set(GENERATED) | set(REGRESSION) | {"higham", "csv", "inline", "digits"}  # inline: tests/test_inline.py
 
 
 

@@ -79,7 +79,7 @@ def origin(key: str, source: str, overrides=()) -> str:
     set it or a section above it (``command line 'train.etta=0.1'``), else ``source``."""
     for text in reversed(tuple(overrides)):
         given = text.partition("=")[0].strip()
-        if key == given or key.startswith(given + "."):
+        if key == given or key.startswith((given + ".", given + "[")):
             return f"command line {text!r}"
     return source
 
@@ -143,7 +143,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         return f"{source}: data.source: {unknown('source', get_dotted(data, 'data.source'), SOURCES)}"
     if e["type"] == "union_tag_not_found":
         return f"{source}: data.source: required key is missing; accepted: {', '.join(SOURCES)}"
-    named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg)
+    named = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*): (.*)$", msg)
     if named and e["type"] == "value_error" and not isinstance(e.get("input"), (str, int, float, list)):
         # a whole-section check whose message names its key: 'model' + 'output: ...'
         inner = named.group(1)

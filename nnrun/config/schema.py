@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+import numpy as np
+
 from nnrun.maths.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
 from nnrun.config.base import Strict
 from nnrun.config.messages import format_validation_error, known, unknown
@@ -32,6 +34,7 @@ from nnrun.config.overrides import get_dotted
 from nnrun.config.sources import DATA_SOURCES, DataConfig
 from nnrun.errors import NnrunError
 from nnrun.maths.losses import LOSSES
+from nnrun.maths.network import parameter_problem
 from nnrun.maths.optimizers import HYPER_KEYS, HYPERS, OPTIMIZERS
 from nnrun.maths.schedules import SCHEDULES
 
@@ -72,6 +75,9 @@ class ModelConfig(Strict):
         "init=normal, zeros otherwise"
     )
     init_from: str | None = Field(None, description="model.npz to start from")
+    weights: dict[str, Any] | None = Field(
+        None, description="the initial parameters written out: W1, b1, W2, b2, ... in model.npz's shapes "
+        "(W_l: n_l rows of n_{l-1} numbers; b_l: n_l numbers)")
     dropout: float | list[float] = Field(0.0, description="drop probability p of the hidden units, "
                                          "one number or one per hidden layer")
 
@@ -79,6 +85,21 @@ class ModelConfig(Strict):
     @classmethod
     def _architecture(cls, v):
         return parse_architecture(v)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        """Numbers as float64 values (1 -> 1.0), so the run's config.yaml holds what the network
+        starts from; what is not a list of numbers is left for :meth:`_consistent` to name."""
+        if v is None:
+            return v
+        out = {}
+        for name, value in v.items():
+            try:
+                out[name] = np.asarray(value, dtype=np.float64).tolist()
+            except (TypeError, ValueError):
+                out[name] = value
+        return out
 
     @field_validator("activation")
     @classmethod
@@ -115,6 +136,13 @@ class ModelConfig(Strict):
             raise ValueError("output: softmax on a single output unit is always 1; make the last size of "
                              "model.architecture the number of classes (one unit per class), or, for 2 classes "
                              "only, use model.output=sigmoid on one unit")
+        if self.weights is not None:
+            if self.init_from is not None:
+                raise ValueError(f"model.weights: given with model.init_from {self.init_from}; the initial weights "
+                                 "come from one of them: remove one")
+            problem = parameter_problem(self.architecture, self.weights)
+            if problem is not None:
+                raise ValueError(f"model.weights.{problem}")
         if self.bias_init is None:
             self.bias_init = "normal" if self.init == "normal" else "zeros"
         return self

@@ -33,6 +33,7 @@ from nnrun.data.tables import (
     label_values,
     numeric_column,
     read_csv,
+    read_inline,
     read_table,
 )
 from nnrun.data.transforms import TRANSFORMS, Pipeline
@@ -42,7 +43,7 @@ from nnrun.maths.streams import STREAMS, streams
 __all__ = [
     "GENERATORS", "HIGHAM_X1", "HIGHAM_X2", "STREAMS", "TRANSFORMS", "Dataset", "Pipeline", "class_name",
     "encode_labels", "franke_function", "label_values", "load_data", "numeric_column", "read_csv",
-    "read_table", "streams",
+    "read_inline", "read_table", "streams",
 ]
 
 
@@ -67,7 +68,7 @@ class Dataset:
     Y_val: np.ndarray | None = None
     labels_val: np.ndarray | None = None
     raw_val: np.ndarray | None = None
-    label_name: str | None = None  # the label column of a file source
+    label_name: str | list[str] | None = None  # the label column of a file source (several targets: a list)
 
     def __post_init__(self):
         if self.X_val is None:
@@ -83,6 +84,11 @@ class Dataset:
     @property
     def n_features(self) -> int:
         return self.X_train.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        """The number of regression targets (label columns), one output unit each; 1 for a classification."""
+        return 1 if self.labels_train.ndim == 1 else self.labels_train.shape[1]
 
     @property
     def n_classes(self) -> int:
@@ -106,6 +112,8 @@ def _raw(cfg) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
         if X.shape[1] != 64:
             raise NnrunError(f"data.path: {d.path} has {X.shape[1]} pixel columns; the digits have 64")
         return X, y, names, label
+    if d.source == "inline":
+        return read_inline(d.columns, d.rows, d.label, d.features)
     return read_csv(d.path, d.label, d.features)
 
 
@@ -126,16 +134,30 @@ def _check_inputs(cfg, X: np.ndarray, feature_names: list[str], where: str) -> N
         )
 
 
-def _targets(cfg, y: np.ndarray, where: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _targets(cfg, y: np.ndarray, where: str, one_class_ok: bool = False
+             ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(labels, class names, Y): the labels encoded, and the targets the output layer learns
-    (one-hot, 0/1 for a single unit, or the regression target)."""
+    (one-hot, 0/1 for a single unit, or the regression targets, one column each).
+    ``one_class_ok``: accept labels of one class (data.class_names then says its output unit)."""
+    d = cfg.data
     n_out = cfg.model.architecture[-1]
     arch = "-".join(map(str, cfg.model.architecture))
-    labels, class_names = encode_labels(y, cfg.data.task, where)
-    if cfg.data.task == "classification":
+    if y.ndim == 2 and d.task == "classification":
+        raise NnrunError(f"data.label: {d.label} names {y.shape[1]} columns; a classifier has one label column "
+                         "(several are the targets of data.task: regression)")
+    labels, class_names = encode_labels(y, d.task, where, d.class_names)
+    if d.task == "classification":
         n_classes = len(class_names)
-        if n_classes < 2:
-            raise NnrunError(f"{where}: only one class ({class_names[0]}) in the labels; a classifier needs at least 2")
+        present = np.unique(labels)
+        if len(present) < 2:
+            only = class_names[int(present[0])]
+            if not one_class_ok:
+                raise NnrunError(f"{where}: only one class ({only}) in the labels; a classifier needs at least 2 "
+                                 "to train; `nnrun explain CONFIG` shows the steps of one")
+            if d.class_names is None:
+                raise NnrunError(f"data.class_names: required when the labels hold one class ({only}), to say which "
+                                 f"output unit it is; give the class names in output-unit order, e.g. "
+                                 f"data.class_names: [{only}, ...]")
         if not (n_classes == n_out or (n_classes == 2 and n_out == 1)):
             raise NnrunError(
                 f"model.architecture: {arch} has {n_out} output unit(s) but {where} has "
@@ -143,9 +165,16 @@ def _targets(cfg, y: np.ndarray, where: str) -> tuple[np.ndarray, list[str], np.
                 + (" (or 1 for 0/1 targets)" if n_classes == 2 else "")
             )
         Y = np.eye(n_out)[labels] if n_out > 1 else labels[:, None].astype(np.float64)
+    elif labels.ndim == 2:
+        if n_out != labels.shape[1]:
+            raise NnrunError(f"model.architecture: regression with the {labels.shape[1]} targets {', '.join(d.label)} "
+                             f"predicts {labels.shape[1]} values, one output unit each; make the last size "
+                             f"{labels.shape[1]}, not {n_out}")
+        Y = labels
     else:
         if n_out != 1:
-            raise NnrunError(f"model.architecture: regression predicts one value; make the last size 1, not {n_out}")
+            raise NnrunError(f"model.architecture: regression predicts one value; make the last size 1, not {n_out}"
+                             " (or name one target column per output unit in data.label)")
         Y = labels[:, None].astype(np.float64)
     return labels, class_names, Y
 
@@ -168,13 +197,17 @@ def _split(cfg, N: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.sort(order[n_test + n_val:]))
 
 
-def load_data(cfg) -> Dataset:
-    """Build the configured data set: source -> labels/targets -> split -> transforms."""
+def load_data(cfg, one_class_ok: bool = False) -> Dataset:
+    """Build the configured data set: source -> labels/targets -> split -> transforms.
+
+    ``one_class_ok``: accept a classification whose labels hold one class (``nnrun
+    explain`` shows a step on one sample; training refuses it), provided data.class_names
+    says which output unit that class is."""
     X, y, feature_names, label_name = _raw(cfg)
     n_in, n_out = cfg.model.architecture[0], cfg.model.architecture[-1]
     where = f"data.path {cfg.data.path}" if hasattr(cfg.data, "path") else f"data.source {cfg.data.source}"
     _check_inputs(cfg, X, feature_names, where)
-    labels, class_names, Y = _targets(cfg, y, where)
+    labels, class_names, Y = _targets(cfg, y, where, one_class_ok)
     test, val, train = _split(cfg, len(X))
     n_test, n_val = len(test), len(val)
     pipeline = Pipeline(cfg.data.transform).fit(X[train])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nnrun.data.tables import class_name
 from nnrun.data.transforms import TRANSFORMS as TRANSFORM_STEPS
 
 TRANSFORMS = tuple(TRANSFORM_STEPS)  # the names of data.TRANSFORMS, its one registry
@@ -28,6 +29,23 @@ class DataCommon(BaseModel):
     task: Literal["classification", "regression"] = "classification"
     image_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = Field(
         None, description="[height, width]: the inputs are images (features.png, misclassified.png)")
+    class_names: list[str | int | float] | None = Field(
+        None, description="the class names in output-unit order (default: the labels, sorted)")
+
+    @field_validator("class_names")
+    @classmethod
+    def _class_names(cls, v):
+        """Names as the labels' class names are written (1.0 -> '1'), each once, at least 2."""
+        if v is None:
+            return v
+        names = [class_name(c) for c in v]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise ValueError(f"'{twice}' is named twice in [{', '.join(names)}]; name each class once")
+        if len(names) < 2:
+            raise ValueError(f"[{', '.join(names)}] names {len(names)} class; a classifier has at "
+                             "least 2 (one output unit each, or one sigmoid unit for 2)")
+        return names
 
     @model_validator(mode="after")
     def _held_out(self):
@@ -36,4 +54,7 @@ class DataCommon(BaseModel):
                 f"data.validation_fraction: {self.validation_fraction:g} with data.test_fraction "
                 f"{self.test_fraction:g} leaves no training sample; the two must add up to less than 1"
             )
+        if self.class_names is not None and self.task != "classification":
+            raise ValueError(f"data.class_names: [{', '.join(self.class_names)}] given for data.task {self.task}; class "
+                             "names are for data.task: classification")
         return self

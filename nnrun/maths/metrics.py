@@ -9,7 +9,8 @@ larger value is better.
 
 The measures themselves: a loss is the mean of the training loss over a set (the penalty
 apart); accuracy is the share of samples whose largest output (one sigmoid unit: a_L >= 0.5)
-is the true class; R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2.
+is the true class; R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2 (several targets: the mean of
+their R²).
 """
 
 from __future__ import annotations
@@ -44,7 +45,16 @@ class Metric:
 
 
 def r2_score(y, y_hat) -> float | None:
-    """R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2; None for fewer than two values or a constant y."""
+    """R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2; None for fewer than two values or a constant y.
+
+    For several targets (y and y_hat of shape (N, k), k > 1) the mean of the k targets' R²
+    (scikit-learn's ``multioutput="uniform_average"``); None when any target's R² is (a
+    constant target: scikit-learn would count it as 0 or 1)."""
+    if y.ndim == 2:
+        if y.shape[1] == 1:
+            return r2_score(y[:, 0], y_hat[:, 0])
+        each = [r2_score(y[:, k], y_hat[:, k]) for k in range(y.shape[1])]
+        return None if any(r is None for r in each) else sum(each) / len(each)
     if len(y) < 2:
         return None
     ss_tot = float(((y - y.mean()) ** 2).sum())
@@ -54,7 +64,7 @@ def r2_score(y, y_hat) -> float | None:
 def _r2_on(split: str) -> Callable:
     def r2(run):
         X, Y = getattr(run.data, f"X_{split}"), getattr(run.data, f"Y_{split}")
-        return r2_score(Y[:, 0], run.net.predict(X)[:, 0]) if len(X) else None
+        return r2_score(Y, run.net.predict(X)) if len(X) else None
 
     return r2
 

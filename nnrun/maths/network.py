@@ -50,6 +50,49 @@ def parameter_count(sizes: list[int]) -> int:
     return layout(sizes)[2]
 
 
+def parameter_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    """The parameters by their names in model.npz (and ``model.weights``), with their shapes:
+    W_l is (n_l, n_{l-1}) and b_l has n_l entries, for l = 1..L (W1, b1, W2, b2, ...)."""
+    shapes = {}
+    for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        shapes[f"W{l}"] = (n, n_prev)
+        shapes[f"b{l}"] = (n,)
+    return shapes
+
+
+def parameter_problem(sizes: list[int], arrays: dict) -> str | None:
+    """What is wrong with ``arrays`` as the parameters of a network of ``sizes`` (a missing
+    or extra name, a shape that differs, a value that is not a finite number), as
+    'W2: ...' for an error line, or None when they fit."""
+    shapes = parameter_shapes(sizes)
+    arch = "-".join(map(str, sizes))
+    expected = ", ".join(shapes)
+    for name in shapes:
+        if name not in arrays:
+            return f"{name}: missing; a {arch} network needs {expected}"
+    for name in arrays:
+        if name not in shapes:
+            return f"{name}: not a parameter of a {arch} network, which has {expected}"
+    for name, shape in shapes.items():
+        try:
+            value = np.asarray(arrays[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            what = "a matrix (a list of rows)" if len(shape) == 2 else "a list"
+            return f"{name}: {str(arrays[name])[:60]} is not {what} of numbers; expected shape {_shape(shape)}"
+        if value.shape != shape:
+            what = "rows of" if len(shape) == 2 else "entries"
+            rows = f"{shape[0]} {what} {shape[1]} numbers" if len(shape) == 2 else f"{shape[0]} {what}"
+            return (f"{name}: shape {_shape(value.shape)} given, expected {_shape(shape)} "
+                    f"({rows}: layer {name[1:]} of {arch})")
+        if not np.isfinite(value).all():
+            return f"{name}: {value[~np.isfinite(value)][0]} is not a finite number"
+    return None
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
 class Network:
     """A fully connected network with one activation per layer (``activations[l-1]`` for layer l)."""
 
@@ -67,6 +110,17 @@ class Network:
             w0, b0 = self.w_off[l], self.b_off[l]
             self.W.append(self.theta[w0:w0 + n * n_prev].reshape(n, n_prev))
             self.b.append(self.theta[b0:b0 + n])
+
+    def set_parameters(self, arrays: dict, where: str) -> "Network":
+        """Set W_l and b_l from ``arrays`` (names and shapes of :func:`parameter_shapes`:
+        model.npz's, ``model.weights``'); a problem is one error starting with ``where``."""
+        problem = parameter_problem(self.sizes, arrays)
+        if problem is not None:
+            raise NnrunError(f"{where}{problem}")
+        for l in range(self.n_layers):
+            self.W[l][...] = np.asarray(arrays[f"W{l + 1}"], dtype=np.float64)
+            self.b[l][...] = np.asarray(arrays[f"b{l + 1}"], dtype=np.float64)
+        return self
 
     @property
     def n_layers(self) -> int:
@@ -204,9 +258,7 @@ class Network:
                 sizes = [int(s) for s in array("architecture")]
                 activations = [str(a) for a in array("activations")]
                 net = cls(sizes, activations)
-                for l in range(net.n_layers):
-                    net.W[l][...] = array(f"W{l + 1}")
-                    net.b[l][...] = array(f"b{l + 1}")
+                net.set_parameters({name: array(name) for name in parameter_shapes(sizes)}, f"{key}: {path}: ")
         except FileNotFoundError:
             raise NnrunError(f"{key}: {path}: no such file") from None
         except KeyError as e:

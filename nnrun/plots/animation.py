@@ -26,8 +26,10 @@ FIGSIZE = (9.6, 4.3)
 
 
 def animates(cfg, data) -> bool:
-    """Whether there is a picture to animate: a map of two inputs, or a fitted curve of one."""
-    return data is not None and (data.n_features == 2 or (data.n_features == 1 and data.task == "regression"))
+    """Whether there is a picture to animate: a map of two inputs, or a fitted curve of one
+    (for a classification or a regression of one target)."""
+    return data is not None and data.n_targets == 1 and (
+        data.n_features == 2 or (data.n_features == 1 and data.task == "regression"))
 
 
 def _animates(run) -> bool:

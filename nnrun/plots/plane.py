@@ -253,7 +253,7 @@ def _draw_neurons(run, path):
 
 # this family's pictures, name -> Picture(applies, draw, cost), in the order they are drawn
 PICTURES: dict[str, Picture] = {
-    "data": Picture(lambda run: run.inputs(2), _draw_data, cost=0.20),
+    "data": Picture(lambda run: run.inputs(2) and run.one_target, _draw_data, cost=0.20),
     "regions": Picture(lambda run: run.inputs(2) and run.classify, _draw_regions, cost=0.28),
     "neurons": Picture(lambda run: run.inputs(2), _draw_neurons, cost=0.40),
 }

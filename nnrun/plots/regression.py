@@ -1,4 +1,5 @@
-"""Regression pictures (E5): the fitted curve or surface, and predicted against true.
+"""Regression pictures (E5): the fitted curve or surface, and predicted against true, for
+one target (a regression of several targets has neither: which would it show?).
 
 R^2 = 1 - SS_res / SS_tot, SS_res = sum_i (y_i - yhat_i)^2, SS_tot = sum_i (y_i - mean y)^2,
 per set (1 is a perfect fit, 0 is no better than predicting the mean).
@@ -122,7 +123,7 @@ def _draw_residuals(run, path):
 
 # this family's pictures, name -> Picture(applies, draw), in the order they are drawn
 PICTURES: dict[str, Picture] = {
-    "fit": Picture(lambda run: run.data is not None and not run.classify and run.data.raw_train.shape[1] in (1, 2),
+    "fit": Picture(lambda run: run.one_target and not run.classify and run.data.raw_train.shape[1] in (1, 2),
                    _draw_fit),
-    "residuals": Picture(lambda run: run.data is not None and not run.classify, _draw_residuals),
+    "residuals": Picture(lambda run: run.one_target and not run.classify, _draw_residuals),
 }

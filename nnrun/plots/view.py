@@ -42,6 +42,12 @@ class RunView:
     def classify(self) -> bool:
         return self.data is not None and self.data.task == "classification"
 
+    @property
+    def one_target(self) -> bool:
+        """A classification, or a regression of one target: what a picture of the targets
+        (coloured points, a fitted curve, predicted against true) can show."""
+        return self.data is not None and self.data.n_targets == 1
+
     def inputs(self, n: int) -> bool:
         return self.data is not None and self.data.raw_train.shape[1] == n
 

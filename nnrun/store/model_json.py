@@ -1,5 +1,6 @@
 """model.json: what ``nnrun predict`` needs besides the weights (features, fitted
-transforms, task, label column, class names)."""
+transforms, task, label column (a list of them for several regression targets, one
+output unit each, in order), class names)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class Predictor:
     network: object
     task: str
     features: list[str]
-    label: str | None
+    label: str | list[str] | None  # several regression targets: their columns, one output unit each
     class_names: list[str]
     output: str
     transform: Pipeline
@@ -85,18 +85,13 @@ def predict(run_dir: str | Path, csv_path: str | Path) -> tuple[pd.DataFrame, di
     Returns (table, summary): the table holds the label (if present), ``predicted``
     (a class name, or a value for regression) and the per-class columns; the summary
     holds ``rows`` and ``accuracy`` (or ``r2`` and ``rmse``) when labels were given.
+    Several regression targets: their columns (if present) and ``predicted_<target>`` each.
     """
     predictor = load_predictor(run_dir)
     csv_path = str(csv_path)
-    frame = read_table(csv_path, key="CSV")
-    if len(frame) == 0:
-        raise NnrunError(f"{csv_path}: no data rows after the header")
-    missing = [c for c in predictor.features if c not in frame.columns]
-    if missing:
-        raise NnrunError(f"{csv_path}: no column '{missing[0]}'; the run was trained on the columns "
-                         f"{', '.join(predictor.features)} (columns found: {', '.join(frame.columns)})")
-    X = np.column_stack([numeric_column(frame, c, csv_path) for c in predictor.features])
-    A = predictor.outputs(X)
+    frame, A = _outputs(predictor, csv_path)
+    if isinstance(predictor.label, list):
+        return _predict_targets(predictor, frame, A, csv_path)
     table = pd.DataFrame(index=range(len(frame)))
     summary: dict = {"rows": len(frame), "label": predictor.label}
     has_label = predictor.label is not None and predictor.label in frame.columns
@@ -130,14 +125,51 @@ def predict(run_dir: str | Path, csv_path: str | Path) -> tuple[pd.DataFrame, di
     return table, summary
 
 
+def _outputs(predictor: Predictor, csv_path: str):
+    """(the CSV's rows, a_L for each): the features read, the fitted transforms applied."""
+    frame = read_table(csv_path, key="CSV")
+    if len(frame) == 0:
+        raise NnrunError(f"{csv_path}: no data rows after the header")
+    missing = [c for c in predictor.features if c not in frame.columns]
+    if missing:
+        raise NnrunError(f"{csv_path}: no column '{missing[0]}'; the run was trained on the columns "
+                         f"{', '.join(predictor.features)} (columns found: {', '.join(frame.columns)})")
+    X = np.column_stack([numeric_column(frame, c, csv_path) for c in predictor.features])
+    return frame, predictor.outputs(X)
+
+
+def _predict_targets(predictor: Predictor, frame, A: np.ndarray, csv_path: str) -> tuple[pd.DataFrame, dict]:
+    """A regression of several targets: for each target t, ``predicted_t`` (output unit k for
+    the k-th target) beside column t when the CSV has it. With every target column present,
+    the summary holds the RMSE over all targets' cells and R², the mean of the targets' R²."""
+    targets = list(predictor.label)
+    table = pd.DataFrame(index=range(len(frame)))
+    summary: dict = {"rows": len(frame), "label": targets}
+    scored = all(t in frame.columns for t in targets)
+    truth = np.column_stack([label_values(frame[t], t, csv_path) for t in targets]) if scored else None
+    if truth is not None and truth.dtype.kind in "US":
+        bad = next(t for t in targets if label_values(frame[t], t, csv_path).dtype.kind in "US")
+        raise NnrunError(f"{csv_path}: column '{bad}' holds text; this run predicts numbers")
+    for k, t in enumerate(targets):
+        if truth is not None:
+            table[t] = truth[:, k]
+        table[f"predicted_{t}"] = A[:, k]
+    if truth is not None:
+        summary["rmse"] = float(np.sqrt(((truth - A) ** 2).mean()))
+        summary["r2"] = r2_score(truth, A)
+    return table, summary
+
+
 def summary_line(summary: dict) -> str:
     """'accuracy 0.9667 (29 of 30 rows against column 'species')' or the regression scores."""
     label = summary.get("label")
+    names = label if isinstance(label, list) else [label]
+    column = f"column{'s' if len(names) > 1 else ''} " + ", ".join(f"'{n}'" for n in names)
     if "accuracy" in summary:
         return (f"accuracy {summary['accuracy']:.4f} ({summary['correct']} of {summary['rows']} rows "
-                f"against column '{label}')")
+                f"against {column})")
     if "rmse" in summary:
         r2 = "" if summary.get("r2") is None else f", R² {summary['r2']:.4g}"
-        return f"RMSE {summary['rmse']:.4g}{r2} over {summary['rows']} rows against column '{label}'"
-    return f"{summary['rows']} rows predicted (no column '{label}' to score against)" if label else \
+        return f"RMSE {summary['rmse']:.4g}{r2} over {summary['rows']} rows against {column}"
+    return f"{summary['rows']} rows predicted (no {column} to score against)" if label else \
         f"{summary['rows']} rows predicted"
