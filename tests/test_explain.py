@@ -100,7 +100,7 @@ def test_the_explained_step_agrees_with_pytorch_autograd(write_config):
     step, net = explained["steps"][0], explained["network"]
     zs, outs, loss, Ws, bs = _autograd_step(step, net, torch)
     m = len(step["samples"])
-    assert step["loss"] == pytest.approx(float(loss), rel=1e-12)
+    assert step["loss"] == pytest.approx(loss.item(), rel=1e-12)
     for layer, z, a, W, b in zip(step["layers"], zs, outs, Ws, bs):
         np.testing.assert_allclose(layer["z"], z.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer["a"], a.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -136,8 +136,8 @@ def test_text_and_markdown_show_every_part_of_a_step():
 def test_a_large_network_is_shown_by_its_first_rows_and_says_what_was_left_out(write_config):
     config = write_config(small_config(model={"architecture": "2-20-2"}, train={"batch_size": 10}))
     short = cli("explain", config).stdout
-    assert "the first 3 x 6 shown" not in short  # W1 is 20 x 2: rows cut, columns whole
-    assert "(20 x 2; the first 3 x 2 shown)" in short
+    assert "(20 x 2; the first 3 x 2 shown)" in short  # W1: rows cut, its 2 columns whole
+    assert "(10 x 20; the first 3 x 8 shown)" in short  # a1: 10 samples of 20 units
     assert "Left out:" in short and "--full shows everything" in short
     assert "... and 7 more" in short  # 10 samples, 3 shown
     full = cli("explain", config, "--full").stdout
@@ -159,7 +159,7 @@ def test_check_names_exactly_the_two_mistakes_and_passes_the_right_answers(tmp_p
     right.write_text(yaml.safe_dump({"steps": [{**answers["steps"][0], "loss": round(answers["steps"][0]["loss"], 6)}]}))
     ok = cli("explain", config, "--check", right)
     assert ok.exit_code == 0, ok.stdout
-    assert ok.stdout.strip().splitlines()[-1].startswith("40 of 40 numbers match (rtol 0.0001")
+    assert ok.stdout.strip().splitlines()[-1].startswith("47 of 47 numbers match (rtol 0.0001")
     wrong_answers = json.loads(json.dumps(answers))
     layers = wrong_answers["steps"][0]["layers"]
     layers[1]["delta"][0][2] *= -1  # a sign slip
@@ -169,7 +169,7 @@ def test_check_names_exactly_the_two_mistakes_and_passes_the_right_answers(tmp_p
     bad = cli("explain", config, "--check", wrong)
     assert bad.exit_code == 1
     lines = bad.stdout.strip().splitlines()
-    assert len(lines) == 3 and lines[-1].startswith("38 of 40 numbers match")
+    assert len(lines) == 3 and lines[-1].startswith("45 of 47 numbers match")
     assert lines[0].startswith("step 1, layer 2, delta[0][2]: expected 0.0163493436, given -0.0163493436")
     assert lines[1].startswith("step 1, layer 3, grad_W[1][0]: expected ") and "relative error 0.01" in lines[1]
 

@@ -76,6 +76,8 @@ def compare(answers: dict, expected: dict, path, rtol: float = RTOL, atol: float
         want = by_iteration[iteration]
         for key, value in step.items():
             where = f"step {iteration}"
+            if key == "iteration":  # which step, not a number to grade
+                continue
             if key not in STEP_FIELDS:
                 raise NnrunError(f"--check: {path}: {where}: unknown field '{key}'; a step has "
                                  f"{', '.join(STEP_FIELDS)}")
@@ -100,6 +102,8 @@ def _layers(given, expected, where, path, rtol, atol):
         want = expected[number - 1]
         for key, value in layer.items():
             here = f"{where}, layer {number}"
+            if key == "layer":
+                continue
             if key not in LAYER_FIELDS and key not in want:
                 raise NnrunError(f"--check: {path}: {here}: unknown field '{key}'; a layer has "
                                  f"{', '.join(k for k in want if k not in ('layer',))}")

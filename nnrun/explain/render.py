@@ -17,7 +17,7 @@ from nnrun.maths.optimizers import OPTIMIZERS
 DIGITS = 9
 MAX_PARAMETERS = 60  # above this, or ...
 MAX_BATCH = 8  # ... a larger step, matrices are cut to their first rows and columns
-SHOWN_ROWS, SHOWN_COLUMNS = 3, 6
+SHOWN_ROWS, SHOWN_COLUMNS = 3, 8
 
 
 def number(x: float) -> str:
@@ -100,7 +100,8 @@ class _Writer:
         shown, cut = self.cut(name, M_full)
         cut_rows, cut_columns = shown.shape[0] < M_full.shape[0], shown.shape[1] < M_full.shape[1]
         if self.md:
-            self.say(f"$$ {tex_name} = {_tex_matrix(shown, cut_rows, cut_columns)} $$" + (f" {note}{cut}" if note or cut else ""))
+            sign = "" if tex_name.endswith("leftarrow") else " ="
+            self.say(f"$$ {tex_name}{sign} {_tex_matrix(shown, cut_rows, cut_columns)} $$" + (f" {note}{cut}" if note or cut else ""))
             self.say()
         else:
             head = f"      {name} = "
@@ -142,7 +143,8 @@ def _preamble(w: _Writer, explained: dict, title: str | None, n_params: int) -> 
           + (f", lambda {net['lambda']:g}" if net["lambda"] else "")
           + (f"; dropout {net['dropout']}" if net["dropout"] else "")
           + f"; batch {net['batch_size']}.")
-    w.say("W_l has n_l rows and n_{l-1} columns, as in model.npz; vectors are written as rows, one row per sample. "
+    w.say(("$W_l$ has $n_l$ rows and $n_{l-1}$ columns" if w.md else "W_l has n_l rows and n_(l-1) columns")
+          + ", as in model.npz; vectors are written as rows, one row per sample. "
           "The numbers are those of `nnrun train` (its NumPy reference engine, bit for bit), printed to "
           f"{DIGITS} significant digits.")
     if opt.state:
@@ -204,8 +206,10 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
         l, f = layer["layer"], layer["activation"]
         _, text_d, _, tex_d = _f(f)
         if l == L:  # the loss's own delta_L, for this output
-            named = loss.delta_formula.replace("f'", f"{out}'").replace("_L", str(l))
-            w.say(f"    delta{l} = {named}" + ("" if "f'" not in loss.delta_formula else f", {out}'(z) = {text_d}")
+            general, _, softmax_case = loss.delta_formula.partition("  (softmax: ")
+            formula = softmax_case.rstrip(")") if out == SOFTMAX and softmax_case else general
+            named = formula.replace("f'", f"{out}'").replace("_L", str(l))
+            w.say(f"    delta{l} = {named}" + ("" if "f'" not in formula else f", {out}'(z) = {text_d}")
                   if not w.md else f"$\\delta_{l} = {loss.delta_tex.replace('_L', f'_{l}')}$ ({net['loss']}, {out} output)"
                   + ("" if "f'" not in loss.delta_tex else f", with $f'(z) = {tex_d}$"))
         else:
@@ -281,9 +285,9 @@ def render_input(explained: dict, markdown: bool = False, full: bool = False) ->
         w.matrix(f"b{l}", f"b_{l}^\\top", [layer["b"]])
         w.matrix(f"z{l}", f"z_{l}^\\top", [layer["z"]])
         w.matrix(f"a{l}", f"a_{l}^\\top", [layer["a"]])
-    w.say()
-    w.say(f"{'**Decision**: ' if w.md else 'Decision: '}{explained['decision']}")
     if w.cut.left_out:
         w.say(f"(Left out: the rows past the first {SHOWN_ROWS} and the columns past the first {SHOWN_COLUMNS} of "
               f"{', '.join(sorted(w.cut.left_out))}; --full shows everything.)")
+    w.say()
+    w.say(f"{'**Decision**: ' if w.md else 'Decision: '}{explained['decision']}")
     return w.text()
