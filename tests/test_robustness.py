@@ -127,6 +127,13 @@ def test_a_check_on_two_keys_says_where_each_value_came_from(changes, overrides,
         assert word.format(path=path) not in result.stderr, result.stderr
 
 
+def test_softmax_on_a_regression_is_told_to_be_identity_not_one_unit_per_class(runs_dir):
+    """Issue 23: softmax on the one unit of a regression got the classifier's advice."""
+    result = nnrun_process("train", CONFIGS / "sine_regression.yaml", "model.output=softmax", "--runs-dir", runs_dir)
+    assert_clean_error(result, ["command line 'model.output=softmax': model.output: softmax is for classification; "
+                                "regression needs identity"], runs_dir)
+
+
 def test_a_misspelt_required_key_is_named_with_its_likely_spelling(write_config, runs_dir):
     """Regression (cold read): 'etta: 0.05' said only 'train.eta: required key is missing'."""
     cfg = small_config()

@@ -111,9 +111,6 @@ class ModelConfig(Strict):
         if n_hidden == 0 and any(p > 0 for p in rates):
             raise ValueError(f"dropout: {self.dropout!r} on {'-'.join(map(str, self.architecture))}, which has "
                              "no hidden layer; dropout acts on hidden units only")
-        if self.output == SOFTMAX and self.architecture[-1] < 2:
-            architecture = self.architecture
-            raise Clash(("model.output", "model.architecture"), lambda where: softmax_on_one_unit(architecture, where))
         if self.bias_init is None:
             self.bias_init = "normal" if self.init == "normal" else "zeros"
         return self
@@ -322,6 +319,9 @@ class Config(Strict):
             )
         if self.data.task == "regression" and self.model.output == SOFTMAX:
             raise ValueError("model.output: softmax is for classification; regression needs identity")
+        if self.model.output == SOFTMAX and self.model.architecture[-1] < 2:  # after the task: regression
+            architecture = self.model.architecture                              # wants identity, not classes
+            raise Clash(("model.output", "model.architecture"), lambda where: softmax_on_one_unit(architecture, where))
         return self
 
     def to_dict(self) -> dict:
