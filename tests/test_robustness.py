@@ -87,6 +87,7 @@ TWO_KEYS = [
      ["train.epochs=5 on the command line and train.iterations: 300 in {path} both set the length of training",
       "give only one: add train.iterations=null to train for 5 epochs, or drop train.epochs=5 to train for 300 "
       "iterations"], []),
+    ({}, ["train.epochs=1"], ["add train.iterations=null to train for 1 epoch, or"], ["1 epochs"]),
     ({}, ["train.iterations=1000", "train.epochs=5"],
      ["train.iterations=1000 and train.epochs=5, both on the command line", "give only one of them"], ["{path}"]),
     ({"train": {"epochs": 5}}, [],

@@ -167,7 +167,8 @@ def training_length(iterations: int | None, epochs: int | None, where: Where) ->
                 else f"{where.source} gives")
         return f"{said} neither {it} nor {ep}; give one: {it}=N (gradient steps) or {ep}=N (passes over " \
                "the training set)"
-    values = {it: (iterations, "iterations"), ep: (epochs, "epochs")}
+    values = {it: (iterations, "iterations" if iterations != 1 else "iteration"),
+              ep: (epochs, "epochs" if epochs != 1 else "epoch")}
     typed = [k for k in (it, ep) if where.typed(k)]
     if len(typed) == 2:
         return f"{it}={iterations} and {ep}={epochs}, both on the command line, both set the length of " \
@@ -175,7 +176,7 @@ def training_length(iterations: int | None, epochs: int | None, where: Where) ->
     if not typed:
         return f"{it}: {iterations} and {ep}: {epochs}, both in {where.source}, both set the length of " \
                f"training; delete one of them from the file, or switch one off on the command line: " \
-               f"{ep}=null to train for {iterations} iterations, {it}=null for {epochs} epochs"
+               f"{ep}=null to train for {iterations} {values[it][1]}, {it}=null for {epochs} {values[ep][1]}"
     cmd = typed[0]
     kept = ep if cmd == it else it
     (n_cmd, unit_cmd), (n_kept, unit_kept) = values[cmd], values[kept]
