@@ -288,6 +288,67 @@ def test_the_animation_keeps_its_legends_off_the_data(config, monkeypatch, tmp_p
         assert train.get_markerfacecolor() not in ("w", "white", (1.0, 1.0, 1.0, 1.0))
 
 
+def test_a_flat_map_has_no_decision_boundary_and_says_so_a_real_one_gets_its_contour(monkeypatch, tmp_path):
+    """Issue 23: the first frame of moons_deep_relu's animation (output 0.499-0.501 everywhere)
+    was a flat map crossed by stray 0.5 contours through ripples of a few thousandths."""
+    import matplotlib.pyplot as plt
+    from matplotlib.contour import ContourSet
+
+    from nnrun.plots import animation
+
+    flat = 0.5 + 0.001 * np.linspace(-1, 1, 50)
+    assert plane.boundary_note(flat) == "no decision boundary yet: output 0.499–0.501"
+    assert plane.boundary_note(np.linspace(0.1, 0.9, 50)) == ""
+    assert plane.boundary_note(np.linspace(0.6, 0.9, 50)) == \
+        "no decision boundary: output 0.600–0.900, above 0.5 everywhere"
+
+    cfg = nnrun.load_config(str(CONFIGS / "moons_deep_relu.yaml"))
+    data = nnrun.load_data(cfg)
+    net = build_network(cfg, np.random.default_rng(0))
+    fig, ax = plt.subplots()
+    scene = animation._Regions(ax, fig, net, cfg, data, [net.theta])
+    fig.canvas.draw()
+    drawn, contour = [], ax.contour
+    monkeypatch.setattr(ax, "contour", lambda *a, **k: drawn.append(contour(*a, **k)) or drawn[-1])
+    x1 = scene.inputs[:, :1]
+    scene.draw(0.5 + 0.001 * np.tanh(x1))  # a frame of a fresh network: flat, crossing 0.5
+    assert drawn == [] and scene.note.get_text().startswith("no decision boundary yet: output 0.499–0.50")
+    scene.draw(1 / (1 + np.exp(-4 * x1)))  # a frame with a boundary
+    assert len(drawn) == 1
+    plt.close(fig)
+
+    # regions.png: the same rule, the same note
+    G0, G1, points = plane.grid(data, 40)
+    inputs = data.transform(points)[:, :1]
+    for out, contoured in ((0.5 + 0.001 * np.tanh(inputs), False), (1 / (1 + np.exp(-4 * inputs)), True)):
+        fig, ax = plt.subplots()
+        plane.draw_map(ax, fig, G0, G1, out, cfg, data)
+        assert any(isinstance(c, ContourSet) for c in ax.collections) == contoured
+        assert any(t.get_text().startswith("no decision boundary yet") for t in ax.texts) != contoured
+        plt.close(fig)
+
+
+def test_the_animation_shares_one_colour_scale_over_its_frames_for_an_unbounded_output(monkeypatch):
+    """The scale of a one-unit output that is not a sigmoid came from the first frame alone
+    (nearly flat): every later frame saturated it."""
+    import matplotlib.pyplot as plt
+
+    from nnrun.plots import animation
+
+    cfg = nnrun.load_config(str(CONFIGS / "moons_deep_relu.yaml"), ["model.output=identity", "train.loss=quadratic"])
+    data = nnrun.load_data(cfg)
+    net = build_network(cfg, np.random.default_rng(0))
+    thetas = [net.theta.copy(), 3 * net.theta]
+    fig, ax = plt.subplots()
+    scene = animation._Regions(ax, fig, net, cfg, data, thetas)
+    outs = []
+    for theta in thetas:
+        net.theta[:] = theta
+        outs.append(net.predict(scene.inputs))
+    assert scene.mesh.get_clim() == pytest.approx((min(o.min() for o in outs), max(o.max() for o in outs)))
+    plt.close(fig)
+
+
 def _loss_history(values):
     values = np.asarray(values, dtype=float)
     return pd.DataFrame({"iteration": np.arange(len(values)) * 10.0, "train_loss": values,

@@ -39,8 +39,9 @@ BAD_CONFIGS = [
     (["train.loss=hinge"], ["train.loss", "hinge", "quadratic"]),
     (["data.source=mnist"], ["data.source", "mnist", "moons"]),
     # issue 23: "use sigmoid" led to a second error on 3 classes; the fix that works comes first
+    # (where each value came from: test_a_check_on_two_keys_says_where_each_value_came_from)
     (["model.architecture=2-4-1", "model.output=softmax"],
-     ["softmax", "single output unit", "make the last size of model.architecture the number of classes"]),
+     ["softmax", "single output unit", "give model.architecture=2-4-K, K the number of classes"]),
     # issue 23: near-miss matching ignores letter case first ('Relu' got "did you mean 'elu'?")
     (["model.activation=Relu"], ["model.activation", "'Relu'; did you mean 'relu'?"]),
     # issue 23: a whole-section check typed on the command line was blamed on the config file
@@ -49,7 +50,6 @@ BAD_CONFIGS = [
     (["model.output=identity"], ["cross_entropy", "identity"]),
     (["train.batch_size=0"], ["batch_size", "0"]),
     (["train.batch_size=1000"], ["train.batch_size", "1000", "45 training samples"]),
-    (["train.epochs=3"], ["train.iterations", "train.epochs"]),
     (["model.architecture=2-30000-30000-2"], ["model.architecture", "parameters", "limit"]),
     (["train.iterations=1000000000", "train.log_every=1"], ["train.log_every", "history rows"]),
     (["model.init_from=missing.npz"], ["model.init_from", "missing.npz", "no such file"]),
@@ -77,6 +77,62 @@ def assert_clean_error(result, words, runs_dir):
 def test_bad_config_values(overrides, words, write_config, runs_dir):
     result = nnrun_process("train", write_config(small_config()), *overrides, "--runs-dir", runs_dir)
     assert_clean_error(result, words, runs_dir)
+
+
+# issue 23: a check on two keys blamed the config file for values typed on the command line
+# (and said "use sigmoid" before the fix that works). (config changes, overrides, words the line
+# must contain, words it must not); {path} is the config file.
+TWO_KEYS = [
+    ({}, ["train.epochs=5"],
+     ["train.epochs=5 on the command line and train.iterations: 300 in {path} both set the length of training",
+      "give only one: add train.iterations=null to train for 5 epochs, or drop train.epochs=5 to train for 300 "
+      "iterations"], []),
+    ({}, ["train.epochs=1"], ["add train.iterations=null to train for 1 epoch, or"], ["1 epochs"]),
+    ({}, ["train.iterations=1000", "train.epochs=5"],
+     ["train.iterations=1000 and train.epochs=5, both on the command line", "give only one of them"], ["{path}"]),
+    ({"train": {"epochs": 5}}, [],
+     ["train.iterations: 300 and train.epochs: 5, both in {path}", "delete one of them from the file, or switch "
+      "one off on the command line: train.epochs=null to train for 300 iterations"], []),
+    ({}, ["train.iterations=null"],
+     ["train.iterations=null on the command line leave neither train.iterations nor train.epochs",
+      "give one: train.iterations=N (gradient steps) or train.epochs=N"], ["{path}"]),
+    # the file's softmax, the command line's architecture
+    ({}, ["model.architecture=2-4-1"],
+     ["model.architecture=2-4-1 on the command line ends in a single output unit",
+      "(model.output: softmax in {path}) is always 1",
+      "; give model.architecture=2-4-K, K the number of classes (one unit per class), or, for 2 classes only, "
+      "also give model.output=sigmoid"], []),
+    # the command line's softmax, the file's architecture
+    ({"model": {"architecture": "2-4-1", "output": "sigmoid"}}, ["model.output=softmax"],
+     ["model.output=softmax on the command line is always 1 on the single output unit of model.architecture: "
+      "2-4-1 in {path}", "; also give model.architecture=2-4-K, K the number of classes (one unit per class), "
+      "or, for 2 classes only, give model.output=sigmoid instead"], []),
+    ({"model": {"architecture": "2-4-1", "output": "sigmoid"}}, ["model.output=softmax", "model.architecture=2-4-1"],
+     ["model.output=softmax and model.architecture=2-4-1, both on the command line",
+      "; give model.architecture=2-4-K"], ["{path}"]),
+    ({"model": {"architecture": "2-4-1"}}, [],
+     ["model.output: softmax and model.architecture: 2-4-1, both in {path}: softmax on a single output unit is "
+      "always 1; make the last size of model.architecture the number of classes (2-4-K, one unit per class), or, "
+      "for 2 classes only, use model.output: sigmoid"], ["command line"]),
+]
+
+
+@pytest.mark.parametrize("changes,overrides,words,absent", TWO_KEYS,
+                         ids=[f"{sorted(c)} {' '.join(o)}" for c, o, _, _ in TWO_KEYS])
+def test_a_check_on_two_keys_says_where_each_value_came_from(changes, overrides, words, absent, write_config,
+                                                            runs_dir):
+    path = write_config(small_config(**changes))
+    result = nnrun_process("train", path, *overrides, "--runs-dir", runs_dir)
+    assert_clean_error(result, [w.format(path=path) for w in words], runs_dir)
+    for word in absent:
+        assert word.format(path=path) not in result.stderr, result.stderr
+
+
+def test_softmax_on_a_regression_is_told_to_be_identity_not_one_unit_per_class(runs_dir):
+    """Issue 23: softmax on the one unit of a regression got the classifier's advice."""
+    result = nnrun_process("train", CONFIGS / "sine_regression.yaml", "model.output=softmax", "--runs-dir", runs_dir)
+    assert_clean_error(result, ["command line 'model.output=softmax': model.output: softmax is for classification; "
+                                "regression needs identity"], runs_dir)
 
 
 def test_a_misspelt_required_key_is_named_with_its_likely_spelling(write_config, runs_dir):

@@ -74,14 +74,53 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def origin(key: str, source: str, overrides=()) -> str:
-    """Where the value at dotted ``key`` came from: the last command-line override that
-    set it or a section above it (``command line 'train.etta=0.1'``), else ``source``."""
+def _override(key: str, overrides=()) -> str | None:
+    """The last command-line override that set dotted ``key`` or a section above it, or None."""
     for text in reversed(tuple(overrides)):
         given = text.partition("=")[0].strip()
         if key == given or key.startswith((given + ".", given + "[")):
-            return f"command line {text!r}"
-    return source
+            return text
+    return None
+
+
+def origin(key: str, source: str, overrides=()) -> str:
+    """Where the value at dotted ``key`` came from: the last command-line override that
+    set it or a section above it (``command line 'train.etta=0.1'``), else ``source``."""
+    text = _override(key, overrides)
+    return f"command line {text!r}" if text is not None else source
+
+
+class Where:
+    """Where each value of a config came from: the file ``source``, or one of the
+    command-line ``overrides`` (as :func:`origin` finds it)."""
+
+    def __init__(self, source: str = "the config", overrides=()):
+        self.source, self.overrides = source, tuple(overrides)
+
+    def typed(self, key: str) -> bool:
+        """Whether ``key`` (or a section above it) was set on the command line."""
+        return _override(key, self.overrides) is not None
+
+    def given(self, key: str, shown) -> str:
+        """The value as its place writes it, and the place: 'train.epochs=5 on the command
+        line', 'train.iterations: 10000 in configs/moons.yaml'."""
+        return f"{key}={shown} on the command line" if self.typed(key) else f"{key}: {shown} in {self.source}"
+
+    def written(self, key: str, shown) -> str:
+        """The value as its place writes it, without the place: 'train.epochs=5', 'train.epochs: 5'."""
+        return f"{key}={shown}" if self.typed(key) else f"{key}: {shown}"
+
+
+class Clash(ValueError):
+    """A check on several keys, each of which may be in the file or on the command line.
+    ``words(where)`` is the whole line, given a :class:`Where` to say where each value came
+    from and to word the fix for that place (a key typed on the command line is fixed
+    there); :func:`format_validation_error` passes the real one. Without it (a model
+    validated on its own) the values are said to be in 'the config'."""
+
+    def __init__(self, keys, words: Callable[[Where], str]):
+        self.keys, self.words = tuple(keys), words
+        super().__init__(words(Where()))
 
 
 
@@ -127,6 +166,9 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         e = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] == e["loc"][:-1]), e)
     loc = _location(e)
     file_source, source = source, origin(".".join(loc), source, overrides)
+    clash = e.get("ctx", {}).get("error")
+    if isinstance(clash, Clash):  # a check on several keys: the line says where each came from
+        return clash.words(Where(file_source, overrides))
     if len(loc) >= 2 and (loc[-1] in ("int", "float", "str", "list[str]") or loc[-1].startswith("literal[")):
         loc = loc[:-1]  # pydantic names the union branch that failed; the user only sees the key
         if loc == ("train", "batch_size"):

@@ -29,7 +29,7 @@ import numpy as np
 
 from nnrun.maths.activations import ACTIVATIONS, OUTPUTS, SOFTMAX
 from nnrun.config.base import Strict
-from nnrun.config.messages import format_validation_error, known, unknown
+from nnrun.config.messages import Clash, Where, format_validation_error, known, unknown
 from nnrun.config.overrides import get_dotted
 from nnrun.config.sources import DATA_SOURCES, DataConfig
 from nnrun.errors import NnrunError
@@ -132,10 +132,6 @@ class ModelConfig(Strict):
         if n_hidden == 0 and any(p > 0 for p in rates):
             raise ValueError(f"dropout: {self.dropout!r} on {'-'.join(map(str, self.architecture))}, which has "
                              "no hidden layer; dropout acts on hidden units only")
-        if self.output == SOFTMAX and self.architecture[-1] < 2:
-            raise ValueError("output: softmax on a single output unit is always 1; make the last size of "
-                             "model.architecture the number of classes (one unit per class), or, for 2 classes "
-                             "only, use model.output=sigmoid on one unit")
         if self.weights is not None:
             if self.init_from is not None:
                 raise ValueError(f"model.weights: given with model.init_from {self.init_from}; the initial weights "
@@ -159,6 +155,62 @@ class ModelConfig(Strict):
         """The drop probability of each hidden layer."""
         n_hidden = len(self.architecture) - 2
         return list(self.dropout) if isinstance(self.dropout, list) else [float(self.dropout)] * n_hidden
+
+
+def softmax_on_one_unit(architecture: list[int], where: Where) -> str:
+    """The line for model.output softmax on one output unit: where each of the two values
+    came from, then the fix that works for any number of classes (one unit per class),
+    worded for where the architecture is, then sigmoid, which works for 2 classes only."""
+    arch = "-".join(map(str, architecture))
+    wanted = "-".join(map(str, architecture[:-1])) + "-K"
+    out, net = "model.output", "model.architecture"
+    if where.typed(out) == where.typed(net):
+        place = "both on the command line" if where.typed(out) else f"both in {where.source}"
+        said = f"{where.written(out, 'softmax')} and {where.written(net, arch)}, {place}: softmax on a single " \
+               "output unit is always 1"
+    elif where.typed(net):
+        said = f"{where.given(net, arch)} ends in a single output unit, and softmax on one unit " \
+               f"({where.given(out, 'softmax')}) is always 1"
+    else:
+        said = f"{where.given(out, 'softmax')} is always 1 on the single output unit of " \
+               f"{where.given(net, arch)}"
+    if where.typed(net) or where.typed(out):
+        also = "" if where.typed(net) else "also "
+        fix = f"{also}give model.architecture={wanted}, K the number of classes (one unit per class)"
+        sigmoid = "give model.output=sigmoid instead" if where.typed(out) else "also give model.output=sigmoid"
+    else:
+        fix = f"make the last size of model.architecture the number of classes ({wanted}, one unit per class)"
+        sigmoid = "use model.output: sigmoid"
+    return f"{said}; {fix}, or, for 2 classes only, {sigmoid}"
+
+
+def training_length(iterations: int | None, epochs: int | None, where: Where) -> str:
+    """The line for train.iterations and train.epochs given both or neither: where each came
+    from, and the fix that works from there (a value in the file is switched off on the
+    command line with null)."""
+    it, ep = "train.iterations", "train.epochs"
+    if iterations is None:
+        nulled = [k for k in (it, ep) if where.typed(k)]
+        said = (" and ".join(f"{k}=null" for k in nulled) + " on the command line leave" if nulled
+                else f"{where.source} gives")
+        return f"{said} neither {it} nor {ep}; give one: {it}=N (gradient steps) or {ep}=N (passes over " \
+               "the training set)"
+    values = {it: (iterations, "iterations" if iterations != 1 else "iteration"),
+              ep: (epochs, "epochs" if epochs != 1 else "epoch")}
+    typed = [k for k in (it, ep) if where.typed(k)]
+    if len(typed) == 2:
+        return f"{it}={iterations} and {ep}={epochs}, both on the command line, both set the length of " \
+               f"training; give only one of them"
+    if not typed:
+        return f"{it}: {iterations} and {ep}: {epochs}, both in {where.source}, both set the length of " \
+               f"training; delete one of them from the file, or switch one off on the command line: " \
+               f"{ep}=null to train for {iterations} {values[it][1]}, {it}=null for {epochs} {values[ep][1]}"
+    cmd = typed[0]
+    kept = ep if cmd == it else it
+    (n_cmd, unit_cmd), (n_kept, unit_kept) = values[cmd], values[kept]
+    return f"{where.given(cmd, n_cmd)} and {where.given(kept, n_kept)} both set the length of training; " \
+           f"give only one: add {kept}=null to train for {n_cmd} {unit_cmd}, or drop {cmd}={n_cmd} " \
+           f"to train for {n_kept} {unit_kept}"
 
 
 # ---------------------------------------------------------------------------- train
@@ -247,8 +299,9 @@ class TrainConfig(_TrainWithHypers):
     @model_validator(mode="after")
     def _length(self):
         if (self.iterations is None) == (self.epochs is None):
-            raise ValueError("give exactly one of train.iterations and train.epochs (to switch from one "
-                              "to the other on the command line, set the other to null: train.iterations=null)")
+            iterations, epochs = self.iterations, self.epochs
+            raise Clash(("train.iterations", "train.epochs"),
+                        lambda where: training_length(iterations, epochs, where))
         return self
 
     @model_validator(mode="after")
@@ -295,6 +348,9 @@ class Config(Strict):
             )
         if self.data.task == "regression" and self.model.output == SOFTMAX:
             raise ValueError("model.output: softmax is for classification; regression needs identity")
+        if self.model.output == SOFTMAX and self.model.architecture[-1] < 2:  # after the task: regression
+            architecture = self.model.architecture                              # wants identity, not classes
+            raise Clash(("model.output", "model.architecture"), lambda where: softmax_on_one_unit(architecture, where))
         return self
 
     def to_dict(self) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nnrun.plots.curves import loggable
-from nnrun.plots.plane import class_handles, draw_map, grid, scatter
+from nnrun.plots.plane import boundary_note, class_handles, draw_map, grid, note_on_map, scatter
 from nnrun.plots.style import STYLE, describe, iteration_axis, label_log_axis
 from nnrun.plots.view import Picture
 
@@ -48,7 +48,7 @@ def plot_animation(network, data, cfg, history, snapshots, path, name=None) -> N
     with plt.rc_context(STYLE), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [1.15, 1]})
         marker = _draw_loss_panel(right, history, iterations, cfg)
-        scene = _Regions(left, fig, net, cfg, data) if data.n_features == 2 else _Fit(left, data)
+        scene = _Regions(left, fig, net, cfg, data, thetas) if data.n_features == 2 else _Fit(left, data)
         fig.suptitle(describe(cfg, name), fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.95))
         frames = _render_frames(fig, left, right, net, scene, marker, history, snapshots)
@@ -89,13 +89,19 @@ def _draw_loss_panel(right, history, iterations, cfg):
 
 class _Regions:
     """Two inputs: the decision regions (or the class-1 probability) over a grid of the
-    input plane, the data points on top and, for one sigmoid output, the 0.5 boundary."""
+    input plane, the data points on top and, for one output unit, the 0.5 boundary once
+    there is one (before, a note with the output's range: see ``plane.boundary_note``).
+    One colour scale for every frame: 0-1 for a sigmoid, else the range over all frames."""
 
-    def __init__(self, left, fig, net, cfg, data):
+    def __init__(self, left, fig, net, cfg, data, thetas):
         self.ax, self.task = left, data.task
         self.G0, self.G1, points = grid(data, 110)
         self.inputs = data.transform(points)
-        self.mesh = draw_map(left, fig, self.G0, self.G1, net.predict(self.inputs), cfg, data, boundary=False)
+        first = net.predict(self.inputs)
+        limits = _shared_limits(net, self.inputs, thetas) if first.shape[1] == 1 and cfg.model.output != "sigmoid" \
+            else None
+        self.mesh = draw_map(left, fig, self.G0, self.G1, first, cfg, data, boundary=False, limits=limits)
+        self.note = note_on_map(left) if first.shape[1] == 1 and data.task == "classification" else None
         scatter(left, data, legend=False, size=18)
         if data.task == "classification":
             left.legend(handles=class_handles(data), fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13),
@@ -106,7 +112,7 @@ class _Regions:
         left.set_ylabel(data.feature_names[1])
 
     def moving(self) -> list:
-        return [self.mesh] + list(self.ax.collections)
+        return [self.mesh] + list(self.ax.collections) + ([self.note] if self.note is not None else [])
 
     def draw(self, out) -> None:
         left, mesh, G0, G1 = self.ax, self.mesh, self.G0, self.G1
@@ -118,14 +124,34 @@ class _Regions:
             P = out[:, 0].reshape(G0.shape)
             mesh.set_data(P)
         left.draw_artist(mesh)
-        if out.shape[1] == 1 and self.task == "classification" and np.isfinite(P).any() \
-                and np.nanmin(P) < 0.5 < np.nanmax(P):
+        note = boundary_note(P) if self.note is not None else None
+        if note == "":
             boundary = left.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
             left.draw_artist(boundary)
             boundary.remove()
         for points in left.collections:
             if points is not mesh:
                 left.draw_artist(points)
+        if note:  # over the points: the frame says why it has no boundary
+            self.note.set_text(note)
+            left.draw_artist(self.note)
+
+
+def _shared_limits(net, inputs, thetas) -> tuple[float, float]:
+    """The colour scale of one unbounded output unit over every frame: its finite range over
+    all the snapshots (the first frame's own range, nearly flat, saturated every later one)."""
+    theta = net.theta.copy()
+    lo, hi = np.inf, -np.inf
+    for t in thetas:
+        net.theta[:] = t
+        out = net.predict(inputs)[:, 0]
+        out = out[np.isfinite(out)]
+        if out.size:
+            lo, hi = min(lo, float(out.min())), max(hi, float(out.max()))
+    net.theta[:] = theta
+    if not np.isfinite(lo):
+        return 0.0, 1.0
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
 class _Fit:

@@ -127,8 +127,43 @@ def _image_options(G0, G1) -> dict:
             "interpolation": "nearest"}
 
 
-def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: bool = True):
-    """Shade a map of outputs: classes by colour (several units), or a_L with the 0.5 contour (one)."""
+#: the least span (max - min over the map) of one output unit's a_L for its 0.5 contour to be
+#: drawn. A fresh network's sigmoid output is about 0.5 everywhere (0.499-0.501 for
+#: moons_deep_relu at iteration 0): its 0.5 contour is real but follows ripples of a few
+#: thousandths in a map that looks flat, stray lines that the network has not learned. On
+#: the shared 0-1 colour scale 0.05 is about the least difference the eye can see.
+MIN_BOUNDARY_SPAN = 0.05
+
+
+def boundary_note(P) -> str:
+    """'' when the 0.5 contour of one output unit's map ``P`` is a decision boundary worth
+    drawing; else the words that say why the map has none, with the output's range:
+    'no decision boundary yet: output 0.499–0.501' (too flat to hold one), or 'no decision
+    boundary: output 0.612–0.904, above 0.5 everywhere'."""
+    P = np.asarray(P, dtype=float)
+    finite = P[np.isfinite(P)]
+    if not finite.size:
+        return "no decision boundary: the output is not a number anywhere"
+    lo, hi = float(finite.min()), float(finite.max())
+    span = f"output {lo:.3f}–{hi:.3f}" if f"{lo:.3f}" != f"{hi:.3f}" else f"output {lo:.3f} everywhere"
+    if hi - lo < MIN_BOUNDARY_SPAN:
+        return f"no decision boundary yet: {span}"
+    if not lo < 0.5 < hi:
+        return f"no decision boundary: {span}, {'above' if lo >= 0.5 else 'below'} 0.5 everywhere"
+    return ""
+
+
+def note_on_map(ax, text: str = ""):
+    """A line of text at the top of a map, on a pale box over the data (the boundary note)."""
+    return ax.text(0.5, 0.97, text, transform=ax.transAxes, ha="center", va="top", fontsize=9, zorder=6,
+                   bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.5", "alpha": 0.85})
+
+
+def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: bool = True, limits=None):
+    """Shade a map of outputs: classes by colour (several units), or a_L with the 0.5 contour (one)
+    where it is a boundary (:func:`boundary_note`; else the note says why there is none).
+    ``limits``: the (vmin, vmax) of one unit's colour scale, shared by an animation's frames;
+    by default 0-1 for a sigmoid, else this map's range."""
     from matplotlib.colors import ListedColormap
 
     out = np.where(np.isfinite(out), out, np.nan)
@@ -141,7 +176,8 @@ def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: b
     P = out[:, 0].reshape(G0.shape)
     classify = data.task == "classification"
     bounded = cfg.model.output == "sigmoid"
-    vmin, vmax = (0.0, 1.0) if bounded else (np.nanmin(P), np.nanmax(P)) if np.isfinite(P).any() else (0, 1)
+    vmin, vmax = limits if limits is not None else (0.0, 1.0) if bounded else \
+        (np.nanmin(P), np.nanmax(P)) if np.isfinite(P).any() else (0, 1)
     if not vmax > vmin:
         vmax = vmin + 1.0
     mesh = ax.imshow(P, cmap="RdBu_r" if classify else "viridis", vmin=vmin, vmax=vmax, alpha=0.75,
@@ -150,8 +186,12 @@ def draw_map(ax, fig, G0, G1, out, cfg, data, colorbar: bool = True, boundary: b
         label = ("predicted probability of class " + data.class_names[-1] if (classify and bounded)
                  else "network output")
         fig.colorbar(mesh, ax=ax, label=label)
-    if boundary and classify and np.isfinite(P).any() and np.nanmin(P) < 0.5 < np.nanmax(P):
-        ax.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
+    if boundary and classify:
+        note = boundary_note(P)
+        if note:
+            note_on_map(ax, note)
+        else:
+            ax.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.0)
     return mesh
 
 
