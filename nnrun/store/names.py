@@ -87,3 +87,15 @@ def stamp_of(folder: Path) -> str:
         return ""
     s = match.group("stamp")
     return f"{s[:4]}-{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}:{s[13:15]}"
+
+
+def started(folder: Path) -> str:
+    """When a run started, as folder names say: its own stamp (``stamp_of``), or for a sweep
+    cell (``c<NNN>_...``, no stamp of its own) its sweep folder's, marked ``(its sweep)``; ''
+    when neither is stamped."""
+    folder = Path(os.path.abspath(folder))
+    own = stamp_of(folder)
+    if own or not is_sweep(folder.parent):
+        return own
+    sweep = stamp_of(folder.parent)
+    return f"{sweep} (its sweep)" if sweep else ""
