@@ -901,3 +901,37 @@ def test_a_log_axis_of_about_a_decade_labels_its_bottom_too(lo, hi):
     labelled = sorted(t.get_position()[1] for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi)
     plt.close(fig)
     assert labelled[0] / lo <= 2 and all(b / a >= 1.09 for a, b in zip(labelled, labelled[1:])), labelled
+
+
+def test_sweep_metrics_choose_the_panels_of_every_sweep_picture(monkeypatch, tmp_path):
+    """Issue 23: sweep.metrics (here the held-out losses) chooses the heatmaps' panels, the
+    one-axis metrics.png's panels and the losses the learning curves draw; without it the
+    choice is today's."""
+    from nnrun.plots.sweep_axes import metric_panels
+
+    results, axes = _sweep_results()
+    results["val_loss"] = results["train_loss"] * 1.1
+    results["test_loss"] = results["train_loss"] * 1.2
+    results["folder"] = [f"c{k:03d}" for k in range(len(results))]
+    assert [m for m, _, _ in metric_panels(results)] == ["test_accuracy", "train_accuracy", "train_loss"]
+    chosen = metric_panels(results, ["val_loss", "test_accuracy"])
+    assert chosen == [("val_loss", "final validation loss", False), ("test_accuracy", "test accuracy", True)]
+    histories = _cell_histories(results)
+    for h in histories.values():
+        h["val_loss"] = h["test_loss"] * 0.9
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, axes, histories=histories, metrics=["val_loss", "test_loss"])
+    heat, grid = figures
+    assert [ax.get_title().split(" (")[0] for ax in heat.axes if ax.get_title()] == [
+        "final validation loss", "final test loss"]
+    drawn = {line.get_label(): line.get_linestyle() for line in grid.axes[0].lines}
+    assert drawn == {"train_loss": "-", "val_loss": "--", "test_loss": ":"}
+    one = results[results["train.lambda"] == 1e-5]
+    figures.clear()
+    plots_sweep.draw_sweep(tmp_path, one, {"train.eta": axes["train.eta"]}, histories=histories,
+                           metrics=["val_loss", "test_loss"])
+    panels, curves_fig = figures
+    assert [ax.get_title() for ax in panels.axes] == ["final validation loss", "final test loss"]
+    assert curves_fig.axes[0].get_title() == "training (solid), validation (dashed) and test (dotted) loss"
+    styles = {line.get_linestyle() for line in curves_fig.axes[0].lines}
+    assert styles == {"-", "--", ":"}

@@ -280,6 +280,81 @@ def test_report_compares_runs_showing_only_differing_keys(runs, tmp_path):
                    for link in page.links)
 
 
+
+class Tables(HTMLParser):
+    """A page's tables: each a list of rows, each row a list of (text, title) per cell."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tables, self._cell = [], None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("th", "td"):
+            self._cell = ["", dict(attrs).get("title")]
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td") and self._cell is not None:
+            self.tables[-1][-1].append((" ".join(self._cell[0].split()), self._cell[1]))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0] += data
+
+
+def test_report_of_sweep_cells_heads_columns_short_and_fills_the_time(runs, tmp_path):
+    """Issue 23: comparing sweep cells with a run headed the columns with whole folder
+    names (the tables scrolled sideways), and the time column was empty for cells, whose
+    folder names carry no time stamp (their sweep folder's does)."""
+    _, dirs, sweep_dir = runs
+    cells = sorted(sweep_dir.glob("c00*_*"))[:2]
+    out = tmp_path / "compare.html"
+    result = cli("report", *cells, dirs[0], "--out", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    runs_table, differs, metrics = Tables(text).tables
+    labels = [row[0][0] for row in runs_table[1:]]
+    folders = [row[1][0] for row in runs_table[1:]]
+    assert folders == [f"{sweep_dir.name}/{cells[0].name}", f"{sweep_dir.name}/{cells[1].name}", dirs[0].name]
+    stamp = sweep_dir.name[:15]
+    started = [row[2][0] for row in runs_table[1:]]
+    assert all(started), started
+    assert started[0].startswith(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}")
+    assert len(set(labels)) == 3 and all(len(label) <= 28 for label in labels), labels
+    for table in (differs, metrics):
+        heads = table[0][1:]
+        assert [h for h, _ in heads] == labels
+        assert [t for _, t in heads] == [str(f.resolve()) for f in (*cells, dirs[0])]
+    assert [c for c, _ in runs_table[0]] == ["run", "folder (its report)", "started", "status"]
+
+
+def test_the_comparison_title_is_wrapped_inside_the_picture(monkeypatch):
+    """Issue 23: one line of long run names ran off both sides of the picture."""
+    from matplotlib.figure import Figure
+
+    from nnrun.plots.runs_compared import runs_curves_png
+
+    figures, savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figures.append(self) or savefig(self, *a, **k))
+    it = np.arange(0, 1001, 10.0)
+    names = [f"20261205-1430{k:02d}-digits-sweep/c{k:03d}_eta=0.1_lambda=0.001_seed=0" for k in range(3)]
+    histories = [pd.DataFrame({"iteration": it, "train_loss": np.exp(-it / (k + 100))}) for k in range(3)]
+    assert runs_curves_png(histories, names, "quadratic")  # loss only: one panel, the narrowest figure
+    fig = figures[0]
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    width, height = fig.bbox.width, fig.bbox.height
+    assert box.x0 >= 0 and box.x1 <= width and box.y1 <= height, (box, width)
+    for name in names:
+        assert name in fig._suptitle.get_text().replace("\n", " ")
+    legend = fig.legends[0].get_window_extent()
+    assert legend.x0 >= 0 and legend.x1 <= width, (legend, width)
+
 @pytest.mark.parametrize("which,words", [("sweep", ["sweep folder"]), ("missing", ["no such run folder"]),
                                          ("one", ["at least two"])])
 def test_report_bad_runs_are_one_line(runs, tmp_path, which, words):

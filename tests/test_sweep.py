@@ -407,3 +407,84 @@ def test_a_sweep_of_one_cell_and_a_train_of_a_sweep_config_say_so(write_config, 
            in trained.stderr
     plain = nnrun_process("train", write_config(small_config(**FAST)), "--runs-dir", runs_dir, "-q")
     assert plain.returncode == 0 and "note:" not in plain.stderr, plain.stderr
+
+
+def _held_out_sweep(**sweep):
+    """Two axes, a validation set, and the given sweep keys besides the grid."""
+    cfg = sweep_config(**{"train.eta": [0.05, 0.5], "train.lambda": [0.0, 0.01]})
+    cfg["data"]["validation_fraction"] = 0.25
+    cfg["sweep"].update(sweep)
+    return cfg
+
+
+def test_sweep_metrics_choose_what_the_heatmaps_show(write_config, runs_dir, monkeypatch):
+    """Issue 23: digits_dropout's study is about the validation and test losses, and no
+    sweep picture showed them; sweep.metrics chooses, sweep.yaml keeps the choice and
+    ``nnrun plot SWEEP`` redraws with it."""
+    from nnrun.plots import heatmaps, sweep_curves
+
+    path = write_config(_held_out_sweep(metrics=["val_loss", "test_loss"]))
+    result = cli("sweep", path, "--jobs", "2", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    assert yaml.safe_load((sweep_dir / "sweep.yaml").read_text())["metrics"] == ["val_loss", "test_loss"]
+    figures = []
+    for module in (heatmaps, sweep_curves):
+        monkeypatch.setattr(module, "save_figure", lambda fig, path: figures.append(fig))
+    assert cli("plot", sweep_dir).exit_code == 0
+    heat, curves = figures
+    titles = [ax.get_title() for ax in heat.axes if ax.get_title()]
+    assert [t.split(" (")[0] for t in titles] == ["final validation loss", "final test loss"], titles
+    assert "training, validation and test loss" in curves._suptitle.get_text()
+
+
+def test_sweep_without_metrics_keeps_the_default_panels(write_config, runs_dir, monkeypatch):
+    from nnrun.plots import heatmaps
+
+    sweep_dir = run_dir_from(cli("sweep", write_config(_held_out_sweep()), "--jobs", "2", "--runs-dir", runs_dir,
+                                 "-q"))
+    assert "metrics" not in yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    figures = []
+    monkeypatch.setattr(heatmaps, "save_figure", lambda fig, path: figures.append(fig))
+    assert cli("plot", sweep_dir).exit_code == 0
+    titles = [ax.get_title().split(" (")[0] for ax in figures[0].axes if ax.get_title()]
+    assert titles == ["validation accuracy: chooses the best cell", "test accuracy", "train accuracy",
+                      "final training loss"]
+
+
+@pytest.mark.parametrize("metrics,words", [
+    (["val_los"], ["sweep.metrics", "'val_los'", "did you mean 'val_loss'", "accepted: train_loss"]),
+    (["test_r2"], ["sweep.metrics", "'test_r2'", "accepted: train_loss"]),
+    (["train_r2x", "test_loss"], ["sweep.metrics", "'train_r2x'", "accepted: train_loss"])])
+def test_an_unknown_sweep_metric_is_one_line_and_exit_2(write_config, runs_dir, metrics, words):
+    result = nnrun_process("sweep", write_config(_held_out_sweep(metrics=metrics)), "--runs-dir", runs_dir, "-q")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert not runs_dir.exists() or not list(runs_dir.iterdir())
+
+
+def test_a_validation_metric_without_a_validation_set_is_one_line(write_config, runs_dir):
+    cfg = _held_out_sweep(metrics=["val_loss"])
+    cfg["data"]["validation_fraction"] = 0.0
+    result = nnrun_process("sweep", write_config(cfg), "--runs-dir", runs_dir, "-q")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "sweep.metrics: val_loss needs a validation set" in result.stderr
+
+
+def test_a_sweep_folder_without_metrics_resumes_under_a_config_that_has_them(write_config, runs_dir):
+    """A sweep.yaml written before sweep.metrics existed has no such key: resuming it with the
+    config that now names metrics (as configs/digits_dropout.yaml does) must not be refused."""
+    old = write_config(_held_out_sweep())
+    sweep_dir = run_dir_from(cli("sweep", old, "--jobs", "1", "--runs-dir", runs_dir, "-q"))
+    cell = min(sweep_dir.glob("c00*_*"))
+    import shutil
+
+    shutil.rmtree(cell)  # one cell left to do
+    new = write_config(_held_out_sweep(metrics=["val_loss", "test_loss"]))
+    result = nnrun_process("sweep", new, "--resume", sweep_dir, "-q")
+    assert result.returncode == 0, result.stderr
+    assert "3 of 4 cells already done" in result.stderr and cell.exists()
+    assert yaml.safe_load((sweep_dir / "sweep.yaml").read_text())["metrics"] == ["val_loss", "test_loss"]
+    changed = nnrun_process("sweep", new, "train.iterations=80", "--resume", sweep_dir, "-q")
+    assert changed.returncode == 2 and "train.iterations=60" in changed.stderr  # other keys still checked

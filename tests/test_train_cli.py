@@ -103,7 +103,7 @@ def test_regression_reports_r2_and_no_accuracy(runs_dir, write_config):
     assert pd.read_csv(run_dir / "history.csv")["train_accuracy"].isna().all()
     assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "history.csv", "metrics.json", "model.npz",
                                                    "model.json", "loss.png", "report.html", "network.png", "fit.png",
-                                                   "residuals.png"}
+                                                   "residuals.png", "first_step.json"}
 
 
 def test_epochs_and_full_batch(runs_dir, write_config):

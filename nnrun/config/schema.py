@@ -35,6 +35,7 @@ from nnrun.config.sources import DATA_SOURCES, DataConfig
 from nnrun.errors import NnrunError
 from nnrun.maths.losses import LOSSES
 from nnrun.maths.network import parameter_problem
+from nnrun.maths.metrics import METRICS, RECORDED
 from nnrun.maths.optimizers import HYPER_KEYS, HYPERS, OPTIMIZERS
 from nnrun.maths.schedules import SCHEDULES
 
@@ -324,9 +325,27 @@ class TrainConfig(_TrainWithHypers):
 
 
 # ---------------------------------------------------------------------------- sweep
+def sweep_metric(name: str) -> str:
+    """``name`` if a sweep's results hold it (a recorded metric of the metrics table), else
+    the one-line error naming what is accepted."""
+    if name in METRICS and name not in RECORDED:  # penalty, test_r2: computed once, not in results.csv
+        raise ValueError(f"{name!r} is not in a sweep's results.csv; accepted: {', '.join(RECORDED)}")
+    if name not in RECORDED:
+        raise ValueError(unknown("metric", name, RECORDED))
+    return name
+
+
 class SweepConfig(Strict):
     grid: dict[str, Any] = Field(default_factory=dict, description="key -> list, logspace(a,b,n) or linspace(a,b,n)")
     seeds: int = Field(1, ge=1, le=1000, description="seeds per cell")
+    metrics: list[str] | None = Field(
+        None, min_length=1, description="the metrics the sweep's pictures show (default: the accuracies and the training loss)")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names):
+        # the list as a whole: an item's own check would name the key sweep.metrics.0
+        return None if names is None else [sweep_metric(name) for name in names]
 
 
 class Config(Strict):
@@ -351,6 +370,15 @@ class Config(Strict):
         if self.model.output == SOFTMAX and self.model.architecture[-1] < 2:  # after the task: regression
             architecture = self.model.architecture                              # wants identity, not classes
             raise Clash(("model.output", "model.architecture"), lambda where: softmax_on_one_unit(architecture, where))
+        for name in (self.sweep.metrics or []) if self.sweep else []:
+            # a metric the runs do not measure would leave its picture out without a word
+            metric = METRICS[name]
+            if self.data.task not in metric.tasks:
+                raise ValueError(f"sweep.metrics: {name} is not measured in {self.data.task}; accepted: "
+                                 f"{', '.join(m for m in RECORDED if self.data.task in METRICS[m].tasks)}")
+            if metric.split == "val" and not self.data.validation_fraction:
+                raise ValueError(f"sweep.metrics: {name} needs a validation set; set data.validation_fraction "
+                                 "or choose a train_ or test_ metric")
         return self
 
     def to_dict(self) -> dict:

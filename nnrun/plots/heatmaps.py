@@ -1,5 +1,5 @@
 """heatmaps.png: the final metrics of a sweep of two or more axes, one annotated heatmap
-per metric (test accuracy, train accuracy, final training loss).
+per metric (``sweep.metrics``; by default the accuracies and the final training loss).
 
 The first axis runs down, the second across; each cell is written on its square (with
 several seeds the mean ± their standard deviation); cells that diverged or failed are
@@ -55,11 +55,12 @@ def _plan(results: pd.DataFrame, axes: dict) -> _Grid:
                  axis_labels(axes[rows_key]), axis_labels(axes[cols_key]), frame, rest, seeds)
 
 
-def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
+def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str, metrics=None) -> None:
     """Annotated heatmaps over the first two axes (best over any others and seeds' mean):
-    one panel per metric of ``metric_panels``, yellow better, grey diverged or failed."""
+    one panel per metric of ``metric_panels`` (``metrics``: sweep.metrics), yellow better,
+    grey diverged or failed."""
     cells = _plan(results, axes)
-    panels = metric_panels(cells.frame)
+    panels = metric_panels(cells.frame, metrics)
     with plt.rc_context(STYLE | {"axes.grid": False}):
         fig, axs = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 0.45 * len(cells.row_values) + 2.6),
                                 squeeze=False)

@@ -4,6 +4,7 @@ and learning-rate curves overlaid, each run one colour (the page embeds it as a 
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,18 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
     runs = [Line2D([], [], color=COLOURS[k % len(COLOURS)], lw=2, label=label) for k, label in enumerate(labels)]
     parts = [Line2D([], [], color="k", ls=style, lw=1.1, label=part) for part, style in STYLES.items()
              if any(any(c.startswith(part + "_") and h[c].notna().any() for c in h.columns) for h in histories)]
-    fig.suptitle(f"{len(labels)} runs compared: " + ", ".join(labels), fontsize=10)
-    # legends outside the axes, below: nothing covers the curves
-    fig.legend(handles=runs + parts, loc="lower center", ncol=min(len(runs) + len(parts), 6), fontsize=9,
-               frameon=False)
-    rows = -(-(len(runs) + len(parts)) // 6)
-    fig.tight_layout(rect=(0, 0.06 * rows + 0.02, 1, 1))
+    title = f"{len(labels)} runs compared: " + ", ".join(labels)
+    # wrapped to the figure's width (~12 characters an inch at 10 pt), as heatmaps.png: one
+    # line of long run names ran off both sides of the picture
+    fig.suptitle(textwrap.fill(title, int(fig.get_figwidth() * 12), break_on_hyphens=False), fontsize=10)
+    # legends outside the axes, below: nothing covers the curves; as many entries a row as
+    # fit the figure's width (~15 characters an inch at 9 pt, and the line's key)
+    handles = runs + parts
+    entry = max(len(h.get_label()) for h in handles) / 15 + 0.6
+    ncol = max(1, min(len(handles), 6, int(fig.get_figwidth() / entry)))
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
+    rows = -(-len(handles) // ncol)
+    fig.tight_layout(rect=(0, min(0.06 * rows + 0.02, 0.5), 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -35,17 +35,18 @@ def _numeric_log(values) -> bool:
     return bool(np.all(v > 0) and v.max() / v.min() > 10)
 
 
-def curves(results: pd.DataFrame, axes: dict, path: Path, name: str) -> None:
+def curves(results: pd.DataFrame, axes: dict, path: Path, name: str, metrics=None) -> None:
     """metrics.png (one axis): each metric against the single axis' value: the mean over seeds, joined by a line
     when the values are numbers (markers only for names such as optimizers: they have no order between them),
     and with several seeds every seed's own value as a small dot beside it. Dots, not ±1
     standard deviation bars: on the log loss axis a bar reached below zero and off the
-    picture (seeds at 1.3e-5, 0.067 and 2.7e-5 have mean 0.022 ± 0.039)."""
+    picture (seeds at 1.3e-5, 0.067 and 2.7e-5 have mean 0.022 ± 0.039). ``metrics``:
+    sweep.metrics, the panels (default: ``metric_panels``' choice)."""
     key = list(axes)[0]
     values = axes[key]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     xs = np.array(values, dtype=float) if numeric else np.arange(len(values))
-    panels = metric_panels(results)
+    panels = metric_panels(results, metrics)
     repeats = repeats_per_value(results, key)
     shown = results[key].map(lambda x: label(parse(x)))
     with plt.rc_context(STYLE):
@@ -92,12 +93,14 @@ SWEEP_PICTURES = ("results", "curves")
 
 
 def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "png",
-               histories: dict | None = None, log=None, pictures=SWEEP_PICTURES) -> list[Path]:
+               histories: dict | None = None, log=None, pictures=SWEEP_PICTURES, metrics=None) -> list[Path]:
     """The results picture, heatmaps.<fmt> for two or more axes, metrics.<fmt> for one,
     and curves.<fmt> (small multiples, see ``cell_curves``; not beyond MAX_PANELS a side),
     or those of them named in ``pictures`` (the sweep draws the two in two workers). The
     curves come from ``histories``, else the cells' history.csv in ``sweep_dir``; returns
-    the files written; ``log`` gets one line when curves.png is left out (too many panels)."""
+    the files written; ``log`` gets one line when curves.png is left out (too many panels).
+    ``metrics`` (sweep.metrics) chooses the results picture's panels and the held-out losses
+    the curves draw; None keeps the default choice."""
     sweep_dir = Path(sweep_dir)
     name = folder_name(sweep_dir, sweep_dir.absolute().name)
     if not axes or results.empty:
@@ -105,7 +108,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     written = []
     if "results" in pictures:
         path = sweep_dir / f"{'heatmaps' if len(axes) >= 2 else 'metrics'}.{fmt}"
-        (heatmaps if len(axes) >= 2 else curves)(results, axes, path, name)
+        (heatmaps if len(axes) >= 2 else curves)(results, axes, path, name, metrics)
         written.append(path)
     if "curves" not in pictures:
         return written
@@ -121,8 +124,8 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     if histories:
         path = sweep_dir / f"curves.{fmt}"
         if len(axes) >= 2:
-            cell_curves(results, axes, histories, path, name)
+            cell_curves(results, axes, histories, path, name, metrics)
         else:
-            learning_curves(results, axes, histories, path, name)
+            learning_curves(results, axes, histories, path, name, metrics)
         written.append(path)
     return written

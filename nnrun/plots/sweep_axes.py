@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from nnrun.maths.metrics import METRICS
+
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # the validation accuracy first where there is one: it chooses the best cell (sweep.best_row)
@@ -62,10 +64,22 @@ def repeats_per_value(results: pd.DataFrame, key: str) -> int:
     return int(results[key].map(lambda x: label(parse(x))).value_counts().max())
 
 
-def metric_panels(results: pd.DataFrame) -> list[tuple[str, str, bool]]:
-    """The PANELS (metric, title, higher is better) that the results have numbers for."""
+def metric_panels(results: pd.DataFrame, chosen=None) -> list[tuple[str, str, bool]]:
+    """The panels (metric, title, higher is better) that the results have numbers for: those
+    of ``chosen`` (``sweep.metrics``, metric keys) when given, else those of PANELS."""
+    titles = {metric: title for metric, title, _ in PANELS}
+    candidates = PANELS if not chosen else [
+        (m, titles.get(m, f"final {METRICS[m].label}"), METRICS[m].higher_is_better) for m in chosen]
     out = []
-    for metric, title, higher in PANELS:
+    for metric, title, higher in candidates:
         if metric in results and pd.to_numeric(results[metric], errors="coerce").notna().any():
             out.append((metric, title, higher))
     return out
+
+
+def curve_losses(chosen=None) -> list[str] | None:
+    """The held-out losses a sweep's learning curves draw beside the training loss: those
+    of ``chosen`` (``sweep.metrics``) in validation, test order; None when it names none
+    (the curves then choose: the validation loss, else the test loss)."""
+    picked = [m for m in ("val_loss", "test_loss") if m in (chosen or ())]
+    return picked or None

@@ -25,15 +25,36 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from nnrun.plots.style import STYLE, iteration_axis, label_log_axis, save_figure  # noqa: E402
-from nnrun.plots.sweep_axes import axis_labels, label, parse, repeats_per_value  # noqa: E402
+from nnrun.plots.sweep_axes import axis_labels, curve_losses, label, metric_panels, parse, repeats_per_value  # noqa: E402,E501
 
 MAX_PANELS = 15  # small multiples per side: beyond 15 x 15 a panel is too small to read
 LOSS_NAMES = {"train_loss": "training loss", "val_loss": "validation loss", "test_loss": "test loss"}
+SET_NAMES = {"train": "training", "val": "validation", "test": "test"}
+HELD_OUT_STYLES = ["--", ":"]  # the first held-out loss dashed, a second dotted
+STYLE_NAMES = {"-": "solid", "--": "dashed", ":": "dotted"}
 
 
-def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str) -> None:
-    """Each cell's training loss (solid) and validation or test loss (dashed), and its
-    accuracy, against iteration; one colour per value of the axis. Seeds share their
+def _joined(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _held_out(frames, metrics) -> list[str]:
+    """The held-out losses drawn beside the training loss: sweep.metrics' ('val', 'test'),
+    else the first the histories have of validation and test."""
+    chosen = curve_losses(metrics)
+    if chosen:
+        return [m.split("_")[0] for m in chosen]
+    first = next((c for c in ("val", "test") if any(f"{c}_loss" in h and h[f"{c}_loss"].notna().any()
+                                                    for h in frames)), None)
+    return [first] if first else []
+
+
+def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str,
+                    metrics=None) -> None:
+    """Each cell's training loss (solid) and validation or test loss (dashed; ``metrics``,
+    sweep.metrics, may name both: test dotted), and its accuracy (sweep.metrics' first
+    accuracy when it names one), against iteration; one colour per value of the axis. Seeds share their
     value's colour, each its own thin line: a mean would smear seeds that escape a plateau
     at different iterations into one slow descent that no seed made."""
     key = list(axes)[0]
@@ -44,11 +65,12 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
     frames = [(label(parse(row[key])), histories[row["folder"]]) for _, row in results.iterrows()
               if row["folder"] in histories]
-    held_out = next((c for c in ("val", "test") if any(f"{c}_loss" in h and h[f"{c}_loss"].notna().any()
-                                                    for _, h in frames)), None)
-    accuracy = next((c for c in ("val", "test", "train") if any(f"{c}_accuracy" in h and
-                                                               h[f"{c}_accuracy"].notna().any()
-                                                               for _, h in frames)), None)
+    held_out = _held_out([h for _, h in frames], metrics)
+    chosen = [m for m, _, _ in metric_panels(results, metrics) if m.endswith("_accuracy")] if metrics else []
+    accuracy = chosen[0].split("_")[0] if chosen else \
+        next((c for c in ("val", "test", "train") if any(f"{c}_accuracy" in h and h[f"{c}_accuracy"].notna().any()
+                                                          for _, h in frames)), None)
+    lines = [("train_loss", "-")] + [(f"{c}_loss", style) for c, style in zip(held_out, HELD_OUT_STYLES)]
     with plt.rc_context(STYLE):
         fig, axs = plt.subplots(1, 2 if accuracy else 1, figsize=(12 if accuracy else 6.5, 4.4), squeeze=False)
         loss_ax = axs[0][0]
@@ -57,7 +79,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
             first = value not in seen
             seen.add(value)
             it = h["iteration"].to_numpy(dtype=float)
-            for column, style in (("train_loss", "-"), (f"{held_out}_loss", "--")):
+            for column, style in lines:
                 if column in h:
                     loss_ax.plot(it, _positive(h[column]), ls=style, lw=width, alpha=alpha, color=colours[value],
                                  label=shown.get(value, value) if first and style == "-" else None)
@@ -67,7 +89,7 @@ def learning_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Pa
         loss_ax.set_yscale("log")
         loss_ax.set_xlabel("iteration")
         loss_ax.set_ylabel("loss (log scale)")
-        what = f"training (solid) and {'validation' if held_out == 'val' else 'test'} (dashed)" if held_out \
+        what = _joined([f"{SET_NAMES[c.split('_')[0]]} ({STYLE_NAMES[s]})" for c, s in lines]) if held_out \
             else "training"
         loss_ax.set_title(f"{what} loss", fontsize=10)
         finite = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in loss_ax.get_lines()] or [[]])
@@ -115,7 +137,7 @@ class _Panels:
     row_ticks: list
     col_ticks: list
     cells: dict  # (i, j) -> [(folder, status, history or None)]
-    held_out: str | None  # "val", "test" or None: the dashed loss
+    held_out: list  # "val" and/or "test": the dashed (and dotted) losses
     columns: list  # (history column, line style, colour) per kind of loss
     overlaid: bool  # several cells share a panel: thinner, lighter lines
     x_hi: float  # iteration 0 .. x_hi across a panel
@@ -145,13 +167,14 @@ class _Layout:
     small: float  # the font size of the panels' labels
 
 
-def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str) -> None:
+def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, name: str, metrics=None) -> None:
     """Small multiples laid out like heatmaps.png: a panel per (first axis, second axis)
     value, each that cell's training loss (solid) and validation or test loss (dashed)
     against iteration, every panel on the same scales (iteration 0 .. the longest run,
     one log loss range). Seeds and further axes are overlaid in the panel they share
     (thin lines, one colour per kind of loss); panels whose cells all diverged or failed
-    are grey and marked.
+    are grey and marked. ``metrics`` (sweep.metrics) may name the held-out losses: both
+    validation (dashed) and test (dotted).
 
     The panels are regions of ONE matplotlib Axes, not 49 Axes with sharex / sharey:
     creating and ticking 49 Axes cost ~2 s, this ~0.5 s. Each line keeps its history's
@@ -160,7 +183,7 @@ def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, 
     to its panel. Only the outer panels carry ticks (loss on the right edge, iteration
     along the bottom); margins are fixed in inches (no tight_layout).
     """
-    panels = _plan_panels(results, axes, histories)
+    panels = _plan_panels(results, axes, histories, metrics)
     layout = _plan_layout(*panels.shape, panels.shared)
     with plt.rc_context(STYLE | {"font.size": layout.small}):
         fig, ax = _grid_figure(panels, layout)
@@ -175,7 +198,7 @@ def cell_curves(results: pd.DataFrame, axes: dict, histories: dict, path: Path, 
         plt.close(fig)
 
 
-def _plan_panels(results: pd.DataFrame, axes: dict, histories: dict) -> _Panels:
+def _plan_panels(results: pd.DataFrame, axes: dict, histories: dict, metrics=None) -> _Panels:
     """The cells of each panel, the kinds of loss drawn and the scales every panel shares:
     iteration 0 .. the longest run; the completed cells' loss range, padded."""
     rows_key, cols_key = list(axes)[:2]
@@ -189,9 +212,9 @@ def _plan_panels(results: pd.DataFrame, axes: dict, histories: dict) -> _Panels:
             panel_of.setdefault((row_values.index(r), col_values.index(c)), []).append(
                 (folder, row["status"], histories.get(folder)))
     frames = [h for cells in panel_of.values() for _, _, h in cells if h is not None and "iteration" in h]
-    held_out = next((c for c in ("val", "test") if any(f"{c}_loss" in h and h[f"{c}_loss"].notna().any()
-                                                    for h in frames)), None)
-    columns = [("train_loss", "-", "#1f77b4")] + ([(f"{held_out}_loss", "--", "#d62728")] if held_out else [])
+    held_out = _held_out(frames, metrics)
+    columns = [("train_loss", "-", "#1f77b4")] + [(f"{c}_loss", style, colour) for c, style, colour
+                                                  in zip(held_out, HELD_OUT_STYLES, ("#d62728", "#2ca02c"))]
     overlaid = max((len(cells) for cells in panel_of.values()), default=1) > 1
     # the shared scales: iteration 0 .. the longest run; the completed cells' loss range
     x_hi = max((float(np.nanmax(h["iteration"])) for h in frames if len(h)), default=1.0) or 1.0
@@ -312,8 +335,7 @@ def _label_figure(fig, panels: _Panels, layout: _Layout, name: str) -> None:
     fig.text(x_mid, 0.1 / H, "iteration", ha="center", va="bottom", fontsize=8)
     fig.text((left + grid_w + 0.45) / W, y_mid, "loss (log scale)", ha="left", va="center", rotation=90,
              fontsize=8)
-    held_out = panels.held_out
-    what = "training" + (f" and {'validation' if held_out == 'val' else 'test'}" if held_out else "")
+    what = _joined(["training"] + [SET_NAMES[c] for c in panels.held_out])
     note = f"\neach panel overlays {' and '.join(panels.shared)} (thin lines)" if panels.shared else ""
     # two lines: one would be wider than a small grid's figure and be cut at both ends
     fig.suptitle(f"{name}: {what} loss of every cell\n{panels.rows_key} (rows) × {panels.cols_key} (columns); "
@@ -321,8 +343,9 @@ def _label_figure(fig, panels: _Panels, layout: _Layout, name: str) -> None:
     handles = [Line2D([], [], color=colour, ls=style, lw=1.3, label=LOSS_NAMES[column])
                for column, style, colour in panels.columns]
     # in the bottom-left corner: above the panels it met the axis name of narrow grids, and
-    # right of "iteration" it ran over that label when the grid is one or two panels wide
-    fig.legend(handles=handles, loc="lower left", ncol=len(handles), fontsize=layout.small + 1, frameon=False,
+    # right of "iteration" it ran over that label when the grid is one or two panels wide;
+    # three kinds in one row reached it too: two a row
+    fig.legend(handles=handles, loc="lower left", ncol=min(len(handles), 2), fontsize=layout.small + 1, frameon=False,
                borderaxespad=0, bbox_to_anchor=(0.1 / W, 0.08 / H))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from nnrun.report.page import Link, data_uri, fmt, render
 from nnrun.report.run import METRIC_ROWS
 from nnrun.report.runs import IGNORED, flatten
 from nnrun.store.files import atomic_write, read_saved_json, read_saved_yaml
-from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, stamp_of
+from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, folder_name, is_sweep, started
 
 
 def check_run(folder: Path) -> Path:
@@ -40,15 +41,43 @@ def check_run(folder: Path) -> Path:
     return folder
 
 
+SHORT = 28  # characters: a column head longer than this made the tables scroll sideways
+
+
 def labels_for(configs: list[dict], differing: list[str], folders: list[Path]) -> list[str]:
-    """A short name per run: the differing values, else the run names, else the folder names."""
+    """A short, distinct column head per run: the differing values when one to three keys
+    differ (``eta=0.1, lambda=0``), else the runs' names, else numbered names (``#1 digits``,
+    ``#2 digits``). The runs table pairs each with its whole folder name."""
+    names = [str(c.get("name") or folder_name(f, f.name)) for c, f in zip(configs, folders)]
     if differing and len(differing) <= 3:
-        labels = [", ".join(f"{k.split('.')[-1]}={fmt(c.get(k))}" for k in differing) for c in configs]
-    else:
-        labels = [str(c.get("name", f.name)) for c, f in zip(configs, folders)]
-    if len(set(labels)) < len(labels):
-        labels = [f.name for f in folders]
-    return labels
+        values = [", ".join(f"{k.split('.')[-1]}={fmt(c.get(k))}" for k in differing) for c in configs]
+        if _short_and_distinct(values):
+            return values
+    if _short_and_distinct(names):
+        return names
+    # a sweep's cells share its name, and folder names run to 80 characters: number them
+    return [f"#{k} {name[:SHORT - 4]}" for k, name in enumerate(names, start=1)]
+
+
+def _short_and_distinct(labels: list[str]) -> bool:
+    return len(set(labels)) == len(labels) and all(0 < len(label) <= SHORT for label in labels)
+
+
+def shown_folder(folder: Path) -> str:
+    """A run folder's name as the page shows it: a sweep cell with its sweep folder's name
+    (``20261205-143001-digits-sweep/c035_eta=1_lambda=1e-05_seed=0``): every sweep has a c000."""
+    folder = Path(os.path.abspath(folder))
+    return f"{folder.parent.name}/{folder.name}" if is_sweep(folder.parent) else folder.name
+
+
+def started_at(folder: Path) -> str:
+    """The runs table's time: when the run started (``store.names.started``), else when
+    its metrics.json was written, marked ``(finished)``."""
+    when = started(folder)
+    if when:
+        return when
+    written = (folder / METRICS_JSON).stat().st_mtime
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(written)) + " (finished)"
 
 
 def compare_page(run_dirs, out: Path) -> str:
@@ -70,7 +99,7 @@ def compare_page(run_dirs, out: Path) -> str:
     for label, folder, m in zip(labels, folders, metrics):
         target = folder.resolve() / REPORT
         href = os.path.relpath(target, out_dir) if target.exists() else None
-        runs.append([label, Link(href, folder.name), stamp_of(folder), m.get("status", "unknown")])
+        runs.append([label, Link(href, shown_folder(folder)), started_at(folder), m.get("status", "unknown")])
     rows = []
     for key, _, label, _ in METRIC_ROWS + [("train_seconds", None, "training time (s)", False)]:
         values = [m.get(key) for m in metrics]
@@ -88,7 +117,7 @@ def compare_page(run_dirs, out: Path) -> str:
     png = runs_curves_png(histories, labels, losses.pop().replace("_", " ") if len(losses) == 1 else "")
     caption = "each run one colour; training solid, validation dotted, test dashed"
     return render(
-        "compare.html", labels=labels, runs=runs, differing=[[k, *[c.get(k) for c in configs]] for k in differing],
+        "compare.html", labels=labels, folders=[str(f.resolve()) for f in folders], runs=runs, differing=[[k, *[c.get(k) for c in configs]] for k in differing],
         same=len(keys) - len(differing), metric_rows=rows,
         curves={"uri": data_uri(png, "image/png"), "caption": caption, "wide": True} if png else None,
         version=str(metrics[0].get("nnrun_version", "?")), script=False)

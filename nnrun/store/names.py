@@ -105,3 +105,15 @@ def no_run_folder(path, prefix: str = "") -> NnrunError:
     if path.is_file():
         return NnrunError(f"{prefix}{path}: is a file, not a run folder; give the folder that holds it, {path.parent}")
     return NnrunError(f"{prefix}{path}: no such run folder")
+
+
+def started(folder: Path) -> str:
+    """When a run started, as folder names say: its own stamp (``stamp_of``), or for a sweep
+    cell (``c<NNN>_...``, no stamp of its own) its sweep folder's, marked ``(its sweep)``; ''
+    when neither is stamped."""
+    folder = Path(os.path.abspath(folder))
+    own = stamp_of(folder)
+    if own or not is_sweep(folder.parent):
+        return own
+    sweep = stamp_of(folder.parent)
+    return f"{sweep} (its sweep)" if sweep else ""

@@ -103,9 +103,9 @@ def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
     grid = sweep.get("grid") or {}
     if not isinstance(grid, dict):
         raise NnrunError("sweep.grid: expected a mapping of config keys to value lists")
-    extra = set(sweep) - {"grid", "seeds"}
+    extra = set(sweep) - {"grid", "seeds", "metrics"}
     if extra:
-        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds)")
+        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds, metrics)")
     axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
     axes.update(cli_axes)
     return axes, base, sweep.get("seeds", 1)
@@ -152,17 +152,18 @@ def prepare_sweep(config_path, overrides, log=None):
     The first cell's kernel is compiled here if numba's cache lacks it (once, ``log``
     told), not by every worker; a cached one the fork server of local workers loads
     (:mod:`nnrun.sweeps.forkserver`), and Dask workers load it themselves."""
-    base, axes, seeds, cells = sweep_cells(config_path, overrides)
+    base, axes, seeds, cells, metrics = sweep_cells(config_path, overrides)
     # catch data problems (missing file, wrong sizes) once, not in every cell
     from nnrun.experiment import prepare
 
     prepare(validate(cells[0].config), announce=log, load_kernel="if-missing")
-    return base, axes, seeds, cells
+    return base, axes, seeds, cells, metrics
 
 
 def sweep_cells(config_path, overrides):
-    """(base config, axes, seeds, cells) of a sweep config plus overrides, every cell
-    validated (NnrunError naming the cell otherwise)."""
+    """(base config, axes, seeds, cells, metrics) of a sweep config plus overrides, every
+    cell validated (NnrunError naming the cell otherwise); ``metrics``: ``sweep.metrics``
+    (the pictures' choice), None when not given."""
     config_path = config_file(config_path)
     cli_axes, plain = split_overrides(overrides)
     # plain overrides first, so sweep.seeds=2 or sweep.grid={...} on the command line count
@@ -181,14 +182,20 @@ def sweep_cells(config_path, overrides):
         except NnrunError as e:
             where = ", ".join(f"{k}={short_value(v)}" for k, v in cell.values.items())
             raise NnrunError(f"{e} (in the sweep cell {where})" if where else str(e)) from None
-    return base, axes, seeds, cells
+    metrics = (raw.get("sweep") or {}).get("metrics")
+    if metrics is not None:  # checked with a cell's config: its task, its validation set
+        metrics = validate({**cells[0].config, "sweep": {"metrics": metrics}}, str(config_path),
+                           overrides).sweep.metrics
+    return base, axes, seeds, cells, metrics
 
 
-def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> None:
+def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> list | None:
     """--resume finishes the sweep that sweep.yaml describes. A config or overrides that
     now say something else would be silently ignored (or, worse, believed): refuse them,
-    naming the first key that differs."""
-    base, axes, seeds, _ = sweep_cells(config_path, overrides)
+    naming the first key that differs. Returns the ``sweep.metrics`` they give now."""
+    # sweep.metrics is left out: it chooses pictures, not cells, and a sweep folder from
+    # before the key existed resumes under a config that now has it
+    base, axes, seeds, _, metrics = sweep_cells(config_path, overrides)
     # both through YAML, so that 0.1 and 1e-1 or a tuple and a list compare equal
     given = yaml.safe_load(dump_yaml({"axes": axes, "seeds": seeds, "base": resolved_base(base)}))
     saved = {"axes": spec["axes"], "seeds": spec["seeds"], "base": dict(spec["base"])}
@@ -201,6 +208,7 @@ def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> None:
             f"--resume {sweep_dir}: this sweep ran with {key}={_shown(was)}, but {config_path} and the overrides "
             f"now give {_shown(now)}; resume with the config and overrides it started with, or start a new sweep "
             f"without --resume")
+    return metrics
 
 
 def _shown(value) -> str:

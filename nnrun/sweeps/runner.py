@@ -39,17 +39,18 @@ if TYPE_CHECKING:
 
 
 def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", histories=None,
-                pictures=("results", "curves")) -> tuple:
-    """The sweep's plots (heatmaps or metric curves, and curves; or those in ``pictures``)
-    drawn by a worker: ({file name: bytes}, [lines for the client's log, such as why a
-    picture was left out])."""
+                pictures=("results", "curves"), metrics=None) -> tuple:
+    """The sweep's plots (heatmaps or metric curves, and curves; or those in ``pictures``;
+    ``metrics``: sweep.metrics) drawn by a worker: ({file name: bytes}, [lines for the
+    client's log, such as why a picture was left out])."""
     from nnrun.plots.sweep import draw_sweep
 
     notes = []
     with tempfile.TemporaryDirectory(prefix="nnrun-sweep-plots-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append, pictures=pictures)
+        written = draw_sweep(folder, results, axes, fmt, histories or {}, log=notes.append, pictures=pictures,
+                             metrics=metrics)
         return {path.name: path.read_bytes() for path in written}, notes
 
 
@@ -61,7 +62,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if scheduler is None:
         start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
-    sweep_dir, axes, cells = _plan(config_path, overrides, runs_dir, resume, name, command, log)
+    sweep_dir, axes, cells, metrics = _plan(config_path, overrides, runs_dir, resume, name, command, log)
     todo = [c for c in cells if not cell_done(sweep_dir, c)]
     if resume:
         log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
@@ -73,7 +74,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
         results = collect_results(sweep_dir, cells, axes)
         if len(results) and not interrupted:
-            drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log)
+            drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics)
     except BaseException as e:
         pool.cancel()
         if is_disk_fault(e):
@@ -86,7 +87,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
             for picture, content in drawn.items():
                 atomic_write(sweep_dir / picture, content)
         elif len(results) and interrupted:  # the pool is gone: draw here
-            plot_error = _draw_here(sweep_dir, results, axes, log)
+            plot_error = _draw_here(sweep_dir, results, axes, log, metrics)
         _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
     except OSError as e:
         if not is_disk_fault(e):
@@ -106,25 +107,32 @@ def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overr
 
 
 def _plan(config_path, overrides, runs_dir, resume, name, command, log):
-    """(sweep folder, axes, cells): a new sweep's, every cell validated before its folder
-    exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
+    """(sweep folder, axes, cells, sweep.metrics): a new sweep's, every cell validated before
+    its folder exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
     if not resume:
-        base, axes, seeds, cells = prepare_sweep(config_path, overrides, log)
+        base, axes, seeds, cells, metrics = prepare_sweep(config_path, overrides, log)
         if len(cells) == 1:
             log(f"nnrun: note: {config_path} and the overrides give no axis with two values or more, so this sweep "
                 "is one cell; add axes to sweep.grid or on the command line, e.g. train.eta=0.1,0.01")
         label = name or base.get("name", "sweep")
-        return _make_sweep_dir(runs_dir, label, base, axes, seeds, cells, command), axes, cells
+        return _make_sweep_dir(runs_dir, label, base, axes, seeds, cells, command, metrics), axes, cells, metrics
     sweep_dir = Path(resume)
     if not (sweep_dir / SWEEP).exists():
         raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
     spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    metrics = spec.get("metrics")  # absent from a sweep.yaml written before the key existed
     if config_path is not None:
-        check_resume(sweep_dir, spec, config_path, overrides)
-    return sweep_dir, spec["axes"], make_cells(spec["base"], spec["axes"], spec["seeds"])
+        # the pictures follow the config given now (metrics choose pictures, not cells);
+        # sweep.yaml says so too, for nnrun plot SWEEP
+        given = check_resume(sweep_dir, spec, config_path, overrides)
+        if given != metrics:
+            metrics = given
+            spec.pop("metrics", None)
+            atomic_write(sweep_dir / SWEEP, dump_yaml({**spec, **({"metrics": metrics} if metrics else {})}))
+    return sweep_dir, spec["axes"], make_cells(spec["base"], spec["axes"], spec["seeds"]), metrics
 
 
-def _draw_in_workers(pool, results, axes, sweep_dir, curves, log):
+def _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics=None):
     """The sweep's two pictures, each in a worker (the heatmaps alone take ~1.5 s for E5,
     and this process never imports matplotlib): ({file: bytes}, None) or (None, error)."""
     from nnrun.store.history import read_histories
@@ -134,8 +142,8 @@ def _draw_in_workers(pool, results, axes, sweep_dir, curves, log):
         # earlier, resumed run are read from their history.csv
         histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]), **curves}
         drawn = {}
-        calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",)),
-                 (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",))]
+        calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",), metrics),
+                 (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",), metrics)]
         for files, notes in pool.run(*calls):
             drawn.update(files)
             for note in notes:
@@ -147,12 +155,12 @@ def _draw_in_workers(pool, results, axes, sweep_dir, curves, log):
         return None, e
 
 
-def _draw_here(sweep_dir, results, axes, log):
+def _draw_here(sweep_dir, results, axes, log, metrics=None):
     """The pictures drawn in this process (after Ctrl-C the workers are gone); the error, if any."""
     from nnrun.plots.sweep import draw_sweep
 
     try:
-        draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"))
+        draw_sweep(sweep_dir, results, axes, log=lambda note: log(f"nnrun: {note}"), metrics=metrics)
     except Exception as e:  # noqa: BLE001
         if is_disk_fault(e):
             raise
@@ -183,13 +191,15 @@ def _resume_command(config_path, overrides, sweep_dir) -> str:
 
 
 def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list,
-                    command: str | None) -> Path:
+                    command: str | None, metrics: list | None = None) -> Path:
     """The sweep folder with its sweep.yaml (what --resume reads)."""
     from nnrun import __version__
 
     sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
     spec = {"name": label, "axes": axes, "seeds": seeds, "cells": len(cells), "base": resolved_base(base),
             "nnrun_version": __version__}
+    if metrics:
+        spec["metrics"] = metrics  # sweep.metrics: what the pictures show (absent: the default choice)
     if command:
         spec["command"] = command  # for the page
     try:
@@ -264,4 +274,4 @@ def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
     results = collect_results(sweep_dir, cells, spec["axes"])
     return draw_sweep(sweep_dir, results, spec["axes"], fmt,
-                      log=lambda note: print(f"nnrun: {note}", file=sys.stderr))
+                      log=lambda note: print(f"nnrun: {note}", file=sys.stderr), metrics=spec.get("metrics"))
