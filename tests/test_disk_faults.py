@@ -148,7 +148,9 @@ def test_a_full_disk_stops_a_sweep_and_resume_finishes_it(tmp_path, write_config
     axis = "train.eta=0.05,0.1,0.2,0.4"
     alone = cli("sweep", config, axis, "--jobs", "1", "--runs-dir", tmp_path / "roomy", "-q")
     assert alone.exit_code == 0, alone.stderr
-    runs = small_disk(tmp_path / "runs", 120_000)  # a cell is ~45 kB
+    roomy = next((tmp_path / "roomy").iterdir())
+    cell = _used(next(p for p in roomy.iterdir() if p.is_dir()))
+    runs = small_disk(tmp_path / "runs", int(2.5 * cell) + 1000)  # two cells fit, and the sweep's own small files
 
     result = cli("sweep", config, axis, "--jobs", "1", "--runs-dir", runs, "-q")
 
