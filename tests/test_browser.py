@@ -36,17 +36,26 @@ def browser():
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    runs_dir = tmp_path_factory.mktemp("browser") / "runs"
-    out = {}
-    for name, overrides in (("higham_2232", []),
-                            ("moons_deep_relu", [] if FULL else ["train.iterations=1500"])):
-        result = cli("train", CONFIGS / f"{name}.yaml", *overrides, "--runs-dir", runs_dir, "-q")
+    """The runs, trained from a folder that looks like a clone (configs/, datasets/), so that
+    the pages (and the screenshots in docs/) show `nnrun train configs/... --runs-dir runs`."""
+    work = tmp_path_factory.mktemp("browser")
+    for name in ("configs", "datasets"):
+        (work / name).symlink_to(CONFIGS.parent / name)
+    here = os.getcwd()
+    os.chdir(work)
+    try:
+        out = {}
+        for name, overrides in (("higham_2232", []),
+                                ("moons_deep_relu", [] if FULL else ["train.iterations=1500"])):
+            result = cli("train", f"configs/{name}.yaml", *overrides, "--runs-dir", "runs", "-q")
+            assert result.exit_code == 0, result.output
+            out[name] = work / run_dir_from(result)
+        small = [] if FULL else ["train.eta=0.01,0.1,1", "train.lambda=0.0001,0.01,1", "train.epochs=10"]
+        result = cli("sweep", "configs/digits_sweep.yaml", *small, "--runs-dir", "runs", "-q")
         assert result.exit_code == 0, result.output
-        out[name] = run_dir_from(result)
-    small = [] if FULL else ["train.eta=0.01,0.1,1", "train.lambda=0.0001,0.01,1", "train.epochs=10"]
-    result = cli("sweep", CONFIGS / "digits_sweep.yaml", *small, "--runs-dir", runs_dir, "-q")
-    assert result.exit_code == 0, result.output
-    out["digits_sweep"] = run_dir_from(result)
+        out["digits_sweep"] = work / run_dir_from(result)
+    finally:
+        os.chdir(here)
     return out
 
 
@@ -102,6 +111,37 @@ def test_run_report_in_chromium(browser, folders, name, tmp_path):
     assert not errors, errors
     assert shot.stat().st_size > 10_000
     print(f"{name}: {shown} images loaded, no console errors; screenshot {shot}")
+
+
+def test_the_first_step_explained_on_a_small_runs_page(browser, folders, tmp_path):
+    """E1 has 23 parameters: its page explains the first update, every number of it, and the
+    numbers are those of `nnrun explain`."""
+    run_dir = folders["higham_2232"]
+    page, errors = open_page(browser, run_dir / "report.html")
+    section = page.locator("pre.explained")
+    text = section.inner_text()
+    explained = cli("explain", run_dir / "config.yaml").stdout
+    assert text.strip() in explained  # the same code, the same numbers (the page drops the heading)
+    for part in ("Forward", "Backward", "Gradients", "Update (sgd)", "delta3 = sigmoid'(z3) o (a3 - y)"):
+        assert part in text
+    # the section, from its heading to the first screenful of numbers (page coordinates)
+    top, bottom = page.evaluate("""() => {
+        const h = [...document.querySelectorAll('h2')].find(e => e.textContent.includes('The first step'));
+        const pre = document.querySelector('pre.explained');
+        return [h.getBoundingClientRect().top + window.scrollY,
+                pre.getBoundingClientRect().top + window.scrollY + Math.min(pre.offsetHeight, 1100)];
+    }""")
+    shot = screenshot_dir(tmp_path) / "first-step-higham_2232.png"
+    page.screenshot(path=str(shot), full_page=True,
+                    clip={"x": 60, "y": top - 12, "width": 1080, "height": bottom - top + 24})
+    if os.environ.get("NNRUN_SCREENSHOTS"):
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+        small.save(shot, optimize=True)
+    page.close()
+    assert not errors, errors
 
 
 def column_values(page, index: int) -> list[str]:

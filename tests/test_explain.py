@@ -211,3 +211,37 @@ def test_a_trained_run_explains_one_input_with_its_class_names(tmp_path):
     assert wrong.stderr == ("nnrun: error: --input: 2 values (5.1,3.5); the run takes 4 (sepal_length, sepal_width, "
                             "petal_length, petal_width)\n")
     assert read_metrics(run_dir)["status"] == "completed"
+
+
+def test_mazurs_worked_example_digit_for_digit():
+    """Matt Mazur's printed numbers (configs/mazur_step.yaml cites them), to the digits he prints."""
+    step = _explained(CONFIGS / "mazur_step.yaml")["steps"][0]
+    hidden, out = step["layers"]
+    printed = [(hidden["z"][0][0], 0.3775), (hidden["a"][0][0], 0.593269992), (hidden["a"][0][1], 0.596884378),
+               (out["a"][0][0], 0.75136507), (out["a"][0][1], 0.772928465), (step["loss"], 0.298371109),
+               (out["delta"][0][0], 0.138498562), (out["grad_W"][0][0], 0.082167041),
+               (out["W_after"][0][0], 0.35891648), (out["W_after"][0][1], 0.408666186),
+               (out["W_after"][1][0], 0.511301270), (out["W_after"][1][1], 0.561370121),
+               (hidden["W_after"][0][0], 0.149780716), (hidden["W_after"][0][1], 0.19956143),
+               (hidden["W_after"][1][0], 0.24975114), (hidden["W_after"][1][1], 0.29950229)]
+    for ours, his in printed:
+        digits = len(repr(his).split(".")[1])
+        assert round(ours, digits) == his, (ours, his)
+
+
+def test_one_row_of_one_class_is_explained_though_train_refuses_it(write_config):
+    cfg = {"name": "one", "seed": 0,
+           "data": {"source": "inline", "columns": ["x1", "x2", "y"], "rows": [[0.3, 0.7, "B"]], "label": "y",
+                    "class_names": ["A", "B"]},
+           "model": {"architecture": "2-2-2", "activation": "sigmoid", "output": "softmax",
+                     "weights": {"W1": [[0.1, 0.2], [0.3, 0.4]], "b1": [0.0, 0.0],
+                                 "W2": [[0.5, 0.6], [0.7, 0.8]], "b2": [0.0, 0.0]}},
+           "train": {"loss": "cross_entropy", "eta": 0.5, "iterations": 1, "batch_size": 1}}
+    config = write_config(cfg)
+    step = _explained(config)["steps"][0]
+    assert step["samples"] == [{"index": 0, "x": [0.3, 0.7], "y": [0.0, 1.0]}]  # class B is the second unit
+    # softmax with cross-entropy: delta_L = a_L - y
+    out = step["layers"][-1]
+    assert np.allclose(out["delta"][0], np.array(out["a"][0]) - [0.0, 1.0], rtol=0, atol=1e-15)
+    refused = cli("train", config, "-q")
+    assert refused.exit_code == 2 and "nnrun explain" in refused.stderr

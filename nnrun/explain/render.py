@@ -107,6 +107,15 @@ class _Writer:
             head = f"      {name} = "
             self.say(head + _text_matrix(shown, " " * len(head), cut_rows, cut_columns) + (f"   {note}{cut}" if note or cut else ""))
 
+    def paragraph(self, text: str) -> None:
+        """Prose: wrapped at 100 columns in the terminal, one line in Markdown."""
+        if self.md:
+            self.say(text)
+        else:
+            import textwrap
+
+            self.lines.extend(textwrap.wrap(text, 100, break_on_hyphens=False))
+
     def text(self) -> str:
         return "\n".join(self.lines).rstrip() + "\n"
 
@@ -137,18 +146,16 @@ def _preamble(w: _Writer, explained: dict, title: str | None, n_params: int) -> 
     if title != "":  # "": the caller has its own heading
         w.heading(title or f"The first {'update' if n == 1 else f'{n} updates'} of the run, every number", 2)
     opt = OPTIMIZERS[net["optimizer"]]
-    w.say(f"Network {arch} ({n_params} parameters): "
-          + ", ".join(f"layer {l + 1} {f}" for l, f in enumerate(net["activations"]))
-          + f"; loss {net['loss']}; optimizer {net['optimizer']}, eta {net['eta']:g}"
-          + (f", lambda {net['lambda']:g}" if net["lambda"] else "")
-          + (f"; dropout {net['dropout']}" if net["dropout"] else "")
-          + f"; batch {net['batch_size']}.")
-    w.say(("$W_l$ has $n_l$ rows and $n_{l-1}$ columns" if w.md else "W_l has n_l rows and n_(l-1) columns")
-          + ", as in model.npz; vectors are written as rows, one row per sample. "
-          "The numbers are those of `nnrun train` (its NumPy reference engine, bit for bit), printed to "
-          f"{DIGITS} significant digits.")
-    if opt.state:
-        w.say(f"The optimizer's state ({', '.join(opt.state)}) starts at 0.")
+    w.paragraph(f"Network {arch} ({n_params} parameters): "
+                + ", ".join(f"layer {l + 1} {f}" for l, f in enumerate(net["activations"]))
+                + f"; loss {net['loss']}; optimizer {net['optimizer']}, eta {net['eta']:g}"
+                + (f", lambda {net['lambda']:g}" if net["lambda"] else "")
+                + (f"; dropout {net['dropout']}" if net["dropout"] else "")
+                + f"; batch {net['batch_size']}. "
+                + ("$W_l$ has $n_l$ rows and $n_{l-1}$ columns" if w.md else "W_l has n_l rows and n_(l-1) columns")
+                + ", as in model.npz; vectors are written as rows, one row per sample. The numbers are those of "
+                  f"`nnrun train` (its NumPy reference engine, bit for bit), printed to {DIGITS} significant digits."
+                + (f" The optimizer's state ({', '.join(opt.state)}) starts at 0." if opt.state else ""))
     w.say()
 
 
@@ -167,7 +174,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     w.say()
     # ---- forward
     w.heading("Forward", 4)
-    w.maths("z_l = W_l a_{l-1} + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
+    w.maths("z_l = W_l a_(l-1) + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
     w.matrix("a0", "a_0", step["a0"], "(the inputs, after the transforms)" if not w.md else "")
     for layer in step["layers"]:
         l, f = layer["layer"], layer["activation"]
@@ -224,7 +231,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     # ---- gradients
     w.heading("Gradients", 4)
     lam = net["lambda"]
-    w.maths("dC/dW_l = mean over the samples of delta_l a_{l-1}^T" + (" + lambda W_l" if lam else "")
+    w.maths("dC/dW_l = mean over the samples of delta_l a_(l-1)^T" + (" + lambda W_l" if lam else "")
             + ";  dC/db_l = mean of delta_l",
             r"\frac{\partial C}{\partial W_l} = \frac1m \sum_i \delta_l^{(i)} a_{l-1}^{(i)\top}"
             + (r" + \lambda W_l" if lam else "") + r", \qquad \frac{\partial C}{\partial b_l} = \frac1m \sum_i \delta_l^{(i)}")
@@ -272,7 +279,7 @@ def render_input(explained: dict, markdown: bool = False, full: bool = False) ->
         if w.md:
             w.say()
     w.matrix("a0", "a_0^\\top", [explained["a0"]])
-    w.maths("z_l = W_l a_{l-1} + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
+    w.maths("z_l = W_l a_(l-1) + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
     L = len(explained["layers"])
     for layer in explained["layers"]:
         l, f = layer["layer"], layer["activation"]
