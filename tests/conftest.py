@@ -77,6 +77,18 @@ def nnrun_process(*args, **kwargs) -> subprocess.CompletedProcess:
                           text=True, env=env, **kwargs)
 
 
+def assert_clean_error(result, words, runs_dir):
+    """Exit 2, one line on stderr naming each of ``words``, and no run folder left. ``result``:
+    :func:`cli`'s (exit_code) or :func:`nnrun_process`'s (returncode)."""
+    code = result.exit_code if hasattr(result, "exit_code") else result.returncode
+    assert code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nnrun: error: "), result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert not runs_dir.exists() or not any(runs_dir.iterdir()), "a bad run left a folder"
+
+
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "metrics.json").read_text())
 

@@ -16,19 +16,9 @@ import nnrun
 from nnrun.config import validate
 from nnrun.experiment import prepare
 from nnrun.training import build_network
-from conftest import CONFIGS, cli, read_metrics, run_dir_from, small_config
+from conftest import CONFIGS, assert_clean_error, cli, read_metrics, run_dir_from, small_config
 
 MAZUR = CONFIGS / "mazur_step.yaml"
-
-
-def assert_clean_error(result, words, runs_dir):
-    """Exit 2, one line naming ``words``, and no run folder."""
-    assert result.exit_code == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nnrun: error: "), result.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    assert not runs_dir.exists() or not any(runs_dir.iterdir()), "a bad run left a folder"
 
 
 def inline(rows, columns=("x1", "x2", "y"), **keys) -> dict:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnrun
-from conftest import CONFIGS, cli, nnrun_process, read_metrics, run_dir_from, small_config
+from conftest import CONFIGS, assert_clean_error, cli, nnrun_process, read_metrics, run_dir_from, small_config
 
 BAD_CONFIGS = [
     # (override or raw text, words the message must contain)
@@ -62,15 +62,6 @@ BAD_CONFIGS = [
     (["data.transform=standardize"], ["data.transform", "(got 'standardize'); write a list, even of one: [standardize]"]),
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
 ]
-
-
-def assert_clean_error(result, words, runs_dir):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nnrun: error: "), result.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    assert not runs_dir.exists() or not any(runs_dir.iterdir()), "a bad run left a folder"
 
 
 @pytest.mark.parametrize("overrides,words", BAD_CONFIGS, ids=[" ".join(o) for o, _ in BAD_CONFIGS])

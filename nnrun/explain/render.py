@@ -159,6 +159,19 @@ def _preamble(w: _Writer, explained: dict, title: str | None, n_params: int) -> 
     w.say()
 
 
+def _layer_head(w: _Writer, layer: dict, L: int) -> int:
+    """A layer's line (its activation and formula) and its weights; returns its number."""
+    l, f = layer["layer"], layer["activation"]
+    text_f, _, tex_f, _ = _f(f)
+    w.say(f"{'' if w.md else '    '}Layer {l}{' (output)' if l == L else ''}: {f}, f(z) = "
+          + (f"${tex_f}$" if w.md else text_f))
+    if w.md:
+        w.say()
+    w.matrix(f"W{l}", f"W_{l}", layer["W"])
+    w.matrix(f"b{l}", f"b_{l}^\\top", [layer["b"]])
+    return l
+
+
 def _step(w: _Writer, step: dict, net: dict) -> None:
     L = len(step["layers"])
     m = len(step["samples"])
@@ -177,14 +190,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     w.maths("z_l = W_l a_(l-1) + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
     w.matrix("a0", "a_0", step["a0"], "(the inputs, after the transforms)" if not w.md else "")
     for layer in step["layers"]:
-        l, f = layer["layer"], layer["activation"]
-        text_f, _, tex_f, _ = _f(f)
-        w.say(f"{'' if w.md else '    '}Layer {l}{' (output)' if l == L else ''}: {f}, f(z) = "
-              + (f"${tex_f}$" if w.md else text_f))
-        if w.md:
-            w.say()
-        w.matrix(f"W{l}", f"W_{l}", layer["W"])
-        w.matrix(f"b{l}", f"b_{l}^\\top", [layer["b"]])
+        l = _layer_head(w, layer, L)
         w.matrix(f"z{l}", f"z_{l}^\\top", layer["z"])
         if "mask" in layer:
             w.matrix(f"m{l}", f"m_{l}^\\top", layer["mask"], "(dropout: 0 drops a unit, 1/(1-p) keeps it)")
@@ -282,14 +288,7 @@ def render_input(explained: dict, markdown: bool = False, full: bool = False) ->
     w.maths("z_l = W_l a_(l-1) + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
     L = len(explained["layers"])
     for layer in explained["layers"]:
-        l, f = layer["layer"], layer["activation"]
-        text_f, _, tex_f, _ = _f(f)
-        w.say(f"{'' if w.md else '    '}Layer {l}{' (output)' if l == L else ''}: {f}, f(z) = "
-              + (f"${tex_f}$" if w.md else text_f))
-        if w.md:
-            w.say()
-        w.matrix(f"W{l}", f"W_{l}", layer["W"])
-        w.matrix(f"b{l}", f"b_{l}^\\top", [layer["b"]])
+        l = _layer_head(w, layer, L)
         w.matrix(f"z{l}", f"z_{l}^\\top", [layer["z"]])
         w.matrix(f"a{l}", f"a_{l}^\\top", [layer["a"]])
     if w.cut.left_out:
