@@ -39,6 +39,16 @@ def missing_parts() -> list[str]:
         for key in o.hypers:
             if key not in HYPERS:
                 out.append(f"optimizer {name!r}: hyper-parameter {key!r} is not in HYPERS (nnrun/maths/optimizers.py)")
+    # what nnrun explain writes of each: its formulas, in text and in LaTeX
+    for kind, table, fields, where in (
+            ("activation", ACTIVATIONS, ("formula", "d_formula", "tex", "d_tex"), "activations.py"),
+            ("loss", LOSSES, ("formula", "delta_formula", "tex", "delta_tex"), "losses.py"),
+            ("optimizer", OPTIMIZERS, ("formula", "tex"), "optimizers.py")):
+        for name, entry in table.items():
+            for part in fields:
+                if not getattr(entry, part):
+                    out.append(f"{kind} {name!r}: no {part} for nnrun explain (its entry's {part}=, "
+                               f"nnrun/maths/{where})")
     for name, schedule in SCHEDULES.items():
         if name != "plateau" and schedule.torch is None and name != "constant":
             out.append(f"schedule {name!r}: no torch.optim.lr_scheduler counterpart (nnrun/maths/schedules.py)")
@@ -76,7 +86,7 @@ def test_a_new_entry_without_its_parts_is_named(monkeypatch):
     import nnrun.maths.activations as activations
     import nnrun.maths.optimizers as optimizers
 
-    swish = replace(ACTIVATIONS["elu"], name="swish", torch=None, code=len(ACTIVATIONS))
+    swish = replace(ACTIVATIONS["elu"], name="swish", torch=None, d_tex="", code=len(ACTIVATIONS))
     monkeypatch.setitem(activations.ACTIVATIONS, "swish", swish)
     lion = replace(OPTIMIZERS["sgd"], name="lion", hypers=("gamma",), code=len(OPTIMIZERS))
     monkeypatch.setitem(optimizers.OPTIMIZERS, "lion", lion)
@@ -85,6 +95,7 @@ def test_a_new_entry_without_its_parts_is_named(monkeypatch):
     assert f"activation 'swish': no compiled twin (act/dact in nnrun/engines/compiled.py, code {swish.code}" in found
     assert f"optimizer 'lion': no compiled update (update in nnrun/engines/compiled.py, code {lion.code}" in found
     assert "optimizer 'lion': hyper-parameter 'gamma' is not in HYPERS" in found
+    assert "activation 'swish': no d_tex for nnrun explain (its entry's d_tex=, nnrun/maths/activations.py)" in found
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
