@@ -310,6 +310,25 @@ def predict(run_dir, csv_file, out):
 
 
 @main.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--to", "target", type=click.Choice(["onnx", "torch"]), required=True,
+              help="onnx: one ONNX graph (float64); torch: a standalone PyTorch file and its weights.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write (default: RUN/model.onnx, RUN/model_torch.py).")
+@user_errors
+def export(run_dir, target, out):
+    """Export a trained RUN, its fitted input transforms first, to ONNX or PyTorch.
+
+    Both compute a_L, what predict computes before choosing a class, to 1e-12. The ONNX
+    model's metadata holds the class names; the PyTorch file needs only torch and numpy
+    and loads its weights from the .npz beside it.
+    """
+    from nnrun.tools.export import export as run_export
+
+    click.echo(str(run_export(run_dir, target, out)))
+
+
+@main.command()
 @click.argument("folder", metavar="[DIR]", default="runs", type=click.Path(path_type=Path))
 @click.option("--sort", "sort_key", default=None, metavar="KEY",
               help="Sort by a column or config key (accuracies best first, others ascending).")

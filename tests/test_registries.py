@@ -16,11 +16,16 @@ from nnrun.maths.schedules import SCHEDULES
 def missing_parts() -> list[str]:
     """Every part some registry entry lacks, as a sentence naming the place to add it."""
     from nnrun.engines import compiled
+    from nnrun.tools.export import ONNX_ACTIVATIONS
 
     out = []
     for name, a in ACTIVATIONS.items():
         if a.torch is None:
             out.append(f"activation {name!r}: no PyTorch counterpart (its entry's torch=, nnrun/maths/activations.py)")
+        if not a.torch_layer:
+            out.append(f"activation {name!r}: no torch.nn layer for nnrun export (its entry's torch_layer=)")
+        if name not in ONNX_ACTIVATIONS:
+            out.append(f"activation {name!r}: no ONNX form for nnrun export (ONNX_ACTIVATIONS in nnrun/tools/export.py)")
         if a.code not in compiled.COMPILED_CODES:
             out.append(f"activation {name!r}: no compiled twin (act/dact in nnrun/engines/compiled.py, "
                        f"code {a.code}, listed in COMPILED_CODES)")

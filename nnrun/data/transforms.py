@@ -1,5 +1,19 @@
 """The transforms of the inputs: one class per transform in :data:`TRANSFORMS`, each fitted
 on the training part, and the :class:`Pipeline` that applies them in order.
+
+Each class also says how it leaves nnrun (``nnrun export``, :mod:`nnrun.tools.export`), beside
+its maths, so a new transform is one class here:
+
+``onnx``
+    x -> T(x) as a chain of element-wise ONNX operators, each with one of the fitted arrays as
+    its second operand: ``(("Sub", "mean"), ("Div", "std"))`` is (x - mean) / std. Only IEEE
+    operations that give NumPy's bits belong here (Add, Sub, Mul, Div), so the exported graph
+    computes the same numbers. ``None`` when no such chain exists; ``onnx_refusal`` then says why.
+``torch``
+    the same as lines of Python on a float64 tensor ``x`` (``{mean}`` stands for the fitted
+    array ``mean``), for the standalone PyTorch file.
+
+``tests/test_export.py`` names a transform that lacks either.
 """
 
 from __future__ import annotations
@@ -11,6 +25,9 @@ from nnrun.errors import NnrunError
 
 class Standardize:
     """x -> (x - mean) / std per feature (std 0 leaves the feature centred only)."""
+
+    onnx = (("Sub", "mean"), ("Div", "std"))
+    torch = ("x = (x - {mean}) / {std}",)
 
     def fit(self, X):
         self.mean = X.mean(axis=0)
@@ -25,6 +42,9 @@ class Standardize:
 class MinMax:
     """x -> (x - min) / (max - min) per feature, into [0, 1] on the training part."""
 
+    onnx = (("Sub", "low"), ("Div", "span"))
+    torch = ("x = (x - {low}) / {span}",)
+
     def fit(self, X):
         self.low = X.min(axis=0)
         span = X.max(axis=0) - self.low
@@ -37,6 +57,9 @@ class MinMax:
 
 class Center:
     """x -> x - mean per feature."""
+
+    onnx = (("Sub", "mean"),)
+    torch = ("x = x - {mean}",)
 
     def fit(self, X):
         self.mean = X.mean(axis=0)
@@ -51,7 +74,18 @@ class Polar:
 
     r = |x - c|, theta = atan2(x2 - c2, x1 - c1), both from the same centred copy, so
     theta never sees an already-overwritten x1 (the bug of E2's report).
+
+    ONNX has no atan2 (nor hypot). atan(y / x) with quadrant corrections is not exact: the
+    signed zeros (atan2(+0, -1) = pi, atan2(-0, -1) = -pi) and x = y = 0 need bit tests ONNX
+    cannot express cleanly, and onnxruntime has no double Atan kernel; so export to ONNX refuses it.
+    PyTorch has both (torch.hypot, torch.atan2).
     """
+
+    onnx = None
+    onnx_refusal = ("its theta is atan2(x2 - c2, x1 - c1) and ONNX has no atan2 operator (an atan "
+                    "composition differs at the signed zeros and onnxruntime has no double Atan)")
+    torch = ("d = x - {centre}",
+             "x = torch.stack([torch.hypot(d[:, 0], d[:, 1]), torch.atan2(d[:, 1], d[:, 0])], dim=1)")
 
     def fit(self, X):
         if X.shape[1] != 2:

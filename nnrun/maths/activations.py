@@ -114,32 +114,44 @@ class Activation:
     rectifying: bool = False
     #: f' jumps at z = 0: finite differences across the kink are not derivatives.
     kink: bool = False
+    #: the same f as a ``torch.nn`` layer, as Python source (``nnrun export --to torch`` writes it
+    #: into a standalone file; tests/test_export.py holds it to ``torch`` above, bit for bit)
+    torch_layer: str = ""
     code: int = field(default=-1, compare=False)
 
 
 ACTIVATIONS: dict[str, Activation] = {a.name: replace(a, code=i) for i, a in enumerate([
     Activation("identity", identity, d_identity, lambda torch, z: z,
-               "z", "1", "z", "1"),
+               "z", "1", "z", "1", torch_layer="nn.Identity()"),
     Activation("sigmoid", sigmoid, d_sigmoid, lambda torch, z: torch.sigmoid(z),
                "1 / (1 + e^-z)", "sigmoid(z) (1 - sigmoid(z))",
-               r"\frac{1}{1+e^{-z}}", r"\sigma(z)\,(1-\sigma(z))", saturating=True),
+               r"\frac{1}{1+e^{-z}}", r"\sigma(z)\,(1-\sigma(z))", saturating=True,
+               torch_layer="nn.Sigmoid()"),
     Activation("tanh", tanh, d_tanh, lambda torch, z: torch.tanh(z),
-               "tanh(z)", "1 - tanh(z)^2", r"\tanh z", r"1-\tanh^2 z", saturating=True),
+               "tanh(z)", "1 - tanh(z)^2", r"\tanh z", r"1-\tanh^2 z", saturating=True,
+               torch_layer="nn.Tanh()"),
     Activation("relu", relu, d_relu, lambda torch, z: torch.relu(z),
-               "max(z, 0)", "1 if z > 0 else 0", r"\max(z, 0)", r"[z > 0]", rectifying=True, kink=True),
+               "max(z, 0)", "1 if z > 0 else 0", r"\max(z, 0)", r"[z > 0]", rectifying=True, kink=True,
+               torch_layer="nn.ReLU()"),
     Activation("leaky_relu", leaky_relu, d_leaky_relu,
                lambda torch, z: torch.nn.functional.leaky_relu(z, negative_slope=LEAKY_SLOPE),
                "z if z > 0 else 0.01 z", "1 if z > 0 else 0.01",
-               r"\max(z, 0.01z)", r"1 \text{ if } z>0 \text{ else } 0.01", kink=True),
+               r"\max(z, 0.01z)", r"1 \text{ if } z>0 \text{ else } 0.01", kink=True,
+               torch_layer=f"nn.LeakyReLU(negative_slope={LEAKY_SLOPE!r})"),
     Activation("elu", elu, d_elu, lambda torch, z: torch.nn.functional.elu(z),
                "z if z > 0 else e^z - 1", "1 if z > 0 else e^z",
-               r"z \text{ if } z>0 \text{ else } e^z-1", r"1 \text{ if } z>0 \text{ else } e^z"),
+               r"z \text{ if } z>0 \text{ else } e^z-1", r"1 \text{ if } z>0 \text{ else } e^z",
+               torch_layer="nn.ELU()"),
 ])}
 
 #: Output layers accept every activation plus softmax (code below every element-wise code).
 SOFTMAX = "softmax"
 SOFTMAX_CODE = 100
 SOFTMAX_FORMULA, SOFTMAX_TEX = "e^z_k / sum_j e^z_j", r"\frac{e^{z_k}}{\sum_j e^{z_j}}"
+
+
+#: softmax as a torch.nn layer (see Activation.torch_layer)
+SOFTMAX_TORCH_LAYER = "nn.Softmax(dim=1)"
 
 
 def torch_softmax(torch, z):

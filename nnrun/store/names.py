@@ -28,6 +28,14 @@ REPORT = "report.html"  # the page (a run's or a sweep's)
 COMPARE = "compare.json"  # nnrun compare --with torch
 COMPARE_PICTURE = "compare.png"  # its picture (the run's own pictures are named by nnrun.plots.PICTURES)
 HISTORY_TORCH = "history_torch.csv"  # the PyTorch twin's history
+EXPORT_ONNX = "model.onnx"  # nnrun export --to onnx: the transforms and the network as one ONNX graph
+EXPORT_TORCH = "model_torch.py"  # nnrun export --to torch: a standalone PyTorch file ...
+EXPORT_TORCH_WEIGHTS = ".npz"  # ... and its weights beside it, the same name with this suffix
+
+
+def torch_weights_path(py_file: Path) -> Path:
+    """Where the standalone PyTorch file ``model_torch.py`` finds its weights: ``model_torch.npz``."""
+    return Path(py_file).with_suffix(EXPORT_TORCH_WEIGHTS)
 # a sweep folder
 SWEEP = "sweep.yaml"  # the axes, seeds and base config
 RESULTS = "results.csv"  # a row per cell
