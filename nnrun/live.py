@@ -65,8 +65,10 @@ class LiveCurve:
         """The last drawing: the whole curve and one line saying how the run ended."""
         if self.trace is None:
             return
-        parts = [f"{self.name}: {metrics.get('status', '?')}, {metrics.get('iterations', 0):,} iterations in "
-                 f"{time.perf_counter() - self.started:.1f} s"]
+        loop = metrics.get("train_seconds")
+        parts = [f"{self.name}: {metrics.get('status', '?')}, {metrics.get('iterations', 0):,} iterations"
+                 + (f" ({loop:.3g} s in the training loop, {time.perf_counter() - self.started:.1f} s in all)"
+                    if isinstance(loop, (int, float)) else "")]
         for key, label in (("train_loss", "train loss"), ("test_loss", "test loss"),
                            ("train_accuracy", "train acc"), ("test_accuracy", "test acc")):
             value = metrics.get(key)
@@ -124,6 +126,11 @@ class LiveCurve:
         panels = 2 if classify else 1
         fig = Figure(figsize=(4.6 * panels, 2.7), dpi=LIVE_DPI)
         axes = fig.subplots(1, panels, squeeze=False)[0]
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        for ax in axes:
+            ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos=None: f"{value:,.0f}"))
         lines = {}
         ax = axes[0]
         ax.set_yscale("log")
