@@ -12,8 +12,10 @@ curve and how the run ended (:meth:`LiveCurve.finish`).
 
 Drawing costs time the training would have had (the hook runs between two chunks), so it
 keeps to a budget: after a drawing that took ``t`` seconds the next one waits
-``max(min_interval, t / budget)`` (4 a second at most; with ``budget=0.03`` at most about
-3 % of the wall time goes to drawing). The first and the last chunk are always drawn.
+``max(min_interval, t / budget)`` (4 a second at most; with ``budget=0.03`` about 3 % of
+the wall time goes to drawing), and the first waits ``first_after`` seconds (a run shorter
+than that needs no live curve). When the last chunk is done only the status line changes
+("drawing the pictures"); :meth:`LiveCurve.finish` draws the whole curve.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import time
 import numpy as np
 
 from nnrun.engines.layout import HISTORY_COLUMNS
+from nnrun.plots.curves import _envelope
 from nnrun.plots.png import figure_png
 
 LIVE_DPI = 72
+POINTS = 600  # per line: a curve 330 pixels wide shows no more, and drawing fewer is faster
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
 
 
@@ -36,9 +40,11 @@ class LiveCurve:
     a notebook output while training runs; see the module's docstring. ``draws`` and
     ``seconds`` count the drawings and the time they took."""
 
-    def __init__(self, name: str, loss: str, min_interval: float = 0.25, budget: float = 0.03):
+    def __init__(self, name: str, loss: str, min_interval: float = 0.25, budget: float = 0.03,
+                 first_after: float = 0.5):
         self.name, self.loss = name, loss
-        self.min_interval, self.budget = min_interval, budget
+        self.min_interval, self.budget, self.first_after = min_interval, budget, first_after
+        self.last_png = None
         self.handle = None
         self.next_draw = 0.0
         self.started = time.perf_counter()
@@ -52,12 +58,15 @@ class LiveCurve:
     def __call__(self, done: int, planned: int, trace) -> None:
         self.trace, self.planned = trace, planned
         now = time.perf_counter()
-        if now < self.next_draw and done < planned:
+        if done >= planned:  # the status line only, over the last curve: finish() draws the whole
+            if self.handle is not None:
+                self.show(f"{self.name}: trained {done:,} iterations in {now - self.started:.1f} s; "
+                          "drawing the pictures …", redraw=False)
             return
-        status = (f"{self.name}: training, {done:,} of {planned:,} iterations ({done / max(planned, 1):.0%}), "
-                  f"{now - self.started:.1f} s" if done < planned else
-                  f"{self.name}: trained {done:,} iterations in {now - self.started:.1f} s; drawing the pictures …")
-        self.show(status)
+        if now < max(self.next_draw, self.started + self.first_after):
+            return
+        self.show(f"{self.name}: training, {done:,} of {planned:,} iterations ({done / max(planned, 1):.0%}), "
+                  f"{now - self.started:.1f} s")
         spent = time.perf_counter() - now
         self.next_draw = time.perf_counter() + max(self.min_interval, spent / self.budget)
 
@@ -77,10 +86,11 @@ class LiveCurve:
         self.show(", ".join(parts))
 
     # drawing
-    def show(self, status: str) -> None:
+    def show(self, status: str, redraw: bool = True) -> None:
         t0 = time.perf_counter()
-        png = self.png(self.trace())
-        content = self.html(status, png)
+        if redraw:
+            self.last_png = self.png(self.trace())
+        content = self.html(status, self.last_png)
         import IPython.display
 
         if self.handle is None:
@@ -107,8 +117,7 @@ class LiveCurve:
             y = rows[:, HISTORY_COLUMNS.index(column)] if column in HISTORY_COLUMNS else np.full(len(it), np.nan)
             if column.endswith("_loss"):
                 y = np.where((y > 0) & (y < 1e295), y, np.nan)
-            keep = np.isfinite(y)
-            line.set_data(it[keep], y[keep])
+            line.set_data(*_envelope(it, y, POINTS))  # finite values only; each bin's min and max
         shown = [line for column, line in lines.items() if column.endswith("_loss") and len(line.get_xdata())]
         if shown:
             fig.axes[0].legend(handles=shown, fontsize=8, loc="upper right")
@@ -121,19 +130,23 @@ class LiveCurve:
     def _make_figure(self, classify: bool):
         """The figure, made at the first drawing: a classification's records hold accuracies,
         which get a second panel."""
+        import matplotlib
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
         panels = 2 if classify else 1
         fig = Figure(figsize=(4.6 * panels, 2.7), dpi=LIVE_DPI)
-        axes = fig.subplots(1, panels, squeeze=False)[0]
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
-
+        # a fixed title height: matplotlib otherwise measures every tick label at each drawing
+        with matplotlib.rc_context({"axes.titley": 1.0}):
+            axes = fig.subplots(1, panels, squeeze=False)[0]
         for ax in axes:
             ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos=None: f"{value:,.0f}"))
+            ax.yaxis.set_minor_locator(NullLocator())  # a log axis' minor ticks: time, not information
         lines = {}
         ax = axes[0]
         ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_title(f"{self.loss.replace('_', ' ')} loss", fontsize=10)
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)

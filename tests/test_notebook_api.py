@@ -188,7 +188,7 @@ def test_live_updates_one_display_handle_while_training(tmp_path, monkeypatch):
 
 def _fast_live_init(init):
     def fast(self, *args, **kwargs):  # redraw at every chunk: the test's run lasts a fraction of a second
-        init(self, *args, **{**kwargs, "min_interval": 0.0, "budget": float("inf")})
+        init(self, *args, **{**kwargs, "min_interval": 0.0, "budget": float("inf"), "first_after": 0.0})
     return fast
 
 
