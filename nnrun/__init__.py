@@ -32,6 +32,12 @@ _API = {
     "TrainResult": "nnrun.training",
     "train": "nnrun.training",
     "run_experiment": "nnrun.app",
+    # notebooks: runs and sweeps as objects (docs/python.md)
+    "run": "nnrun.notebook",
+    "sweep": "nnrun.notebook",
+    "load": "nnrun.notebook",
+    "Run": "nnrun.notebook",
+    "Sweep": "nnrun.notebook",
 }
 
 __all__ = ["__version__", "NnrunError", *_API]

@@ -20,19 +20,21 @@ from nnrun.store.names import HISTORY, METRICS_JSON, MODEL, REPORT, make_run_dir
 
 def run_experiment(cfg: Config, runs_dir: str | Path = "runs", name: str | None = None,
                    quiet: bool = False, plots: bool = True, log=None, draw_jobs: int = 1,
-                   command: str | None = None) -> Path:
+                   command: str | None = None, watch=None) -> Path:
     """Train ``cfg`` and write its run folder; returns the folder.
 
     ``plots``: True for every picture, False for none, or a tuple of picture names.
     ``log(message)`` receives the end-of-run summary lines (default: stderr).
     ``draw_jobs=2`` draws the pictures in two processes (see :func:`nnrun.plots.draw_run`).
-    ``command``: the command line, shown on the page. Raises NnrunError (before creating
-    anything) for bad input.
+    ``command``: the command line, shown on the page. ``watch(done, planned, trace)``: told
+    of every chunk of training (see :func:`nnrun.experiment.record_run`; ``nnrun.run(...,
+    live=True)`` draws the curve from it). Raises NnrunError (before creating anything) for
+    bad input.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     data, network = prepare(cfg, announce=log)
     run_dir = make_run_dir(runs_dir, name or cfg.name)
-    recorded = record_run(cfg, data, network, run_dir, quiet=quiet, command=command)
+    recorded = record_run(cfg, data, network, run_dir, quiet=quiet, command=command, watch=watch)
     finish_run(recorded, cfg, data, plots=plots, log=log, draw_jobs=draw_jobs, quiet=quiet)
     return run_dir
 

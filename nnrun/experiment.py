@@ -161,10 +161,14 @@ class Recorded:
         return (np.array([i for i, _ in self.result.snapshots]), np.vstack([t for _, t in self.result.snapshots]))
 
 
-def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None) -> Recorded:
+def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None,
+               watch=None) -> Recorded:
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
-    model.json. ``command``: the command line, for the page. A crash mid-run still leaves
+    model.json. ``command``: the command line, for the page. ``watch(done, planned, trace)``,
+    if given, is called after every chunk (as the progress bar is): ``trace()`` returns the
+    records so far, thinned (:meth:`HistoryWriter.thinned`, columns ``HISTORY_COLUMNS``);
+    a live curve draws from it (:mod:`nnrun.live`). A crash mid-run still leaves
     metrics.json saying 'failed' (and raises RunFailed). A full disk keeps what fits, marks
     the run 'failed' and raises MachineFault (see :func:`_keep_what_fits`)."""
     try:
@@ -176,7 +180,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing was trained: no folder is left
         raise disk_fault(e, "nothing was trained and no run folder is left; free some space, or give "
                             "--runs-dir a folder on another disk") from None
-    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet)
+    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch)
     try:
         history_file.close()
     except OSError as e:
@@ -195,10 +199,18 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
     return Recorded(run_dir, result, history, metrics)
 
 
-def _train_streaming(cfg, data, network, run_dir, history_file, quiet) -> TrainResult:
+def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=None) -> TrainResult:
     """:func:`train`, its records streamed to ``history_file`` (closed by the caller), with a
-    progress bar."""
-    bar, update = progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
+    progress bar (unless ``quiet``) and ``watch`` (see :func:`record_run`) told of each chunk."""
+    planned = planned_iterations(cfg, len(data.X_train))
+    bar, update = progress_bar(planned, quiet, cfg.name)
+    if watch is not None:
+        bar_update = update
+
+        def update(done, loss):
+            if bar_update is not None:
+                bar_update(done, loss)
+            watch(done, planned, history_file.thinned)
     try:
         return train(cfg, data, network, progress=update, on_rows=history_file)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence

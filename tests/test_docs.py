@@ -29,6 +29,26 @@ def test_the_readmes_python_api_runs_as_written(tmp_path, monkeypatch):
     assert namespace["summary"]["rows"] == 2
 
 
+def test_the_readmes_python_and_jupyter_block_runs_as_written(tmp_path, monkeypatch):
+    """The "From Python and Jupyter" block, executed as written in a folder laid out as the
+    checkout is."""
+    from matplotlib.figure import Figure
+
+    import nnrun
+
+    text = README.read_text()
+    block = text.split("## From Python and Jupyter", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "configs").symlink_to(CONFIGS)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    run, grid = namespace["run"], namespace["grid"]
+    assert run.status == "completed" and run.metrics["iterations"] == 20000
+    assert isinstance(namespace["fig"], Figure)
+    assert isinstance(grid, nnrun.Sweep) and len(grid.results) == 2 and isinstance(grid.best, nnrun.Run)
+    assert namespace["again"].path == run.path
+
+
 def test_the_readmes_config_is_the_shipped_e1_config():
     import re
 

@@ -35,8 +35,8 @@ from nnrun.plots.style import CLASS_COLOURS, DPI, STYLE, describe
 from nnrun.plots.view import Picture, RunView
 from nnrun.store.names import SNAPSHOTS
 
-__all__ = ["PICTURES", "Picture", "RunView", "draw_run", "redraw_run", "plot_loss", "describe", "STYLE",
-           "CLASS_COLOURS", "DPI"]
+__all__ = ["PICTURES", "Picture", "RunView", "draw_run", "redraw_run", "picture_figure", "plot_loss", "describe",
+           "STYLE", "CLASS_COLOURS", "DPI"]
 
 
 # name -> Picture(applies, draw, cost, suffix), each family's own table; drawn in this order
@@ -174,6 +174,39 @@ def _draw_forked(run, mine, theirs, log) -> list[Path]:
     if child.get("fault"):
         raise OSError(*child["fault"])
     return written + [Path(p) for p in child["drawn"]]
+
+
+def picture_figure(run: RunView, name: str):
+    """The matplotlib Figure of the still picture ``name`` of ``run``, drawn by the same
+    function that draws its file (nothing is written: see
+    :func:`nnrun.plots.style.capture_figures`). NnrunError for an unknown name, the
+    animation (a GIF, not one figure) and a picture that does not apply to this run."""
+    from nnrun.errors import NnrunError
+    from nnrun.plots.style import capture_figures
+
+    picture = PICTURES.get(name)
+    stills = [n for n, p in PICTURES.items() if p.suffix is None]
+    if picture is None:
+        raise NnrunError(f"figure {name!r}: no such picture; a run's pictures: {', '.join(stills)}")
+    if picture.suffix is not None:
+        raise NnrunError(f"figure {name!r}: the {name} is a {picture.suffix.upper()} of many frames, not one "
+                         f"figure; use .frames() for its frames, or the file {name}.{picture.suffix} in the run "
+                         "folder")
+    with _quiet_numpy():
+        if not picture.applies(run):
+            applies = [n for n in stills if _applies(PICTURES[n], run)]
+            raise NnrunError(f"figure {name!r}: does not apply to this run (or its data cannot be loaded again); "
+                             f"its pictures: {', '.join(applies)}")
+        with capture_figures() as figures:
+            picture.draw(run, Path(f"{name}.png"))
+    return figures[-1]
+
+
+def _applies(picture: Picture, run: RunView) -> bool:
+    try:
+        return bool(picture.applies(run))
+    except Exception:  # noqa: BLE001 - as draw_run: a picture that cannot tell does not apply
+        return False
 
 
 def redraw_run(folder, fmt: str = "png", only=None, log=None, jobs: int = 1) -> list[Path]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnrun.plots.style import DPI, STYLE, describe, iteration_axis, label_log_axis, legend_outside, save, save_figure
+from nnrun.plots.style import DPI, STYLE, capturing, describe, iteration_axis, label_log_axis, legend_outside, save, save_figure
 from nnrun.plots.view import Picture
 
 SERIES = (("train", "training", "C0"), ("val", "validation", "C2"), ("test", "test", "C1"))
@@ -139,6 +139,10 @@ def plot_loss(history, cfg, path, status: str = "completed", name: str | None = 
               early_stopping: dict | None = None) -> None:
     """Training (validation, test) loss against iteration, log y axis; with ``early_stopping``
     (metrics.json's) the best iteration (the weights kept) and the stop marked."""
+    if capturing():  # a Figure handed to the caller (Run.figure): its own, never the shared one
+        with np.errstate(over="ignore", invalid="ignore"):
+            _LossFigure().draw(history, cfg, path, status, name, diverged_at, early_stopping)
+        return
     if not _LOSS_FIGURE:
         _LOSS_FIGURE.append(_LossFigure())
     try:  # matplotlib's tick maths overflows harmlessly near 1e300 (a diverged run)

@@ -7,6 +7,8 @@ nothing imports back.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import matplotlib
 
@@ -128,12 +130,39 @@ def save_options(path) -> dict:
     return {"dpi": DPI}
 
 
+# while capture_figures() runs: the figures the pictures would have saved, kept instead
+_CAPTURED: ContextVar[list | None] = ContextVar("nnrun_captured_figures", default=None)
+
+
+@contextmanager
+def capture_figures():
+    """Inside ``with capture_figures() as figures:`` a picture function saves nothing: each
+    figure it would have saved is appended to ``figures`` (and let go by pyplot, so a
+    notebook does not show it twice). How ``Run.figure(name)`` returns a picture's Figure
+    with the very code that draws its file."""
+    figures: list = []
+    token = _CAPTURED.set(figures)
+    try:
+        yield figures
+    finally:
+        _CAPTURED.reset(token)
+
+
+def capturing() -> bool:
+    return _CAPTURED.get() is not None
+
+
 def save_figure(fig, path) -> None:
     """Write atomically at the style's resolution (vector formats ignore it).
 
     PNG: Agg's pixels written by :func:`nnrun.plots.png.figure_png` (unfiltered rows,
     zlib level 1: the same image in half Pillow's time); other formats: savefig.
+    Inside :func:`capture_figures`: nothing is written, the figure is kept.
     """
+    captured = _CAPTURED.get()
+    if captured is not None:
+        captured.append(fig)
+        return
     if str(path).endswith(".png"):
         from nnrun.plots.png import figure_png
 

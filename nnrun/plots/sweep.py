@@ -129,3 +129,21 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
             learning_curves(results, axes, histories, path, name, metrics)
         written.append(path)
     return written
+
+
+def sweep_figure(sweep_dir: Path, results: pd.DataFrame, axes: dict, name: str, metrics=None):
+    """The matplotlib Figure of the sweep picture ``name`` (heatmaps for two axes or more,
+    metrics for one, curves), drawn as :func:`draw_sweep` draws its file, nothing written."""
+    from nnrun.errors import NnrunError
+    from nnrun.plots.style import capture_figures
+
+    own = ["heatmaps" if len(axes) >= 2 else "metrics", "curves"] if axes else []
+    if name not in own:
+        raise NnrunError(f"figure {name!r}: not a picture of this sweep; its pictures: {', '.join(own) or 'none'}")
+    notes: list[str] = []
+    with capture_figures() as figures:
+        draw_sweep(Path(sweep_dir), results, axes, "png", log=notes.append,
+                   pictures=("curves",) if name == "curves" else ("results",), metrics=metrics)
+    if not figures:
+        raise NnrunError(f"figure {name!r}: not drawn" + (f" ({notes[0]})" if notes else " (no finished cells)"))
+    return figures[-1]

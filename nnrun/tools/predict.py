@@ -87,9 +87,14 @@ def predict(run_dir: str | Path, csv_path: str | Path) -> tuple[pd.DataFrame, di
     holds ``rows`` and ``accuracy`` (or ``r2`` and ``rmse``) when labels were given.
     Several regression targets: their columns (if present) and ``predicted_<target>`` each.
     """
-    predictor = load_predictor(run_dir)
     csv_path = str(csv_path)
-    frame, A = _outputs(predictor, csv_path)
+    return predict_frame(load_predictor(run_dir), read_table(csv_path, key="CSV"), csv_path)
+
+
+def predict_frame(predictor: Predictor, frame: pd.DataFrame, csv_path: str = "rows") -> tuple[pd.DataFrame, dict]:
+    """:func:`predict` for rows already read (``Run.predict``): the same table and summary;
+    ``csv_path`` names the rows in messages."""
+    A = _outputs(predictor, frame, csv_path)
     if isinstance(predictor.label, list):
         return _predict_targets(predictor, frame, A, csv_path)
     table = pd.DataFrame(index=range(len(frame)))
@@ -125,9 +130,8 @@ def predict(run_dir: str | Path, csv_path: str | Path) -> tuple[pd.DataFrame, di
     return table, summary
 
 
-def _outputs(predictor: Predictor, csv_path: str):
-    """(the CSV's rows, a_L for each): the features read, the fitted transforms applied."""
-    frame = read_table(csv_path, key="CSV")
+def _outputs(predictor: Predictor, frame: pd.DataFrame, csv_path: str) -> np.ndarray:
+    """a_L for each of the rows: the features read, the fitted transforms applied."""
     if len(frame) == 0:
         raise NnrunError(f"{csv_path}: no data rows after the header")
     missing = [c for c in predictor.features if c not in frame.columns]
@@ -135,7 +139,7 @@ def _outputs(predictor: Predictor, csv_path: str):
         raise NnrunError(f"{csv_path}: no column '{missing[0]}'; the run was trained on the columns "
                          f"{', '.join(predictor.features)} (columns found: {', '.join(frame.columns)})")
     X = np.column_stack([numeric_column(frame, c, csv_path) for c in predictor.features])
-    return frame, predictor.outputs(X)
+    return predictor.outputs(X)
 
 
 def _predict_targets(predictor: Predictor, frame, A: np.ndarray, csv_path: str) -> tuple[pd.DataFrame, dict]:
