@@ -201,7 +201,8 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
 
 def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=None) -> TrainResult:
     """:func:`train`, its records streamed to ``history_file`` (closed by the caller), with a
-    progress bar (unless ``quiet``) and ``watch`` (see :func:`record_run`) told of each chunk."""
+    progress bar (unless ``quiet``) and ``watch`` (see :func:`record_run`) told of each chunk;
+    its ``close()``, if it has one, is called when training ends, before anything is drawn."""
     planned = planned_iterations(cfg, len(data.X_train))
     bar, update = progress_bar(planned, quiet, cfg.name)
     if watch is not None:
@@ -226,6 +227,8 @@ def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=Non
     finally:
         if bar:
             bar.close()
+        if watch is not None and hasattr(watch, "close"):  # a hook that works in the background stops here
+            watch.close()
 
 
 def _keep_what_fits(cfg, data, result, run_dir, command, error: OSError, history_file=None):

@@ -10,18 +10,23 @@ server, no JavaScript. The output is HTML holding a one-line status and a PNG as
 ``data:`` URI, so a saved notebook and its HTML export show the last state: the finished
 curve and how the run ended (:meth:`LiveCurve.finish`).
 
-Drawing costs time the training would have had (the hook runs between two chunks), so it
-keeps to a budget: after a drawing that took ``t`` seconds the next one waits
-``max(min_interval, t / budget)`` (4 a second at most; with ``budget=0.03`` about 3 % of
-the wall time goes to drawing), and the first waits ``first_after`` seconds (a run shorter
-than that needs no live curve). When the last chunk is done only the status line changes
-("drawing the pictures"); :meth:`LiveCurve.finish` draws the whole curve.
+A drawing runs on a thread of its own, while the next chunks train (the compiled kernels
+release the GIL), so the training waits for it only where the hook takes the records'
+snapshot. It also keeps to a budget: after a drawing that took ``t`` seconds the next one
+waits ``max(min_interval, t / budget)`` (4 a second at most; with ``budget=0.03`` about 3 %
+of the wall time goes to drawing), and the first waits ``first_after`` seconds (a run
+shorter than that needs no live curve). :meth:`LiveCurve.close` (training has ended) waits
+for a drawing under way, so that the run's pictures are never drawn beside it (matplotlib
+is not thread-safe). When the last chunk is done only the status line changes ("drawing
+the pictures"); :meth:`LiveCurve.finish` draws the whole curve.
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import html
+import threading
 import time
 
 import numpy as np
@@ -53,25 +58,47 @@ class LiveCurve:
         self.draws = 0  # how many times the output was drawn (the benchmark reports it)
         self.seconds = 0.0  # ... and the time it took
         self._figure = None
+        self._drawing: threading.Thread | None = None
 
     # the hook
     def __call__(self, done: int, planned: int, trace) -> None:
         self.trace, self.planned = trace, planned
         now = time.perf_counter()
         if done >= planned:  # the status line only, over the last curve: finish() draws the whole
+            self.close()
             if self.handle is not None:
                 self.show(f"{self.name}: trained {done:,} iterations in {now - self.started:.1f} s; "
                           "drawing the pictures …", redraw=False)
             return
-        if now < max(self.next_draw, self.started + self.first_after):
+        if now < max(self.next_draw, self.started + self.first_after) or self._busy():
             return
-        self.show(f"{self.name}: training, {done:,} of {planned:,} iterations ({done / max(planned, 1):.0%}), "
+        status = (f"{self.name}: training, {done:,} of {planned:,} iterations ({done / max(planned, 1):.0%}), "
                   f"{now - self.started:.1f} s")
-        spent = time.perf_counter() - now
+        rows = trace()  # the snapshot, here: the records go on growing while the thread draws
+        # the notebook's output goes where this cell's does: the thread runs in this context
+        context = contextvars.copy_context()
+        self._drawing = threading.Thread(target=context.run, args=(self._draw, status, rows), daemon=True,
+                                         name="nnrun-live-curve")
+        self._drawing.start()
+
+    def _busy(self) -> bool:
+        return self._drawing is not None and self._drawing.is_alive()
+
+    def _draw(self, status: str, rows) -> None:
+        start = time.perf_counter()
+        self.show(status, rows=rows)
+        spent = time.perf_counter() - start
         self.next_draw = time.perf_counter() + max(self.min_interval, spent / self.budget)
+
+    def close(self) -> None:
+        """Training has ended: wait for a drawing under way."""
+        if self._drawing is not None:
+            self._drawing.join()
+            self._drawing = None
 
     def finish(self, metrics: dict) -> None:
         """The last drawing: the whole curve and one line saying how the run ended."""
+        self.close()
         if self.trace is None:
             return
         loop = metrics.get("train_seconds")
@@ -86,10 +113,10 @@ class LiveCurve:
         self.show(", ".join(parts))
 
     # drawing
-    def show(self, status: str, redraw: bool = True) -> None:
+    def show(self, status: str, redraw: bool = True, rows=None) -> None:
         t0 = time.perf_counter()
         if redraw:
-            self.last_png = self.png(self.trace())
+            self.last_png = self.png(self.trace() if rows is None else rows)
         content = self.html(status, self.last_png)
         import IPython.display
 

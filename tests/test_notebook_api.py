@@ -170,7 +170,9 @@ def test_live_updates_one_display_handle_while_training(tmp_path, monkeypatch):
 
     def spy(self, done, planned, trace):
         real_call(self, done, planned, trace)
-        seen.append((done, planned, len(handle.updates)))
+        if self._drawing is not None:  # a drawing started by this chunk: let it finish before the next
+            self._drawing.join()
+        seen.append((done, planned, len(shown) + len(handle.updates)))
 
     monkeypatch.setattr(live.LiveCurve, "__call__", spy)
     monkeypatch.setattr(live.LiveCurve, "__init__", _fast_live_init(live.LiveCurve.__init__))
