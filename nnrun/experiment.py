@@ -161,7 +161,8 @@ class Recorded:
         return (np.array([i for i, _ in self.result.snapshots]), np.vstack([t for _, t in self.result.snapshots]))
 
 
-def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None) -> Recorded:
+def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None,
+               should_stop=None) -> Recorded:
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
     model.json. ``command``: the command line, for the page. A crash mid-run still leaves
@@ -176,7 +177,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing was trained: no folder is left
         raise disk_fault(e, "nothing was trained and no run folder is left; free some space, or give "
                             "--runs-dir a folder on another disk") from None
-    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet)
+    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet, should_stop)
     try:
         history_file.close()
     except OSError as e:
@@ -195,12 +196,12 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
     return Recorded(run_dir, result, history, metrics)
 
 
-def _train_streaming(cfg, data, network, run_dir, history_file, quiet) -> TrainResult:
+def _train_streaming(cfg, data, network, run_dir, history_file, quiet, should_stop=None) -> TrainResult:
     """:func:`train`, its records streamed to ``history_file`` (closed by the caller), with a
-    progress bar."""
+    progress bar; ``should_stop``: as train's (a search's pruner)."""
     bar, update = progress_bar(planned_iterations(cfg, len(data.X_train)), quiet, cfg.name)
     try:
-        return train(cfg, data, network, progress=update, on_rows=history_file)
+        return train(cfg, data, network, progress=update, on_rows=history_file, should_stop=should_stop)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
         try:
             history_file.close()
