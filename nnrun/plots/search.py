@@ -30,6 +30,8 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
     written = []
     with warnings.catch_warnings(), plt.rc_context(STYLE):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # an axis every completed trial shares one value of (a pruned grid's survivors)
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high ylims")
         ax = optuna.visualization.matplotlib.plot_optimization_history(study, target_name=label)
         fig = ax.figure
         fig.set_size_inches(8, 4.5)

@@ -85,7 +85,8 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if scheduler is None:
         start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
-    sweep_dir, axes, cells, metrics = _plan(config_path, overrides, runs_dir, resume, name, command, log, storage)
+    sweep_dir, axes, cells, metrics = _plan(config_path, overrides, runs_dir, resume, name, command, log, storage,
+                                            scheduler)
     spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
     if spec.get("search"):
         from nnrun.sweeps.search import SearchSweeper
@@ -141,7 +142,7 @@ def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overr
                              f"space, then finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
 
 
-def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=None):
+def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=None, scheduler=None):
     """(sweep folder, axes, cells, sweep.metrics): a new sweep's, every cell validated before
     its folder exists; or, with ``resume``, the sweep.yaml of the folder being finished. A
     search's cells are its trials, which its sweeper asks for (here: the cells that validated
@@ -152,6 +153,10 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=
         if storage and not search:
             raise NnrunError(f"--storage: {storage} with a grid; --storage shares a search's Optuna study: "
                              "set sweep.method=random or tpe, or sweep.prune")
+        if search and search["prune"] != "none" and scheduler:
+            raise NnrunError(f"sweep.prune: {search['prune']} with --scheduler; pruning needs the workers to report to "
+                             "the study, which Dask workers cannot reach here: use sweep.prune=none with --scheduler, "
+                             "or run the pruned search on local workers (several machines: --storage)")
         if search:
             from nnrun.sweeps.search import start_search
 

@@ -279,10 +279,9 @@ class SearchSweeper:
         self.search = spec["search"]
         self.axes, self.base = spec["axes"], spec["base"]
         self.storage = storage_of(sweep_dir, self.search)
-        if self.search["prune"] != "none" and scheduler and not self.search.get("storage"):
-            raise NnrunError(f"sweep.prune: {self.search['prune']} with --scheduler; Dask workers cannot reach the "
-                             "study in the sweep folder: give --storage a database URL they can reach, or use "
-                             "sweep.prune=none")
+        if self.search["prune"] != "none" and scheduler:  # (a resumed one; a new one was refused before its folder)
+            raise NnrunError(f"sweep.prune: {self.search['prune']} with --scheduler; pruning needs the workers to "
+                             "report to the study, which Dask workers cannot reach here: resume without --scheduler")
         from nnrun.config import validate
 
         cfg = validate(self.base)
@@ -334,6 +333,15 @@ class SearchSweeper:
                     continue
             elif self.owner.alive(owner):
                 continue
+            if t.user_attrs.get("status"):  # its cell was written, its result not told: tell it from the cell
+                from nnrun.store.files import read_saved_json
+                from nnrun.store.names import METRICS_JSON
+
+                try:
+                    self._tell(t.number, read_saved_json(self.sweep_dir / t.user_attrs["folder"] / METRICS_JSON))
+                except (op.exceptions.UpdateFinishedTrialError, ValueError, RuntimeError):
+                    pass  # another client told it first
+                continue
             self._retire(t._trial_id, t.params)
 
     def _retire(self, trial_id: int, params: dict) -> None:
@@ -368,9 +376,11 @@ class SearchSweeper:
         return trial, cell
 
     def _tell(self, trial, metrics: dict) -> None:
+        """The trial's result (``trial``: a Trial, or the number of a stale one whose cell is written)."""
         op = optuna()
         status = metrics.get("status") or "failed"
-        trial.set_user_attr("status", status)
+        if not isinstance(trial, int):
+            trial.set_user_attr("status", status)
         value = metrics.get(self.monitor)
         if status == "pruned":
             self.study.tell(trial, state=op.trial.TrialState.PRUNED)
