@@ -39,7 +39,8 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
                      "failed trials have no final value)", fontsize=10)
         ax.set_xlabel("trial")
         ax.set_ylabel(f"{label} (lower is better)")
-        if min(t.value for t in completed) > 0:
+        values = [t.value for t in completed]
+        if min(values) > 0 and max(values) > 10 * min(values):  # decades apart: a log scale
             ax.set_yscale("log")
         fig.tight_layout()
         path = Path(sweep_dir) / SEARCH_HISTORY
