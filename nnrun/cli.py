@@ -230,10 +230,13 @@ def plot(run_dir, fmt):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Send cells to a Dask distributed scheduler, e.g. tcp://host:8786.")
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Finish the missing cells of an interrupted sweep folder.")
+              help="Finish the missing cells of an interrupted sweep folder (a search: its missing trials).")
+@click.option("--storage", default=None, metavar="URL",
+              help="A search's Optuna study: a journal file on a shared disk or a database URL; every "
+                   "nnrun sweep given the same URL and config works on the same study and sweep folder.")
 @run_options
 @user_errors
-def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
+def sweep(config, overrides, jobs, scheduler, resume, storage, runs_dir, name, quiet):
     """Run a grid of experiments in parallel; results and heatmaps.
 
     Axes come from the config's sweep.grid and from overrides with a comma list,
@@ -248,7 +251,7 @@ def sweep(config, overrides, jobs, scheduler, resume, runs_dir, name, quiet):
 
     try:
         sweep_dir = run_sweep(config, overrides, runs_dir=runs_dir, jobs=jobs, scheduler=scheduler,
-                              resume=resume, name=name, quiet=quiet, command=command_line())
+                              resume=resume, name=name, quiet=quiet, command=command_line(), storage=storage)
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(str(sweep_dir))

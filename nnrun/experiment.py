@@ -162,7 +162,7 @@ class Recorded:
 
 
 def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None,
-               watch=None) -> Recorded:
+               watch=None, should_stop=None) -> Recorded:
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
     model.json. ``command``: the command line, for the page. ``watch(done, planned, trace)``,
@@ -180,7 +180,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing was trained: no folder is left
         raise disk_fault(e, "nothing was trained and no run folder is left; free some space, or give "
                             "--runs-dir a folder on another disk") from None
-    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch)
+    result = _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch, should_stop)
     try:
         history_file.close()
     except OSError as e:
@@ -199,10 +199,11 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
     return Recorded(run_dir, result, history, metrics)
 
 
-def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=None) -> TrainResult:
+def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=None, should_stop=None) -> TrainResult:
     """:func:`train`, its records streamed to ``history_file`` (closed by the caller), with a
     progress bar (unless ``quiet``) and ``watch`` (see :func:`record_run`) told of each chunk;
-    its ``close()``, if it has one, is called when training ends, before anything is drawn."""
+    its ``close()``, if it has one, is called when training ends, before anything is drawn.
+    ``should_stop``: as train's (a search's pruner)."""
     planned = planned_iterations(cfg, len(data.X_train))
     bar, update = progress_bar(planned, quiet, cfg.name)
     if watch is not None:
@@ -213,7 +214,7 @@ def _train_streaming(cfg, data, network, run_dir, history_file, quiet, watch=Non
                 bar_update(done, loss)
             watch(done, planned, history_file.thinned)
     try:
-        return train(cfg, data, network, progress=update, on_rows=history_file)
+        return train(cfg, data, network, progress=update, on_rows=history_file, should_stop=should_stop)
     except Exception as exc:  # a bug or resource failure mid-run: keep the evidence
         try:
             history_file.close()

@@ -47,7 +47,7 @@ class TrainResult:
 
     network: Network
     history: np.ndarray
-    status: str  # completed | diverged | interrupted
+    status: str  # completed | diverged | interrupted | pruned
     iterations: int  # iterations actually run
     planned_iterations: int
     train_seconds: float
@@ -191,6 +191,7 @@ class _Plan:
     total: int
     log_every: int
     marks: list  # snapshot iterations still to come
+    should_stop: object = None  # should_stop(rows) -> bool, asked after each block of records (see train)
 
 
 @dataclass
@@ -207,15 +208,21 @@ class _Progress:
 
 
 def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=None,
-          sampling_rng: np.random.Generator | None = None) -> TrainResult:
+          sampling_rng: np.random.Generator | None = None, should_stop=None) -> TrainResult:
     """Train ``network`` (default: built from cfg and its seed) on ``data`` as cfg.train says.
 
     ``progress(iterations_done, last_train_loss)`` is called after every chunk;
     ``on_rows(rows)`` receives each chunk's recorded history rows (to stream them to
     disk); without it the rows are collected into ``TrainResult.history``. With early
     stopping and restore_best, the network ends with the weights of the best record.
+
+    ``should_stop(rows)`` (a search's pruner, :mod:`nnrun.sweeps.search`) sees each block of
+    records as it is emitted and may say stop: chunks then end at the records (the same
+    numbers: the sampler hands out the same indices for any chunking), and training stops
+    at that record with status ``pruned``.
     """
     plan = plan_training(cfg, data, network, sampling_rng)
+    plan.should_stop = should_stop
     collected = []
     emit = on_rows or collected.append
     # Overflow is how divergence starts; it is detected and reported as status
@@ -296,6 +303,8 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
         marks.pop(0)
     while state.done < plan.total:
         k = min(plan.chunk, plan.total - state.done, (marks[0] - state.done) if marks else plan.chunk)
+        if plan.should_stop is not None:  # end at the next record, where the hook may stop training
+            k = min(k, plan.log_every - state.done % plan.log_every)
         idx, ptr, masks = plan.sampler.chunk(k)
         t0 = time.perf_counter()
         n, rows, code = engine.run_chunk(idx, ptr, masks, state.done, buffer)
@@ -304,12 +313,16 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
         if marks and state.done == marks[0]:
             state.snapshots.append((state.done, plan.net.theta.copy()))
             marks.pop(0)
-        emit_records(buffer, rows, n, before, state, emit, progress)
+        block = emit_records(buffer, rows, n, before, state, emit, progress)
         if code == ix.DIVERGED:
             state.status, state.diverged_at = "diverged", state.done
             break
         if code == ix.STOPPED:
             state.stopped = True
+            break
+        if block is not None and plan.should_stop is not None and state.done < plan.total \
+                and plan.should_stop(block):
+            state.status = "pruned"
             break
         if flag["signal"] is not None:
             state.status = "interrupted"
@@ -317,8 +330,9 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
     return state
 
 
-def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emit, progress) -> None:
-    """Hand on a chunk's recorded rows, each timed by interpolation inside the chunk."""
+def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emit, progress):
+    """Hand on a chunk's recorded rows, each timed by interpolation inside the chunk; the
+    block handed on (None: no record in this chunk)."""
     if rows:
         block = buffer[:rows].copy()
         block[:, ix.SECONDS] = before + (state.seconds - before) * (block[:, ix.IT] - (state.done - n)) / max(n, 1)
@@ -326,8 +340,10 @@ def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emi
         state.last_recorded = int(block[-1, ix.IT])
         if progress:
             progress(state.done, float(block[-1, ix.TRAIN_LOSS]))
-    elif progress:
+        return block
+    if progress:
         progress(state.done, None)
+    return None
 
 
 def record_end(plan: _Plan, engine, state: _Progress, emit) -> None:

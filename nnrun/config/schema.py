@@ -340,6 +340,12 @@ class SweepConfig(Strict):
     seeds: int = Field(1, ge=1, le=1000, description="seeds per cell")
     metrics: list[str] | None = Field(
         None, min_length=1, description="the metrics the sweep's pictures show (default: the accuracies and the training loss)")
+    method: Literal["grid", "random", "tpe"] = Field(
+        "grid", description="grid: every cell; random or tpe: sweep.trials cells drawn by Optuna (pip install 'nnrun[search]')")
+    trials: int | None = Field(None, ge=1, le=100_000, description="cells a random or tpe search trains")
+    sampler_seed: int | None = Field(None, ge=0, description="the search's sampler seed (default: the config's seed)")
+    prune: Literal["none", "median", "halving", "hyperband"] = Field(
+        "none", description="stop unpromising cells early on the monitored loss (validation, else training)")
 
     @field_validator("metrics")
     @classmethod

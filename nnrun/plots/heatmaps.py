@@ -68,7 +68,7 @@ def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str, metrics=N
             _draw_panel(fig, ax, cells, *panel)
         # the seeds' note on a line of its own: one line of it all was wider than two panels
         note = f"\neach cell the mean over {cells.seeds} seeds, ± their standard deviation" if cells.repeats else ""
-        title = (f"{name}: {cells.rows_key} × {cells.cols_key}; yellow = better, grey = diverged (div) or failed"
+        title = (f"{name}: {cells.rows_key} × {cells.cols_key}; yellow = better, grey = diverged (div), pruned or failed"
                  f"{note}")
         # and each line wrapped to the figure's width (~12 characters an inch at 10 pt): one panel is narrow
         width = int(fig.get_figwidth() * 12)
@@ -143,15 +143,17 @@ def _colour_scale(grid: np.ndarray, metric: str, higher: bool):
 
 def _annotate(ax, im, cmap, cells: _Grid, grid, spread, bad, higher: bool) -> None:
     """Each square's number (± the seeds' spread) in black or white against its colour;
-    "div" or "fail" on the squares whose cells all diverged or failed."""
+    "div", "pruned" or "fail" on the squares whose cells all diverged, were pruned or failed."""
     small = 6.5 if len(cells.col_values) > 5 else 7.5
     frame = cells.frame
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             if bad[i, j]:
                 status = frame[(frame["_r"] == cells.row_values[i]) & (frame["_c"] == cells.col_values[j])]["status"]
-                text = "div" if (status == "diverged").any() else ("fail" if len(status) else "")
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="#a00000", weight="bold")
+                text = ("div" if (status == "diverged").any() else "pruned" if (status == "pruned").any()
+                        else ("fail" if len(status) else ""))
+                ax.text(j, i, text, ha="center", va="center", fontsize=6.5 if text == "pruned" else 8,
+                        color="#a00000", weight="bold")
             elif np.isfinite(grid[i, j]):
                 v = grid[i, j]
                 txt = f"{v:.3f}" if higher else f"{v:.2g}"  # 0.996 must not read as 1.00

@@ -297,7 +297,7 @@ def _draw_panel(ax, panels: _Panels, layout: _Layout, i: int, j: int, grid: list
         ax.text(x0 - 0.05, y0 + 0.5, panels.row_ticks[i], ha="right", va="center", fontsize=small + 1)
     _draw_cell_lines(ax, panels, cells, x0, y0)
     if bad:
-        word = "div" if "diverged" in bad else "fail"
+        word = "div" if "diverged" in bad else ("pruned" if "pruned" in bad else "fail")
         if len(bad) < len(cells):  # some seeds (or cells of further axes) of this panel
             word = f"{len(bad)}/{len(cells)} {word}"
         ax.text(x0 + 0.5, y0 + 0.5, word, ha="center", va="center", fontsize=small + 1,
@@ -339,7 +339,7 @@ def _label_figure(fig, panels: _Panels, layout: _Layout, name: str) -> None:
     note = f"\neach panel overlays {' and '.join(panels.shared)} (thin lines)" if panels.shared else ""
     # two lines: one would be wider than a small grid's figure and be cut at both ends
     fig.suptitle(f"{name}: {what} loss of every cell\n{panels.rows_key} (rows) × {panels.cols_key} (columns); "
-                 f"grey = diverged (div) or failed{note}", fontsize=8.5, y=1 - 0.08 / H, va="top")
+                 f"grey = diverged (div), pruned or failed{note}", fontsize=8.5, y=1 - 0.08 / H, va="top")
     handles = [Line2D([], [], color=colour, ls=style, lw=1.3, label=LOSS_NAMES[column])
                for column, style, colour in panels.columns]
     # in the bottom-left corner: above the panels it met the axis name of narrow grids, and

@@ -34,6 +34,7 @@ def mark_swept(base: dict, axes: dict) -> dict:
 
     shown = copy.deepcopy(base)
     for key, values in axes.items():
+        values = values if isinstance(values, list) else [values]  # a search's range: its text
         *path, last = key.split(".")
         node = shown
         for part in path:
@@ -58,7 +59,7 @@ def sweep_page(sweep_dir: Path) -> str:
     done = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no cell finished"
     command = spec.get("command")  # the command that made the sweep (older sweeps: none)
     row, metric = _best(results)
-    columns = [c for c in axes if c in results.columns] + ["seed", "status"]
+    columns = ["trial"] * ("trial" in results.columns) + [c for c in axes if c in results.columns] + ["seed", "status"]
     columns += [m for m in SHOWN_METRICS if m in results.columns and results[m].notna().any()]
     rows, classes = [], []
     for _, r in results.iterrows():
@@ -67,13 +68,24 @@ def sweep_page(sweep_dir: Path) -> str:
     return render(
         "sweep.html", name=spec.get("name", sweep_dir.name), version=spec.get("nnrun_version", "?"),
         folder=sweep_dir.name, when=stamp_of(sweep_dir), command=command or "",
-        grid="; ".join(f"{k}: {', '.join(fmt(v) for v in values)}" for k, values in axes.items()),
+        grid=_grid_line(axes, spec.get("search"), spec.get("base") or {}),
         cells=f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}",
         architecture=architecture_line(base["model"]) if "model" in base else "",
         training=training_line(base["train"]) if "train" in base else "",
         data=data_line(base["data"]) if "data" in base else "",
         best=_best_cell(row, metric, axes), pictures=[picture(p, wide=True) for p in pictures_in(sweep_dir)],
         columns=columns + ["cell"], rows=rows, row_classes=classes, base_config=_yaml(base), script=True)
+
+
+def _grid_line(axes: dict, search: dict | None, base: dict) -> str:
+    """The axes (a search's ranges as written), and how a search walked them."""
+    line = "; ".join(f"{k}: {', '.join(fmt(v) for v in values) if isinstance(values, list) else values}"
+                     for k, values in axes.items())
+    if search:
+        line += (f" — searched by Optuna: sweep.method {search['method']}, {search['trials']} trials, sampler seed "
+                 f"{search['sampler_seed']}, sweep.prune {search['prune']} (on the "
+                 f"{'validation' if (base.get('data') or {}).get('validation_fraction') else 'training'} loss)")
+    return line
 
 
 def _best_cell(row, metric: str, axes: dict) -> dict | None:

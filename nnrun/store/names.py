@@ -1,7 +1,7 @@
 """The run folder's file names and folder names: the one place that spells them.
 
 A run folder is ``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>[-k]``, a sweep folder
-``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>-sweep[-k]``, a sweep cell ``<sweep>/c<NNN>_<values>``.
+``<runs_dir>/<YYYYMMDD-HHMMSS>-<name>-sweep[-k]``, a sweep cell ``<sweep>/c<NNN>_<values>`` (a search's trial ``t<NNN>_<values>``).
 A folder is created with ``os.mkdir``, which fails if the folder exists, so two processes
 started in the same second get ``...-name`` and ``...-name-2``, never the same folder.
 Names are reduced to ``[A-Za-z0-9._=-]``, so a name can never point outside ``runs_dir``.
@@ -40,6 +40,10 @@ def torch_weights_path(py_file: Path) -> Path:
 SWEEP = "sweep.yaml"  # the axes, seeds and base config
 RESULTS = "results.csv"  # a row per cell
 SUMMARY = "summary.csv"  # a row per cell, mean and std over seeds
+STUDY = "study.journal"  # a search's Optuna study (JournalStorage's file), unless --storage names another
+OWNERS = ".owners"  # a search's heartbeat files, one per process working on it (hidden: no picture, no cell)
+SEARCH_HISTORY = "search_history.png"  # each trial's value against its number, the best so far
+SEARCH_PARALLEL = "search_parallel.png"  # parallel coordinates of the searched axes, coloured by the value
 
 _STAMPED = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<name>.+?)(?P<sweep>-sweep)?(?:-\d+)?$")
 

@@ -19,20 +19,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULT_METRICS = RECORDED  # results.csv's metric columns: what training records, in its order
-FINISHED = ("completed", "diverged")
+FINISHED = ("completed", "diverged", "pruned")  # pruned: a search's pruner stopped it (nnrun.sweeps.search)
 
 
 # ------------------------------------------------------------------- results
-def result_columns(axes: dict) -> list[str]:
-    """The columns of results.csv (a seed axis is the seed column)."""
-    return [*axes, *([] if "seed" in axes else ["seed"]), "status", *RESULT_METRICS, "train_seconds", "iterations",
-            "error", "folder"]
+def result_columns(axes: dict, trials: bool = False) -> list[str]:
+    """The columns of results.csv (a seed axis is the seed column; ``trials``: a search's,
+    whose first column is the trial number)."""
+    return [*(["trial"] if trials else []), *axes, *([] if "seed" in axes else ["seed"]), "status", *RESULT_METRICS,
+            "train_seconds", "iterations", "error", "folder"]
 
 
 def result_row(cell, metrics: dict) -> dict:
     """A cell's row of results.csv."""
     row = {k: (short_value(v) if isinstance(v, list) else v) for k, v in cell.values.items()}
     row.update(seed=cell.seed, status=metrics.get("status"))
+    if getattr(cell, "trial", None) is not None:
+        row["trial"] = cell.trial
     row.update({m: metrics.get(m) for m in RESULT_METRICS})
     row.update(train_seconds=metrics.get("train_seconds"), iterations=metrics.get("iterations"),
                error=metrics.get("error"), folder=cell.folder_name)
@@ -45,7 +48,8 @@ def append_result(sweep_dir: Path, cell, metrics: dict, axes: dict) -> None:
     import pandas as pd  # here, not at the top: a config error must not wait for pandas
 
     path = sweep_dir / RESULTS
-    frame = pd.DataFrame([result_row(cell, metrics)], columns=result_columns(axes))
+    frame = pd.DataFrame([result_row(cell, metrics)],
+                         columns=result_columns(axes, getattr(cell, "trial", None) is not None))
     with open(path, "a", newline="") as f:
         f.write(frame.to_csv(index=False, header=f.tell() == 0))
 
@@ -60,7 +64,8 @@ def collect_results(sweep_dir: Path, cells: list, axes: dict) -> pd.DataFrame:
         if not path.exists():
             continue
         rows.append(result_row(cell, json.loads(path.read_text())))
-    results = pd.DataFrame(rows, columns=result_columns(axes))
+    results = pd.DataFrame(rows, columns=result_columns(axes, any(getattr(c, "trial", None) is not None
+                                                                  for c in cells)))
     atomic_write(sweep_dir / RESULTS, results.to_csv(index=False))
     if len(results) and axes:
         numeric = results.copy()

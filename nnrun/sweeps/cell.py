@@ -57,7 +57,7 @@ def cell_data(cfg):
     return _DATASETS[key]
 
 
-def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None) -> dict:
+def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None, should_stop=None) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
@@ -66,6 +66,8 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
     sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
     demand. Its report.html is written here, in parallel, with a link up to the sweep;
     ``folder`` is the cell's folder as the client names it, for the page's commands.
+    ``should_stop``: a search's trial reporter (:class:`nnrun.sweeps.search.TrialReport`),
+    which sees each record and may stop the cell (``pruned``); None for a grid.
     """
     import warnings
 
@@ -83,7 +85,8 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True).history)
+            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True,
+                                              should_stop=should_stop).history)
             try:  # a page must never cost the cell
                 (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name, shown_as=folder))
             except Exception:  # noqa: BLE001

@@ -74,9 +74,60 @@ def expand_values(key: str, spec, where: str | None = None) -> list:
                 raise NnrunError(f"{where}: {spec} has no values; n must be >= 1")
             values = np.logspace(a, b, n) if kind == "logspace" else np.linspace(a, b, n)
             return [float(f"{v:.12g}") for v in values]
+    if parse_range(key, spec, where) is not None:
+        raise NnrunError(f"{where}: {spec!r} is a range, which a grid cannot walk; give a list, logspace(a, b, n) "
+                         "or linspace(a, b, n), or search it with sweep.method=random or sweep.method=tpe")
     raise NnrunError(
         f"{where}: {spec!r} is not a list of values, 'logspace(a, b, n)' or 'linspace(a, b, n)'"
+        " (a search also takes loguniform(a, b), uniform(a, b), int(a, b), choice(a, b, ...))"
     )
+
+
+# Ranges: what a search (sweep.method random or tpe) draws from; a grid needs values.
+RANGES = {"loguniform": "loguniform(a, b)", "uniform": "uniform(a, b)", "int": "int(a, b)",
+          "choice": "choice(a, b, ...)"}
+_RANGE = re.compile(r"\s*(loguniform|uniform|int|choice)\s*\((.*)\)\s*")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A search axis: ``loguniform(a, b)``, ``uniform(a, b)``, ``int(a, b)`` or ``choice(a, b, ...)``."""
+
+    kind: str
+    args: tuple
+
+    @property
+    def probes(self) -> list:
+        """Values a cell is validated with before the sweep starts: the ends, or every choice."""
+        return list(self.args)
+
+    def text(self) -> str:
+        return f"{self.kind}({', '.join(short_value(a) if not isinstance(a, str) else a for a in self.args)})"
+
+
+def parse_range(key: str, spec, where: str | None = None) -> Range | None:
+    """'loguniform(1e-5, 10)' -> Range; None when ``spec`` is not a range (a list, a
+    logspace, ...). A malformed range is an error naming ``where`` (default sweep.grid.KEY)."""
+    if not isinstance(spec, str):
+        return None
+    m = _RANGE.fullmatch(spec)
+    if not m:
+        return None
+    where = where or f"sweep.grid.{key}"
+    kind, pieces = m.group(1), [p for p in split_top_level(m.group(2)) if p != ""]
+    if kind == "choice":
+        if not pieces:
+            raise NnrunError(f"{where}: {spec!r} has no values; expected {RANGES[kind]}")
+        return Range(kind, tuple(parse_override(f"{key}={p}")[1] for p in pieces))
+    try:
+        low, high = (int(p) if kind == "int" else float(p) for p in pieces)
+    except ValueError:
+        raise NnrunError(f"{where}: {spec!r} is not {RANGES[kind]} with two numbers a < b"
+                         f"{' (whole numbers)' if kind == 'int' else ''}") from None
+    if not low < high or (kind == "loguniform" and low <= 0):
+        raise NnrunError(f"{where}: {spec!r} is not {RANGES[kind]} with a < b"
+                         f"{' and a > 0' if kind == 'loguniform' else ''}")
+    return Range(kind, (low, high))
 
 
 def split_overrides(overrides) -> tuple[dict, list[str]]:
@@ -89,13 +140,19 @@ def split_overrides(overrides) -> tuple[dict, list[str]]:
             axes[key.strip()] = [parse_override(f"{key}={p}")[1] for p in pieces]
         elif re.fullmatch(r"\s*(logspace|linspace)\(.*\)\s*", value):
             axes[key.strip()] = expand_values(key.strip(), value, f"command line {text!r}")
+        elif parse_range(key.strip(), value, f"command line {text!r}") is not None:
+            axes[key.strip()] = value.strip()  # a search's range, drawn from by the sweeper
         else:
             plain.append(text)
     return axes, plain
 
 
+SEARCH_KEYS = ("method", "trials", "sampler_seed", "prune")  # the search's keys (nnrun.sweeps.search)
+
+
 def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
-    """(axes {key: values}, base raw config without the sweep section, seeds)."""
+    """(axes {key: values}, base raw config without the sweep section, seeds). With
+    ``sweep.method`` random or tpe an axis may also be a range, kept as its text."""
     base = copy.deepcopy(raw)
     sweep = base.pop("sweep", None) or {}
     if not isinstance(sweep, dict):
@@ -103,11 +160,20 @@ def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
     grid = sweep.get("grid") or {}
     if not isinstance(grid, dict):
         raise NnrunError("sweep.grid: expected a mapping of config keys to value lists")
-    extra = set(sweep) - {"grid", "seeds", "metrics"}
+    extra = set(sweep) - {"grid", "seeds", "metrics", *SEARCH_KEYS}
     if extra:
-        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds, metrics)")
-    axes = {str(k): expand_values(str(k), v) for k, v in grid.items()}
-    axes.update(cli_axes)
+        raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds, metrics, "
+                         f"{', '.join(SEARCH_KEYS)})")
+    searched = sweep.get("method", "grid") in ("random", "tpe")
+    axes = {}
+    for key, spec in [*grid.items(), *cli_axes.items()]:
+        key = str(key)
+        if isinstance(spec, str) and parse_range(key, spec) is not None:
+            if not searched:
+                expand_values(key, spec)  # the one-line error: a range needs a search
+            axes[key] = spec.strip()
+        else:
+            axes[key] = expand_values(key, spec)
     return axes, base, sweep.get("seeds", 1)
 
 
@@ -117,13 +183,15 @@ class Cell:
     values: dict  # axis key -> value
     seed: int
     config: dict  # the cell's raw config
+    trial: int | None = None  # a search's trial number (results.csv's trial column)
+    prefix: str = "c"  # c<NNN>: a grid's cell; t<NNN>: a search's trial
 
     @property
     def folder_name(self) -> str:
         parts = [f"{k.split('.')[-1]}={short_value(v)}" for k, v in self.values.items()]
         if self.values.get("seed") != self.seed:  # a seed axis already names the seed
             parts.append(f"seed={self.seed}")
-        return sanitize_name(f"c{self.index:03d}_" + "_".join(parts))
+        return sanitize_name(f"{self.prefix}{self.index:03d}_" + "_".join(parts))
 
 
 def make_cells(base: dict, axes: dict, seeds: int) -> list[Cell]:
@@ -175,7 +243,9 @@ def sweep_cells(config_path, overrides):
             axes[key] = [value]
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1000:
         raise NnrunError(f"sweep.seeds: {seeds!r}; expected a whole number from 1 to 1000")
-    cells = make_cells(base, axes, seeds)
+    ranges = {k: parse_range(k, v) for k, v in axes.items() if isinstance(v, str)}
+    # a search's ranges are checked at their ends (every choice): one cell per probe value
+    cells = make_cells(base, axes, seeds) if not ranges else probe_cells(base, axes, ranges)
     for cell in cells:
         try:
             validate(cell.config, str(config_path), overrides)
@@ -187,6 +257,57 @@ def sweep_cells(config_path, overrides):
         metrics = validate({**cells[0].config, "sweep": {"metrics": metrics}}, str(config_path),
                            overrides).sweep.metrics
     return base, axes, seeds, cells, metrics
+
+
+def search_settings(config_path, overrides, axes: dict, seeds: int, cells: list) -> dict | None:
+    """The sweep's search keys (``sweep.method``, ``trials``, ``sampler_seed``, ``prune``),
+    checked; None for a plain grid (every cell, no pruning: the grid path as it always was)."""
+    config_path = config_file(config_path)
+    _, plain = split_overrides(overrides)
+    raw = apply_overrides(read_yaml(config_path), plain, config_path.resolve().parent)
+    given = {k: v for k, v in ((raw.get("sweep") or {}) if isinstance(raw.get("sweep"), dict) else {}).items()
+             if k in SEARCH_KEYS}
+    sweep = validate({**cells[0].config, "sweep": given}, str(config_path), overrides).sweep
+    if sweep.method == "grid" and sweep.prune == "none":
+        if sweep.trials is not None:
+            raise NnrunError(f"sweep.trials: {sweep.trials} with sweep.method grid; a grid trains every cell: "
+                             "remove sweep.trials, or search with sweep.method random or tpe")
+        return None
+    if seeds != 1:
+        raise NnrunError(f"sweep.seeds: {seeds} with sweep.method {sweep.method} and sweep.prune {sweep.prune}; "
+                         "a search trains one seed per trial: use 1, or search the seed as an axis")
+    if sweep.method == "grid":
+        if sweep.trials is not None:
+            raise NnrunError(f"sweep.trials: {sweep.trials} with sweep.method grid; a pruned grid runs a trial per "
+                             "cell: remove sweep.trials, or search with sweep.method random or tpe")
+        trials = len(cells)
+    elif sweep.trials is None:
+        raise NnrunError(f"sweep.trials: not set; sweep.method {sweep.method} needs how many cells to train, "
+                         "e.g. sweep.trials=20")
+    else:
+        trials = sweep.trials
+    if not axes:
+        raise NnrunError(f"sweep.grid: empty; sweep.method {sweep.method} needs at least one axis to search")
+    seed = sweep.sampler_seed if sweep.sampler_seed is not None else cells[0].config.get("seed", 0)
+    return {"method": sweep.method, "trials": trials, "sampler_seed": seed, "prune": sweep.prune}
+
+
+def probe_cells(base: dict, axes: dict, ranges: dict) -> list[Cell]:
+    """Cells that validate a search's space: every axis's probe values (a range's ends,
+    each choice, each value of a list), the other axes at their first."""
+    def probes(key):
+        return ranges[key].probes if key in ranges else axes[key]
+
+    first = {k: probes(k)[0] for k in axes}
+    cells = []
+    for key in axes:
+        for value in probes(key):
+            values = {**first, key: value}
+            cfg = copy.deepcopy(base)
+            for k, v in values.items():
+                set_dotted(cfg, k, v)
+            cells.append(Cell(len(cells), values, cfg.get("seed"), cfg))
+    return cells
 
 
 def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> list | None:

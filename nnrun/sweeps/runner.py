@@ -31,7 +31,7 @@ from nnrun.store.names import SWEEP, make_run_dir
 from nnrun.store.results import FINISHED, append_result, best_row, chosen_by, collect_results, held_out_note
 from nnrun.sweeps.cell import cell_done, compute_cell, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
-from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep
+from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep, search_settings
 from nnrun.sweeps.launchers import DaskPool, LocalPool
 
 if TYPE_CHECKING:
@@ -54,26 +54,60 @@ def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", 
         return {path.name: path.read_bytes() for path in written}, notes
 
 
+class GridSweeper:
+    """Every cell of the grid, known before the sweep starts: the path ``nnrun sweep`` has
+    always taken. The search sweeper (:class:`nnrun.sweeps.search.SearchSweeper`) offers the
+    runner the same interface: ``run``, ``cells``, ``draws_grid_pictures``, ``pictures``."""
+
+    def __init__(self, cells: list[Cell], todo: list[Cell]):
+        self._cells, self.todo = cells, todo
+
+    def run(self, pool, sweep_dir: Path, quiet: bool, axes: dict, curves: dict) -> bool:
+        return _run_cells(pool, self.todo, sweep_dir, quiet, axes, curves)
+
+    def cells(self) -> list[Cell]:
+        return self._cells
+
+    def draws_grid_pictures(self) -> bool:
+        return True
+
+    def pictures(self, sweep_dir: Path, log) -> None:
+        pass
+
+
 def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = None,
               scheduler: str | None = None, resume: str | Path | None = None,
-              name: str | None = None, quiet: bool = False, log=None, command: str | None = None) -> Path:
+              name: str | None = None, quiet: bool = False, log=None, command: str | None = None,
+              storage: str | None = None) -> Path:
     """Run (or finish) a sweep; returns the sweep folder. ``command``: the command line,
-    kept in sweep.yaml for the page."""
+    kept in sweep.yaml for the page. ``storage``: a search's Optuna storage (--storage), which
+    several processes may share."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if scheduler is None:
         start_fork_server()  # if the CLI has not: it prepares the workers while the configs are checked
-    sweep_dir, axes, cells, metrics = _plan(config_path, overrides, runs_dir, resume, name, command, log)
-    todo = [c for c in cells if not cell_done(sweep_dir, c)]
-    if resume:
-        log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
-        waiting = {c.index for c in todo}
-        collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
+    sweep_dir, axes, cells, metrics = _plan(config_path, overrides, runs_dir, resume, name, command, log, storage,
+                                            scheduler)
+    spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    if spec.get("search"):
+        from nnrun.sweeps.search import SearchSweeper
+
+        sweeper = SearchSweeper(sweep_dir, spec, jobs or os.cpu_count() or 1, scheduler)
+        if resume:
+            log(f"resuming {sweep_dir}: {len(sweeper.cells())} of {spec['search']['trials']} trials already done")
+    else:
+        todo = [c for c in cells if not cell_done(sweep_dir, c)]
+        if resume:
+            log(f"resuming {sweep_dir}: {len(cells) - len(todo)} of {len(cells)} cells already done")
+            waiting = {c.index for c in todo}
+            collect_results(sweep_dir, [c for c in cells if c.index not in waiting], axes)  # the rows so far, once each
+        sweeper = GridSweeper(cells, todo)
     pool = DaskPool(scheduler) if scheduler else LocalPool(jobs or os.cpu_count() or 1)
     drawn, plot_error, curves = None, None, {}
     try:
-        interrupted = _run_cells(pool, todo, sweep_dir, quiet, axes, curves)
+        interrupted = sweeper.run(pool, sweep_dir, quiet, axes, curves)
+        cells = sweeper.cells()
         results = collect_results(sweep_dir, cells, axes)
-        if len(results) and not interrupted:
+        if len(results) and not interrupted and sweeper.draws_grid_pictures():
             drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics)
     except BaseException as e:
         pool.cancel()
@@ -86,8 +120,10 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         if drawn is not None:
             for picture, content in drawn.items():
                 atomic_write(sweep_dir / picture, content)
-        elif len(results) and interrupted:  # the pool is gone: draw here
+        elif len(results) and interrupted and sweeper.draws_grid_pictures():  # the pool is gone: draw here
             plot_error = _draw_here(sweep_dir, results, axes, log, metrics)
+        if len(results):
+            sweeper.pictures(sweep_dir, log)
         _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
     except OSError as e:
         if not is_disk_fault(e):
@@ -106,11 +142,31 @@ def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overr
                              f"space, then finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
 
 
-def _plan(config_path, overrides, runs_dir, resume, name, command, log):
+def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=None, scheduler=None):
     """(sweep folder, axes, cells, sweep.metrics): a new sweep's, every cell validated before
-    its folder exists; or, with ``resume``, the sweep.yaml of the folder being finished."""
+    its folder exists; or, with ``resume``, the sweep.yaml of the folder being finished. A
+    search's cells are its trials, which its sweeper asks for (here: the cells that validated
+    its space)."""
     if not resume:
         base, axes, seeds, cells, metrics = prepare_sweep(config_path, overrides, log)
+        search = search_settings(config_path, overrides, axes, seeds, cells)
+        if storage and not search:
+            raise NnrunError(f"--storage: {storage} with a grid; --storage shares a search's Optuna study: "
+                             "set sweep.method=random or tpe, or sweep.prune")
+        if search and search["prune"] != "none" and scheduler:
+            raise NnrunError(f"sweep.prune: {search['prune']} with --scheduler; pruning needs the workers to report to "
+                             "the study, which Dask workers cannot reach here: use sweep.prune=none with --scheduler, "
+                             "or run the pruned search on local workers (several machines: --storage)")
+        if search:
+            from nnrun.sweeps.search import start_search
+
+            label = name or base.get("name", "sweep")
+            sweep_dir = start_search(
+                label, base, axes, cells, metrics, search, runs_dir, command, storage,
+                lambda settings: _make_sweep_dir(runs_dir, label, base, axes, seeds, [None] * settings["trials"],
+                                                 command, metrics, settings),
+                config_path, overrides)
+            return sweep_dir, axes, cells, metrics
         if len(cells) == 1:
             log(f"nnrun: note: {config_path} and the overrides give no axis with two values or more, so this sweep "
                 "is one cell; add axes to sweep.grid or on the command line, e.g. train.eta=0.1,0.01")
@@ -120,6 +176,10 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log):
     if not (sweep_dir / SWEEP).exists():
         raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no sweep.yaml)")
     spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    if storage and (spec.get("search") or {}).get("storage") != storage:
+        raise NnrunError(f"--storage: {storage}, but the sweep {sweep_dir} keeps its study in "
+                         f"{(spec.get('search') or {}).get('storage') or 'its own study.journal'}; resume without "
+                         "--storage, or with the one it started with")
     metrics = spec.get("metrics")  # absent from a sweep.yaml written before the key existed
     if config_path is not None:
         # the pictures follow the config given now (metrics choose pictures, not cells);
@@ -129,6 +189,8 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log):
             metrics = given
             spec.pop("metrics", None)
             atomic_write(sweep_dir / SWEEP, dump_yaml({**spec, **({"metrics": metrics} if metrics else {})}))
+    if spec.get("search"):
+        return sweep_dir, spec["axes"], [], metrics
     return sweep_dir, spec["axes"], make_cells(spec["base"], spec["axes"], spec["seeds"]), metrics
 
 
@@ -191,8 +253,8 @@ def _resume_command(config_path, overrides, sweep_dir) -> str:
 
 
 def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, cells: list,
-                    command: str | None, metrics: list | None = None) -> Path:
-    """The sweep folder with its sweep.yaml (what --resume reads)."""
+                    command: str | None, metrics: list | None = None, search: dict | None = None) -> Path:
+    """The sweep folder with its sweep.yaml (what --resume reads; a search's settings too)."""
     from nnrun import __version__
 
     sweep_dir = make_run_dir(runs_dir, label, suffix="-sweep")
@@ -202,6 +264,8 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
         spec["metrics"] = metrics  # sweep.metrics: what the pictures show (absent: the default choice)
     if command:
         spec["command"] = command  # for the page
+    if search:
+        spec["search"] = search  # method, trials, sampler_seed, prune, records, storage, study
     try:
         atomic_write(sweep_dir / SWEEP, dump_yaml(spec))
     except OSError as e:
@@ -271,7 +335,16 @@ def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
     from nnrun.plots.sweep import draw_sweep
 
     spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
+    log = lambda note: print(f"nnrun: {note}", file=sys.stderr)  # noqa: E731
+    if spec.get("search"):
+        from nnrun.sweeps.search import SearchSweeper
+
+        sweeper = SearchSweeper(sweep_dir, spec, 1, None)
+        results = collect_results(sweep_dir, sweeper.cells(), spec["axes"])
+        written = (draw_sweep(sweep_dir, results, spec["axes"], fmt, log=log, metrics=spec.get("metrics"))
+                   if sweeper.draws_grid_pictures() else [])
+        sweeper.pictures(sweep_dir, print)
+        return written
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
     results = collect_results(sweep_dir, cells, spec["axes"])
-    return draw_sweep(sweep_dir, results, spec["axes"], fmt,
-                      log=lambda note: print(f"nnrun: {note}", file=sys.stderr), metrics=spec.get("metrics"))
+    return draw_sweep(sweep_dir, results, spec["axes"], fmt, log=log, metrics=spec.get("metrics"))

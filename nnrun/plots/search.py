@@ -1,0 +1,59 @@
+"""A search's two pictures, drawn by Optuna's own matplotlib visualisations:
+``search_history.png`` (each trial's value against its number, and the best so far) and
+``search_parallel.png`` (parallel coordinates of the searched axes, coloured by the value).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from nnrun.plots.style import STYLE, save_figure
+from nnrun.store.names import SEARCH_HISTORY, SEARCH_PARALLEL
+
+
+def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Path]:
+    """Both pictures of ``study`` into ``sweep_dir`` (none when no trial completed); the files."""
+    import matplotlib.pyplot as plt
+    import optuna
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    completed = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not completed:
+        return []
+    pruned = sum(t.state == TrialState.PRUNED for t in trials)
+    failed = sum(t.state == TrialState.FAIL and t.user_attrs.get("status") for t in trials)
+    label = f"final {monitor}"
+    counts = f"{len(completed)} completed" + (f", {pruned} pruned" if pruned else "") + (
+        f", {failed} diverged or failed" if failed else "")
+    written = []
+    with warnings.catch_warnings(), plt.rc_context(STYLE):
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # an axis every completed trial shares one value of (a pruned grid's survivors)
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high ylims")
+        ax = optuna.visualization.matplotlib.plot_optimization_history(study, target_name=label)
+        fig = ax.figure
+        fig.set_size_inches(8, 4.5)
+        ax.set_title(f"{name}: {label} of each trial, and the best so far\n({counts}; pruned, diverged and "
+                     "failed trials have no final value)", fontsize=10)
+        ax.set_xlabel("trial")
+        ax.set_ylabel(f"{label} (lower is better)")
+        values = [t.value for t in completed]
+        if min(values) > 0 and max(values) > 10 * min(values):  # decades apart: a log scale
+            ax.set_yscale("log")
+        fig.tight_layout()
+        path = Path(sweep_dir) / SEARCH_HISTORY
+        save_figure(fig, path)
+        plt.close(fig)
+        written.append(path)
+        ax = optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name=label)
+        fig = ax.figure
+        fig.set_size_inches(9, 4.8)
+        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower)", fontsize=10)
+        fig.tight_layout()
+        path = Path(sweep_dir) / SEARCH_PARALLEL
+        save_figure(fig, path)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,160 @@
+"""nnrun sweep as a search (sweep.method random/tpe, sweep.prune, --resume, --storage), through Optuna."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import assert_clean_error, cli, nnrun_process, run_dir_from, small_config
+
+optuna = pytest.importorskip("optuna", reason="the search sweeper needs Optuna: pip install 'nnrun[search]'")
+
+FAST = {"train": {"iterations": 60, "batch_size": 4, "log_every": 10},
+        "data": {"source": "moons", "n_samples": 80, "noise": 0.1, "test_fraction": 0.25,
+                 "validation_fraction": 0.25}}
+KEYS = ["trial", "train.eta", "train.lambda", "status", "val_loss", "folder"]
+
+
+def search_config(**sweep):
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"grid": {"train.eta": "loguniform(0.001, 1)", "train.lambda": "choice(0, 0.001)"}, **sweep}
+    return cfg
+
+
+def study_of(sweep_dir: Path):
+    spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    from nnrun.sweeps.search import load, storage_of
+
+    return load(storage_of(sweep_dir, spec["search"]), spec["search"]["study"], spec["search"], spec["axes"],
+                spec["search"]["records"])
+
+
+@pytest.mark.parametrize("method", ["random", "tpe"])
+def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config, runs_dir):
+    path = write_config(search_config(method=method, trials=4, sampler_seed=7))
+    frames = []
+    for _ in range(2):
+        result = cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "-q")
+        assert result.exit_code == 0, result.output
+        sweep_dir = run_dir_from(result)
+        frames.append(pd.read_csv(sweep_dir / "results.csv")[KEYS])
+        assert sorted(p.name for p in sweep_dir.glob("t*")) == sorted(frames[-1]["folder"])
+        assert (sweep_dir / "search_history.png").exists() and (sweep_dir / "search_parallel.png").exists()
+        assert (sweep_dir / "study.journal").exists() and "best cell chosen by val_accuracy" in result.stderr
+    assert len(frames[0]) == 4 and list(frames[0]["trial"]) == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[0]["folder"][0].startswith("t000_eta=")
+
+
+@pytest.mark.parametrize("override, words", [
+    ("train.eta=loguniform(0.001,1)", ["train.eta", "loguniform(0.001,1)", "sweep.method=random"]),
+    ("sweep.method=bayes", ["sweep.method", "bayes", "tpe"]),
+    ("sweep.prune=early", ["sweep.prune", "early", "halving"]),
+])
+def test_bad_search_input_exits_2_in_one_line(override, words, write_config, runs_dir):
+    cfg = small_config(**FAST)
+    cfg["sweep"] = {"grid": {"train.eta": [0.1, 0.5]}}
+    assert_clean_error(nnrun_process("sweep", write_config(cfg), override, "--runs-dir", runs_dir), words, runs_dir)
+
+
+def test_a_search_without_trials_exits_2(write_config, runs_dir):
+    result = nnrun_process("sweep", write_config(search_config(method="tpe")), "--runs-dir", runs_dir)
+    assert_clean_error(result, ["sweep.trials", "tpe"], runs_dir)
+
+
+def test_a_pruned_grid_is_deterministic_and_its_cells_match_training_alone(write_config, runs_dir):
+    cfg = small_config(**FAST)
+    cfg["train"].update(iterations=270, log_every=10)
+    cfg["sweep"] = {"prune": "halving", "grid": {"train.eta": [0.003, 0.03, 0.3], "train.lambda": [0, 0.01, 0.1]}}
+    path = write_config(cfg)
+    frames = []
+    for _ in range(2):
+        result = cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "-q")
+        assert result.exit_code == 0, result.output
+        sweep_dir = run_dir_from(result)
+        frames.append(pd.read_csv(sweep_dir / "results.csv")[["trial", *KEYS[1:], "iterations"]])
+    pd.testing.assert_frame_equal(frames[0], frames[1])  # one job: the same trials, pruned at the same records
+    results = frames[1]
+    assert len(results) == 9 and sorted(p.name for p in sweep_dir.glob("c0*")) == sorted(results["folder"])
+    assert "pruned" in set(results["status"]) and "completed" in set(results["status"])
+    assert (sweep_dir / "heatmaps.png").exists() and (sweep_dir / "search_history.png").exists()
+    assert "pruned" in (sweep_dir / "report.html").read_text()
+    pruned = results[results["status"] == "pruned"].iloc[0]
+    cell = sweep_dir / pruned["folder"]
+    assert yaml.safe_load((cell / "metrics.json").read_text())["status"] == "pruned"
+    alone = run_dir_from(cli("train", cell / "config.yaml", "--runs-dir", runs_dir / "alone", "-q"))
+    mine, theirs = pd.read_csv(cell / "history.csv"), pd.read_csv(alone / "history.csv")
+    stop = int(mine["iteration"].iloc[-1])
+    assert stop == pruned["iterations"] and stop < 270
+    theirs = theirs[theirs["iteration"] <= stop]
+    columns = [c for c in mine.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(mine[columns], theirs[columns].reset_index(drop=True), check_exact=True)
+
+
+def _wait_for(pattern_dir: Path, pattern: str, count: int, proc, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        found = list(pattern_dir.glob(pattern))
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    return list(pattern_dir.glob(pattern))
+
+
+SLOW = {"iterations": 120000, "log_every": 20000}  # ~0.5 s a cell: a signal lands between the first and last
+
+
+def test_an_interrupted_search_resumes_to_its_trials_without_writing_a_cell_twice(write_config, runs_dir):
+    cfg = search_config(method="random", trials=5)
+    cfg["train"].update(SLOW)
+    path = write_config(cfg)
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir",
+                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(runs_dir, "*-sweep/t*/metrics.json", 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    sweep_dir = next(runs_dir.glob("*-sweep"))
+    before = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("t*/metrics.json")}
+    assert 1 <= len(before) < 5 and "--resume" in err
+    result = cli("sweep", path, "--resume", sweep_dir, "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    assert "already done" in result.stderr
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 5 and results["folder"].is_unique and set(results["status"]) == {"completed"}
+    for name, mtime in before.items():  # written once
+        assert (sweep_dir / name / "metrics.json").stat().st_mtime_ns == mtime
+    states = [t.state.name for t in study_of(sweep_dir).get_trials()]
+    assert states.count("COMPLETE") == 5  # the trial in flight at Ctrl-C: FAIL, its values trained again
+
+
+def test_two_processes_share_a_study_and_one_killed_midway_costs_nothing(write_config, runs_dir, tmp_path):
+    cfg = search_config(method="random", trials=6)
+    cfg["train"].update(SLOW)
+    path = write_config(cfg)
+    storage = tmp_path / "shared.journal"
+    command = [sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir", str(runs_dir),
+               "--storage", str(storage), "-q"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    time.sleep(1.0)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(runs_dir, "*-sweep/t*/metrics.json", 2, second)
+    os.killpg(first.pid, signal.SIGKILL)  # the first process and its workers, mid-trial
+    first.wait(timeout=30)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    sweep_dir = Path(out.strip().splitlines()[-1])
+    assert [p.name for p in runs_dir.iterdir()] == [sweep_dir.name]  # one sweep folder for both
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 6 and results["folder"].is_unique and set(results["status"]) == {"completed"}
+    assert sorted(p.name for p in sweep_dir.glob("t*")) == sorted(results["folder"])
+    trials = study_of(sweep_dir).get_trials()
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 6
+    assert all(t.state.name in ("COMPLETE", "FAIL") for t in trials)  # the killed one's: FAIL, not RUNNING
