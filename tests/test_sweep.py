@@ -31,10 +31,15 @@ def test_two_axes_give_cells_results_and_heatmaps(write_config, runs_dir):
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == 6 and set(results["status"]) == {"completed"}
     assert sorted(results["train.lambda"].unique()) == [0.001, 0.01, 0.1]
+    pages = []
     for folder in results["folder"]:  # a cell draws no pictures; `nnrun plot CELL` does, on demand
         files = {p.name for p in (sweep_dir / folder).iterdir()}
-        assert {"config.yaml", "history.csv", "metrics.json", "model.npz", "report.html"} <= files
+        assert {"config.yaml", "history.csv", "metrics.json", "model.npz"} <= files
         assert not [f for f in files if f.endswith(".png")]
+        pages += [folder] if "report.html" in files else []
+    assert len(pages) == 1  # the best cell's page, which the sweep page links to; the others on demand
+    page = (sweep_dir / "report.html").read_text()
+    assert f"{pages[0]}/report.html" in page and f"{results['folder'][1 if pages[0] == results['folder'][0] else 0]}/'" in page
     assert (sweep_dir / "heatmaps.png").exists() and (sweep_dir / "summary.csv").exists()
     assert (sweep_dir / "curves.png").exists()  # two axes: every cell's losses in small multiples
     spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
@@ -193,8 +198,9 @@ def test_plot_recreates_deleted_pngs_of_a_run_and_a_sweep(write_config, runs_dir
         png.unlink()
     assert cli("plot", sweep_dir).exit_code == 0
     assert (sweep_dir / "heatmaps.png").exists() and not list(sweep_dir.glob("c*/*.png"))
-    cell = sorted(p for p in sweep_dir.glob("c*") if p.is_dir())[0]  # a cell's pictures are drawn on demand, with its page
-    assert "nnrun plot" in (cell / "report.html").read_text()
+    # a cell's pictures are drawn on demand, with its page (the sweep wrote only the best cell's)
+    cell = next(p for p in sorted(sweep_dir.glob("c*")) if p.is_dir() and not (p / "report.html").exists())
+    assert "nnrun plot" in (sweep_dir / "report.html").read_text()
     assert cli("plot", cell).exit_code == 0
     assert {"loss.png", "regions.png"} <= {p.name for p in cell.glob("*.png")}
     assert "loss.png" in (cell / "report.html").read_text()

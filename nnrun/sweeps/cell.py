@@ -62,16 +62,14 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
     client sees. Bad input or a crash becomes a 'failed' result, never an exception.
-    A cell draws no pictures (drawing them cost more than training a digits cell); the
-    sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
-    demand. Its report.html is written here, in parallel, with a link up to the sweep;
-    ``folder`` is the cell's folder as the client names it, for the page's commands.
+    A cell draws no pictures and writes no page (for E1's small cells the page cost half
+    as much as the training); the sweep's own pictures and page show every cell, and
+    ``nnrun plot CELL`` draws a cell's pictures and page on demand. ``sweep_name`` and
+    ``folder`` (the cell's folder as the client names it) are kept for callers of old.
     """
     import warnings
 
     from nnrun.experiment import prepare, record_run
-    from nnrun.report import REPORT
-    from nnrun.report.run import run_page
     from nnrun.store.history import learning_curve
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
@@ -84,10 +82,6 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
             curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True).history)
-            try:  # a page must never cost the cell
-                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name, shown_as=folder))
-            except Exception:  # noqa: BLE001
-                pass
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files[METRICS_JSON])
     except NnrunError as e:
@@ -102,6 +96,18 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
     if METRICS_JSON not in files:
         files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
     return {"metrics": metrics, "files": files, "curve": curve, "seconds": time.perf_counter() - start}
+
+
+def compute_cells(tasks: list, sweep_name: str | None = None) -> list[dict]:
+    """A batch of cells, ``tasks`` a list of (raw config, folder), one after the other in
+    one worker: one round trip and one pickle for many small cells. A disk fault ends the
+    batch (its result comes last; the cells after it are run again on resume)."""
+    results = []
+    for raw, folder in tasks:
+        results.append(compute_cell(raw, sweep_name, folder))
+        if results[-1].get("fault"):
+            break
+    return results
 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:

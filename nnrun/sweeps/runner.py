@@ -28,8 +28,8 @@ from nnrun.config import dump_yaml
 from nnrun.errors import NnrunError, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
 from nnrun.store.names import SWEEP, make_run_dir
-from nnrun.store.results import FINISHED, append_result, best_row, chosen_by, collect_results, held_out_note
-from nnrun.sweeps.cell import cell_done, compute_cell, write_cell
+from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
+from nnrun.sweeps.cell import cell_done, compute_cells, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
 from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep
 from nnrun.sweeps.launchers import DaskPool, LocalPool
@@ -174,8 +174,13 @@ def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_pat
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
             f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
     summarize_sweep(results, axes, sweep_dir, log)
-    from nnrun.report import write_sweep_report
+    from nnrun.report import write_run_report, write_sweep_report
+    from nnrun.store.names import REPORT
 
+    row, _ = best_row(results, axes) if len(results) else (None, None)
+    if row is not None and not (sweep_dir / row["folder"] / REPORT).exists():
+        # the one cell page written eagerly (the sweep page links to it); the others on demand: nnrun plot CELL
+        write_run_report(sweep_dir / row["folder"], log)
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
@@ -213,9 +218,28 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
     return sweep_dir
 
 
+TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
+MAX_BATCH = 64
+
+
+def batch_size(per_cell: float | None, left: int, slots: int) -> int:
+    """How many cells the next task trains: one until a cell's time is known, then about
+    :data:`TASK_SECONDS` of them (E1's 20 ms cells: 25; a digits cell of 0.6 s: 1), never
+    more than an even share of what is left among twice the slots (so the last tasks end
+    together), at most :data:`MAX_BATCH`."""
+    if per_cell is None:
+        return 1
+    size = min(MAX_BATCH, max(1, int(TASK_SECONDS / max(per_cell, 1e-6))))
+    return max(1, min(size, -(-left // (2 * slots))))
+
+
 def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict, curves: dict) -> bool:
-    """Submit every cell, write each as it finishes and keep its thinned losses in ``curves``
-    (by folder); True if Ctrl-C/SIGTERM stopped it."""
+    """Run the cells in batches (:func:`batch_size`), twice as many tasks in flight as the
+    pool has slots; write each cell of a finished batch and keep its thinned losses in
+    ``curves`` (by folder); True if Ctrl-C/SIGTERM stopped it (the batches running then are
+    dropped whole: each of their cells is absent, and run again on resume)."""
+    from collections import deque
+
     from tqdm import tqdm
 
     stop = {"signal": None}
@@ -225,18 +249,31 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
+    slots = getattr(pool, "slots", 1)
+    queue, pending, timing = deque(todo), {}, [0.0, 0]  # worker seconds, cells
     try:
-        pending = {pool.submit(compute_cell, cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name)): cell
-                   for cell in todo}
-        while pending and stop["signal"] is None:
+        while (queue or pending) and stop["signal"] is None:
+            while queue and len(pending) < 2 * slots:
+                per_cell = timing[0] / timing[1] if timing[1] else None
+                batch = [queue.popleft() for _ in range(min(batch_size(per_cell, len(queue), slots), len(queue)))]
+                tasks = [(cell.config, str(sweep_dir / cell.folder_name)) for cell in batch]
+                pending[pool.submit(compute_cells, tasks, sweep_dir.name)] = batch
             for future in pool.wait(list(pending)):
-                cell = pending.pop(future)
-                result = future.result()
-                write_cell(sweep_dir, cell, result)
-                append_result(sweep_dir, cell, result["metrics"], axes)
-                if result.get("curve") is not None:
-                    curves[cell.folder_name] = result["curve"]
-                bar.update(1)
+                batch = pending.pop(future)
+                results = future.result()
+                finished = []
+                try:
+                    for cell, result in zip(batch, results):
+                        write_cell(sweep_dir, cell, result)  # a disk fault (the worker's or ours) stops here
+                        finished.append((cell, result["metrics"]))
+                        if result.get("curve") is not None:
+                            curves[cell.folder_name] = result["curve"]
+                        timing[0] += result.get("seconds", 0.0)
+                        timing[1] += 1
+                finally:
+                    if finished:
+                        append_results(sweep_dir, finished, axes)
+                        bar.update(len(finished))
         if stop["signal"] is not None:
             pool.cancel()
             return True
