@@ -161,15 +161,18 @@ class Recorded:
         return (np.array([i for i, _ in self.result.snapshots]), np.vstack([t for _, t in self.result.snapshots]))
 
 
-def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None) -> Recorded:
+def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None,
+               history_file: HistoryWriter | None = None) -> Recorded:
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
-    model.json. ``command``: the command line, for the page. A crash mid-run still leaves
+    model.json. ``command``: the command line, for the page. ``history_file``: where the
+    records go instead of history.csv (a sweep cell's :class:`~nnrun.store.history.HistoryKept`). A crash mid-run still leaves
     metrics.json saying 'failed' (and raises RunFailed). A full disk keeps what fits, marks
     the run 'failed' and raises MachineFault (see :func:`_keep_what_fits`)."""
     try:
         atomic_write(run_dir / CONFIG, dump_yaml(resolved_config(cfg, len(data.X_train))))
-        history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
+        if history_file is None:
+            history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
     except OSError as e:
         if not is_disk_fault(e):
             raise

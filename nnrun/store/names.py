@@ -32,6 +32,20 @@ HISTORY_TORCH = "history_torch.csv"  # the PyTorch twin's history
 SWEEP = "sweep.yaml"  # the axes, seeds and base config
 RESULTS = "results.csv"  # a row per cell
 SUMMARY = "summary.csv"  # a row per cell, mean and std over seeds
+HISTORIES = "histories"  # the cells' histories: a table per batch of cells, <first cell>[-k].csv.gz
+
+
+
+def history_table(sweep_dir: Path, first: str, taken=()) -> str:
+    """A new batch's history table, relative to the sweep folder: ``histories/<first
+    cell>.csv.gz``, or ``-2``, ``-3`` … when that name exists or is ``taken`` (a batch of a
+    resumed sweep never overwrites rows an earlier one wrote)."""
+    for k in range(1, 10_000):
+        name = f"{HISTORIES}/{first}{'' if k == 1 else f'-{k}'}.csv.gz"
+        if name not in taken and not (Path(sweep_dir) / name).exists():
+            return name
+    raise NnrunError(f"{sweep_dir / HISTORIES}: 10000 tables start with {first}")
+
 
 _STAMPED = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<name>.+?)(?P<sweep>-sweep)?(?:-\d+)?$")
 

@@ -57,7 +57,8 @@ def cell_data(cfg):
     return _DATASETS[key]
 
 
-def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None) -> dict:
+def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None,
+                 table: str | None = None) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
@@ -66,14 +67,21 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
     as much as the training); the sweep's own pictures and page show every cell, and
     ``nnrun plot CELL`` draws a cell's pictures and page on demand. ``sweep_name`` and
     ``folder`` (the cell's folder as the client names it) are kept for callers of old.
+
+    With ``table`` (a file of the sweep's ``histories/``, named relative to the sweep
+    folder), the cell writes no history.csv: it keeps every k-th record and the last
+    (:class:`~nnrun.store.history.HistoryKept`, at most ``SWEEP_HISTORY_ROWS``), returns them
+    as ``history`` (its gzip rows of that table) and its metrics.json names the table.
     """
     import warnings
 
     from nnrun.experiment import prepare, record_run
-    from nnrun.store.history import learning_curve
+    from nnrun.store.history import HistoryKept, learning_curve, sweep_every, table_rows
+    from nnrun.training import HISTORY_COLUMNS, planned_iterations
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
     start = time.perf_counter()
+    history = None
     try:
         cfg = validate(raw, "cell")
         # the kernel is loaded by train() itself; loading it in prepare too would build a second engine per cell
@@ -81,9 +89,18 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
         with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True).history)
+            kept = None
+            if table is not None:
+                records = planned_iterations(cfg, len(data.X_train)) // cfg.train.log_every + 2
+                kept = HistoryKept(HISTORY_COLUMNS, sweep_every(records))
+            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True, history_file=kept).history)
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files[METRICS_JSON])
+        if kept is not None:
+            rows = kept.table()
+            history = table_rows(Path(folder or "cell").name, rows)
+            metrics["history"] = {"file": table, "rows": len(rows), "records": kept.rows, "every": kept.every}
+            files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
     except NnrunError as e:
         metrics, files, curve = {"status": "failed", "error": str(e)}, {}, None
     except OSError as e:
@@ -95,16 +112,18 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
         metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
     if METRICS_JSON not in files:
         files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
-    return {"metrics": metrics, "files": files, "curve": curve, "seconds": time.perf_counter() - start}
+    return {"metrics": metrics, "files": files, "curve": curve, "history": history,
+            "seconds": time.perf_counter() - start}
 
 
-def compute_cells(tasks: list, sweep_name: str | None = None) -> list[dict]:
+def compute_cells(tasks: list, sweep_name: str | None = None, table: str | None = None) -> list[dict]:
     """A batch of cells, ``tasks`` a list of (raw config, folder), one after the other in
-    one worker: one round trip and one pickle for many small cells. A disk fault ends the
-    batch (its result comes last; the cells after it are run again on resume)."""
+    one worker: one round trip and one pickle for many small cells, their histories rows of
+    one ``table`` (see :func:`compute_cell`). A disk fault ends the batch (its result comes
+    last; the cells after it are run again on resume)."""
     results = []
     for raw, folder in tasks:
-        results.append(compute_cell(raw, sweep_name, folder))
+        results.append(compute_cell(raw, sweep_name, folder, table))
         if results[-1].get("fault"):
             break
     return results

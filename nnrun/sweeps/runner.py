@@ -27,7 +27,7 @@ import yaml
 from nnrun.config import dump_yaml
 from nnrun.errors import NnrunError, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
-from nnrun.store.names import SWEEP, make_run_dir
+from nnrun.store.names import HISTORIES, SWEEP, history_table, make_run_dir
 from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
 from nnrun.sweeps.cell import cell_done, compute_cells, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
@@ -242,6 +242,9 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
 
     from tqdm import tqdm
 
+    from nnrun.engines.layout import HISTORY_COLUMNS
+    from nnrun.store.history import table_header
+
     stop = {"signal": None}
 
     def handler(signum, frame):
@@ -251,16 +254,23 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
     slots = getattr(pool, "slots", 1)
     queue, pending, timing = deque(todo), {}, [0.0, 0]  # worker seconds, cells
+    tables = set()
     try:
         while (queue or pending) and stop["signal"] is None:
             while queue and len(pending) < 2 * slots:
                 per_cell = timing[0] / timing[1] if timing[1] else None
                 batch = [queue.popleft() for _ in range(min(batch_size(per_cell, len(queue), slots), len(queue)))]
                 tasks = [(cell.config, str(sweep_dir / cell.folder_name)) for cell in batch]
-                pending[pool.submit(compute_cells, tasks, sweep_dir.name)] = batch
+                table = history_table(sweep_dir, batch[0].folder_name, tables)
+                tables.add(table)
+                pending[pool.submit(compute_cells, tasks, sweep_dir.name, table)] = (batch, table)
             for future in pool.wait(list(pending)):
-                batch = pending.pop(future)
+                batch, table = pending.pop(future)
                 results = future.result()
+                rows = [r["history"] for r in results if r.get("history")]
+                if rows:  # before the cells that point to it: a written cell always finds its history
+                    (sweep_dir / HISTORIES).mkdir(exist_ok=True)
+                    atomic_write(sweep_dir / table, table_header(HISTORY_COLUMNS) + b"".join(rows))
                 finished = []
                 try:
                     for cell, result in zip(batch, results):
