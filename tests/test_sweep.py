@@ -561,3 +561,37 @@ def test_an_interrupted_sweep_of_batched_cells_resumes_with_each_cell_once(write
     for folder in results["folder"]:
         history = read_history(sweep_dir / folder)
         assert history["iteration"].is_unique and history["iteration"].iloc[-1] == 3000
+
+
+def test_thin_finds_each_bins_extremes_as_the_loop_over_bins_did():
+    """thin() for all bins at once (a fifth of an E1 sweep cell's time as a loop): the same
+    rows as np.argmin/np.argmax bin by bin, with ties, NaN, ±inf and ±0."""
+    from nnrun.store.history import _thin_loop, thin
+
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        n = int(rng.integers(1, 3000))
+        block = rng.normal(size=(n, 3))
+        if trial % 3 == 0:
+            block[:, 1] = np.round(block[:, 1], 1)
+        for k, value in ((5, np.nan), (7, np.inf), (11, -np.inf), (19, -0.0), (23, 0.0)):
+            if trial % k == 0:
+                block[rng.random(n) < 0.3, 1] = value
+        if trial % 13 == 0:
+            block[:, 1] = np.nan if trial % 2 else np.inf
+        bins = int(rng.integers(1, 100))
+        assert np.array_equal(thin(block, bins), _thin_loop(block, bins), equal_nan=True), (trial, n, bins)
+
+
+def test_config_yaml_is_the_same_text_with_libyaml():
+    """dump_yaml uses libyaml's emitter (4x faster for a thousand cells' config.yaml): the same text."""
+    from pathlib import Path
+
+    from nnrun.config import dump_yaml
+
+    for path in (Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"):
+        raw = yaml.safe_load(open(path))
+        assert dump_yaml(raw) == yaml.safe_dump(raw, sort_keys=False, default_flow_style=None), path
+    odd = {"a": [0.1, 1e-5, 3.0, None, True, "a: b", "long " * 30, float("inf"), [1, [2, 3]], -0.0, 0.1 + 0.2],
+           "b": {"c": "ünï", "d": 12345678901234567890}}
+    assert dump_yaml(odd) == yaml.safe_dump(odd, sort_keys=False, default_flow_style=None)

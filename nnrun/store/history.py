@@ -32,7 +32,27 @@ SWEEP_HISTORY_ROWS = 1000
 
 def thin(block: np.ndarray, bins: int = 32) -> np.ndarray:
     """Keep, per bin of consecutive rows, the rows with the smallest and largest training
-    loss (column 1), plus the last row; blocks of <= 2*bins rows are kept whole."""
+    loss (column 1), plus the last row; blocks of <= 2*bins rows are kept whole.
+
+    Each bin's first smallest and first largest (as np.argmin and np.argmax, NaN counting
+    as neither, an infinite loss never as the largest), found for all bins at once: a loop
+    over the bins was a fifth of an E1 sweep cell's own time."""
+    if len(block) <= 2 * bins:
+        return block
+    edges = np.linspace(0, len(block), bins + 1).astype(int)
+    loss = np.where(np.isnan(block[:, 1]), np.inf, block[:, 1])
+    high = np.where(np.isinf(loss), -np.inf, loss)
+    starts = edges[:-1][edges[:-1] < edges[1:]]  # the non-empty bins
+    lengths = np.diff(np.append(starts, len(block)))
+    keep = [len(block) - 1]
+    for values, best in ((loss, np.minimum), (high, np.maximum)):
+        hits = np.flatnonzero(values == np.repeat(best.reduceat(values, starts), lengths))
+        keep.append(hits[np.searchsorted(hits, starts)])  # each bin's first row at its extreme
+    return block[np.unique(np.concatenate([np.atleast_1d(k) for k in keep]))]
+
+
+def _thin_loop(block: np.ndarray, bins: int = 32) -> np.ndarray:
+    """:func:`thin` as a loop over the bins: what the tests hold it equal to."""
     if len(block) <= 2 * bins:
         return block
     edges = np.linspace(0, len(block), bins + 1).astype(int)
