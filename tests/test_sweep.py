@@ -595,3 +595,29 @@ def test_config_yaml_is_the_same_text_with_libyaml():
     odd = {"a": [0.1, 1e-5, 3.0, None, True, "a: b", "long " * 30, float("inf"), [1, [2, 3]], -0.0, 0.1 + 0.2],
            "b": {"c": "ünï", "d": 12345678901234567890}}
     assert dump_yaml(odd) == yaml.safe_dump(odd, sort_keys=False, default_flow_style=None)
+
+
+def test_a_kept_history_holds_every_kth_record_and_the_last_and_the_best_as_the_column_loop_did():
+    from nnrun.store.history import HistoryKept
+    from nnrun.training import HISTORY_COLUMNS
+
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        kept, loop = HistoryKept(HISTORY_COLUMNS, int(rng.integers(1, 30))), HistoryKept(HISTORY_COLUMNS)
+        blocks, start = [], 0
+        for _ in range(int(rng.integers(1, 6))):
+            n = int(rng.integers(0, 300))
+            block = rng.normal(size=(n, len(HISTORY_COLUMNS))).round(1)
+            for value, share in ((np.nan, 0.3), (np.inf, 0.1), (-np.inf, 0.1), (-0.0, 0.1)):
+                block[rng.random(block.shape) < share] = value
+            block[:, 0] = np.arange(start, start + n)
+            start += n
+            kept(block.copy())
+            loop._best_so_far_loop(block)
+            blocks.append(block)
+        assert kept.best == loop.best, trial
+        every = np.vstack(blocks)
+        want = every[::kept.every]
+        if len(every) and (len(every) - 1) % kept.every:
+            want = np.vstack([want, every[-1:]])
+        assert np.array_equal(kept.table(), want, equal_nan=True), trial
