@@ -218,6 +218,12 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
     return sweep_dir
 
 
+def warm_up() -> None:
+    """Import the drawing modules in a worker (the fork server leaves matplotlib out: cells
+    draw nothing), so the sweep's pictures, drawn when the last cell is in, start at once."""
+    import nnrun.plots.sweep  # noqa: F401
+
+
 TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
 MAX_BATCH = 64
 
@@ -254,9 +260,12 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
     slots = getattr(pool, "slots", 1)
     queue, pending, timing = deque(todo), {}, [0.0, 0]  # worker seconds, cells
-    tables = set()
+    tables, warmed = set(), 0
     try:
         while (queue or pending) and stop["signal"] is None:
+            if not queue and len(pending) < slots and warmed < slots and len(todo) > 1:
+                pool.submit(warm_up)  # an idle worker imports what the pictures need while the last cells run
+                warmed += 1
             while queue and len(pending) < 2 * slots:
                 per_cell = timing[0] / timing[1] if timing[1] else None
                 batch = [queue.popleft() for _ in range(min(batch_size(per_cell, len(queue), slots), len(queue)))]
