@@ -621,3 +621,13 @@ def test_a_kept_history_holds_every_kth_record_and_the_last_and_the_best_as_the_
         if len(every) and (len(every) - 1) % kept.every:
             want = np.vstack([want, every[-1:]])
         assert np.array_equal(kept.table(), want, equal_nan=True), trial
+
+
+def test_a_learning_curve_from_rows_is_the_one_from_their_frame():
+    from nnrun.store.history import learning_curve
+    from nnrun.training import HISTORY_COLUMNS
+
+    rows = np.random.default_rng(2).random((700, len(HISTORY_COLUMNS)))
+    rows[:, HISTORY_COLUMNS.index("test_loss")] = np.nan
+    pd.testing.assert_frame_equal(learning_curve(rows, columns=HISTORY_COLUMNS),
+                                  learning_curve(pd.DataFrame(rows, columns=HISTORY_COLUMNS)), check_exact=True)

@@ -103,7 +103,9 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
             if table is not None:
                 records = planned_iterations(cfg, len(data.X_train)) // cfg.train.log_every + 2
                 kept = HistoryKept(HISTORY_COLUMNS, sweep_every(records))
-            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True, history_file=kept).history)
+            recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept)
+            curve = (learning_curve(kept.thinned(), columns=HISTORY_COLUMNS) if kept is not None
+                     else learning_curve(recorded.history))
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files[METRICS_JSON])
         if kept is not None:
