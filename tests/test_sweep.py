@@ -508,6 +508,7 @@ def test_a_cell_with_many_records_keeps_every_kth_in_the_sweeps_table_and_plots_
     cfg["sweep"] = {"grid": {"train.eta": [0.05, 0.2]}}
     sweep_dir = run_dir_from(cli("sweep", write_config(cfg), "--jobs", "2", "--runs-dir", runs_dir / "s", "-q"))
     assert list((sweep_dir / "histories").glob("*.csv.gz")) and not list(sweep_dir.glob("c*/history.csv"))
+    alones = {}
     for cell in sorted(p for p in sweep_dir.glob("c*") if p.is_dir()):
         kept = read_history(cell)
         pointer = json.loads((cell / "metrics.json").read_text())["history"]
@@ -521,7 +522,13 @@ def test_a_cell_with_many_records_keeps_every_kth_in_the_sweeps_table_and_plots_
                                       check_exact=True)
         with np.load(alone / "model.npz") as x, np.load(cell / "model.npz") as y:
             assert all(np.array_equal(x[k], y[k]) for k in x.files)
+        alones[cell] = alone
+    # the best cell's page is written by the sweep; the other's (and its first step, explained) on demand
+    cell = next(c for c in alones if not (c / "report.html").exists())
+    assert not (cell / "first_step.json").exists()
     assert cli("plot", cell).exit_code == 0
+    alone = alones[cell]
+    assert (cell / "first_step.json").read_text() == (alone / "first_step.json").read_text()
     assert (cell / "loss.png").exists() and "loss.png" in (cell / "report.html").read_text()
     assert "histories/" in (cell / "report.html").read_text()
     assert cli("report", cell, alone, "--out", runs_dir / "both.html").exit_code == 0

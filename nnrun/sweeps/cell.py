@@ -103,7 +103,8 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
             if table is not None:
                 records = planned_iterations(cfg, len(data.X_train)) // cfg.train.log_every + 2
                 kept = HistoryKept(HISTORY_COLUMNS, sweep_every(records))
-            recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept)
+            # a cell of a sweep's table: first_step.json, for the page only, comes with its page
+            recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept, explain=kept is None)
             curve = (learning_curve(kept.thinned(), columns=HISTORY_COLUMNS) if kept is not None
                      else learning_curve(recorded.history))
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}

@@ -180,6 +180,13 @@ def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_pat
     row, _ = best_row(results, axes) if len(results) else (None, None)
     if row is not None and not (sweep_dir / row["folder"] / REPORT).exists():
         # the one cell page written eagerly (the sweep page links to it); the others on demand: nnrun plot CELL
+        try:
+            from nnrun.experiment import write_missing_first_step
+
+            write_missing_first_step(sweep_dir / row["folder"])
+        except Exception as e:  # noqa: BLE001 - the page goes on without it
+            if is_disk_fault(e):
+                raise
         write_run_report(sweep_dir / row["folder"], log)
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
