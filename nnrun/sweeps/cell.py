@@ -107,6 +107,8 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
             recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept, explain=kept is None)
             curve = (learning_curve(kept.thinned(), columns=HISTORY_COLUMNS) if kept is not None
                      else learning_curve(recorded.history))
+            # the client keeps every cell's curve until the end: not the columns never recorded (E1: 4 of 7)
+            curve = curve.loc[:, curve.notna().any().to_numpy() | (curve.columns == "iteration")]
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files[METRICS_JSON])
         if kept is not None:
