@@ -1,9 +1,10 @@
 """One cell of a sweep, as a worker computes it and as the client writes it.
 
-Workers only compute: :func:`compute_cell` trains a cell in a private temporary folder and
-returns every artifact as bytes, so a Dask cluster needs no shared file system. The
-client writes each cell folder atomically (:func:`write_cell`: a hidden folder renamed into
-place), so a cell folder is either complete or absent.
+Workers only compute: :func:`compute_cells` trains a batch of cells, :func:`compute_cell`
+one, in a private temporary folder, and returns every artifact as bytes (and, in a sweep,
+the cell's history as gzip rows of its batch's table), so a Dask cluster needs no shared
+file system. The client writes each cell folder atomically (:func:`write_cell`: a hidden
+folder renamed into place), so a cell folder is either complete or absent.
 """
 
 from __future__ import annotations

@@ -4,11 +4,12 @@
 command-line overrides whose value is a comma list, as Hydra's multirun) into cells,
 one per combination of axis values and seed. Each cell is an ordinary experiment.
 
-Workers only compute: :func:`compute_cell` trains a cell in a private temporary
-folder and returns every artifact as bytes. The client writes each cell folder
-(atomically: a hidden folder renamed into place), ``results.csv`` and the plots, so a
-Dask cluster needs no shared filesystem, and a cell folder is either complete or
-absent. ``--resume`` re-runs only the cells without a finished folder.
+Workers only compute: :func:`compute_cells` trains a batch of cells (:func:`batch_size`),
+each in a private temporary folder, and returns every artifact as bytes and each cell's
+history as rows of the batch's table. The client writes the table under ``histories/``,
+then each cell folder (atomically: a hidden folder renamed into place), ``results.csv``
+and the plots, so a Dask cluster needs no shared filesystem, and a cell folder is either
+complete or absent. ``--resume`` re-runs only the cells without a finished folder.
 """
 
 from __future__ import annotations
