@@ -530,7 +530,9 @@ def test_a_cell_with_many_records_keeps_every_kth_in_the_sweeps_table_and_plots_
     alone = alones[cell]
     assert (cell / "first_step.json").read_text() == (alone / "first_step.json").read_text()
     assert (cell / "loss.png").exists() and "loss.png" in (cell / "report.html").read_text()
-    assert "histories/" in (cell / "report.html").read_text()
+    page = (cell / "report.html").read_text()
+    table = json.loads((cell / "metrics.json").read_text())["history"]["file"]
+    assert f"href='../{table}'" in page and f"the rows whose folder is {cell.name}" in page
     assert cli("report", cell, alone, "--out", runs_dir / "both.html").exit_code == 0
 
 

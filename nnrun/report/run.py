@@ -146,14 +146,15 @@ def files_of(run_dir: Path) -> list[dict]:
     for path in sorted(run_dir.iterdir()):
         if path.is_file() and not path.name.startswith(".") and path.name != REPORT:
             size = path.stat().st_size
-            files.append({"name": path.name,
+            files.append({"name": path.name, "href": path.name, "note": "",
                           "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"})
     table, folder = history_source(run_dir)
     if folder is not None and table.exists():  # a sweep cell: its history is rows of its sweep's table
         size = table.stat().st_size
-        files.append({"name": f"../{table.relative_to(run_dir.parent).as_posix()} (its history: the rows whose "
-                              f"folder is {folder}, with its batch's)",
-                      "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"})
+        name = f"../{table.relative_to(run_dir.parent).as_posix()}"
+        files.append({"name": name, "href": name,
+                      "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB",
+                      "note": f"its history: the rows whose folder is {folder}, beside its batch's"})
     return files
 
 
