@@ -162,18 +162,23 @@ class Recorded:
 
 
 def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | None = None,
-               watch=None, should_stop=None) -> Recorded:
+               watch=None, should_stop=None, history_file: HistoryWriter | None = None,
+               explain: bool = True) -> Recorded:
     """Train into an existing empty run folder and write every file but the pictures and the
     page: config.yaml, history.csv (streamed), metrics.json, model.npz, snapshots.npz,
     model.json. ``command``: the command line, for the page. ``watch(done, planned, trace)``,
     if given, is called after every chunk (as the progress bar is): ``trace()`` returns the
     records so far, thinned (:meth:`HistoryWriter.thinned`, columns ``HISTORY_COLUMNS``);
-    a live curve draws from it (:mod:`nnrun.live`). A crash mid-run still leaves
+    a live curve draws from it (:mod:`nnrun.live`). ``should_stop``: as :func:`train`'s (a
+    search's pruner). ``history_file``: where the records go instead of history.csv (a sweep
+    cell's :class:`~nnrun.store.history.HistoryKept`); ``explain=False``: no first_step.json (a
+    sweep cell's is made with its page). A crash mid-run still leaves
     metrics.json saying 'failed' (and raises RunFailed). A full disk keeps what fits, marks
     the run 'failed' and raises MachineFault (see :func:`_keep_what_fits`)."""
     try:
         atomic_write(run_dir / CONFIG, dump_yaml(resolved_config(cfg, len(data.X_train))))
-        history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
+        if history_file is None:
+            history_file = HistoryWriter(run_dir / HISTORY, HISTORY_COLUMNS)
     except OSError as e:
         if not is_disk_fault(e):
             raise
@@ -191,7 +196,7 @@ def record_run(cfg, data, network, run_dir: Path, quiet=False, command: str | No
     history = pd.DataFrame(history_file.thinned(), columns=HISTORY_COLUMNS)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged net is non-finite
         try:
-            metrics = _record_outcome(cfg, data, result, history, run_dir, history_file.best, command)
+            metrics = _record_outcome(cfg, data, result, history, run_dir, history_file.best, command, explain)
         except OSError as e:
             if not is_disk_fault(e):
                 raise
@@ -289,7 +294,28 @@ def _planned_records(result) -> int:
     return result.planned_iterations // max(result.log_every, 1) + 1
 
 
-def _record_outcome(cfg, data, result, history, run_dir, best, command) -> dict:
+def write_first_step(cfg, data, run_dir: Path) -> None:
+    """first_step.json, the page's "first step, explained", for networks of up to
+    :data:`EXPLAINED_PARAMETERS` parameters (the same for a run and ``nnrun explain``)."""
+    if parameter_count(cfg.model.architecture) <= EXPLAINED_PARAMETERS:
+        from nnrun.explain import explain_steps, to_json
+
+        atomic_write(Path(run_dir) / FIRST_STEP, to_json(explain_steps(cfg, data, 1)))
+
+
+def write_missing_first_step(run_dir: Path) -> None:
+    """A sweep cell's first_step.json, made on demand with its page (``nnrun plot CELL``):
+    the cell's config and data, loaded again."""
+    from nnrun.store.runs import load_model
+
+    if (Path(run_dir) / FIRST_STEP).exists():
+        return
+    cfg, _ = load_model(run_dir)
+    if parameter_count(cfg.model.architecture) <= EXPLAINED_PARAMETERS:
+        write_first_step(cfg, load_data(cfg), run_dir)
+
+
+def _record_outcome(cfg, data, result, history, run_dir, best, command, explain: bool = True) -> dict:
     """metrics.json (final metrics, best records, diagnostics), model.npz, snapshots.npz and
     model.json; returns the metrics."""
     metrics = final_metrics(cfg, result, data)
@@ -304,10 +330,8 @@ def _record_outcome(cfg, data, result, history, run_dir, best, command) -> dict:
     if result.snapshots:
         save_snapshots(run_dir / SNAPSHOTS, *zip(*result.snapshots))
     write_model_json(run_dir, data, cfg)  # what `nnrun predict` needs besides the weights
-    if parameter_count(cfg.model.architecture) <= EXPLAINED_PARAMETERS:  # the page's "first step, explained"
-        from nnrun.explain import explain_steps, to_json
-
-        atomic_write(run_dir / FIRST_STEP, to_json(explain_steps(cfg, data, 1)))
+    if explain:
+        write_first_step(cfg, data, run_dir)
     metrics["command"] = command  # for report.html; None outside the nnrun command
     write_json(run_dir / METRICS_JSON, metrics)
     return metrics

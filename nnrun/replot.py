@@ -6,6 +6,7 @@ both need lives in :func:`nnrun.plots.redraw_run`, so sweep never imports replot
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from nnrun.store.names import no_run_folder
@@ -27,6 +28,14 @@ def redraw(folder: str | Path, fmt: str = "png", jobs: int = 1) -> list[Path]:
         return written + ([report] if report else [])
     from nnrun.plots import redraw_run
 
+    if (folder.parent / SWEEP).exists():  # a sweep cell: the page's first step, explained, is made with it
+        from nnrun.experiment import write_missing_first_step
+
+        try:
+            write_missing_first_step(folder)
+        except Exception as e:  # noqa: BLE001 - the pictures and the page go on without it
+            print(f"nnrun: warning: {folder}: its first step was not explained ({type(e).__name__}: {e})",
+                  file=sys.stderr)
     written = redraw_run(folder, fmt, jobs=jobs)
     report = write_run_report(folder)
     return written + ([report] if report else [])

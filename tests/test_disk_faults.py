@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pandas as pd
+
 from conftest import cli, read_metrics, small_config
+from nnrun.store.history import read_history
 
 
 def _used(root: Path) -> int:
@@ -149,7 +152,9 @@ def test_a_full_disk_stops_a_sweep_and_resume_finishes_it(tmp_path, write_config
     alone = cli("sweep", config, axis, "--jobs", "1", "--runs-dir", tmp_path / "roomy", "-q")
     assert alone.exit_code == 0, alone.stderr
     roomy = next((tmp_path / "roomy").iterdir())
-    cell = _used(next(p for p in roomy.iterdir() if p.is_dir()))
+    first = next(p for p in sorted(roomy.iterdir()) if p.is_dir() and p.name.startswith("c"))
+    # a cell: its folder and its history, rows of the sweep's table (a table a batch; here a cell a batch)
+    cell = _used(first) + (roomy / read_metrics(first)["history"]["file"]).stat().st_size
     runs = small_disk(tmp_path / "runs", int(2.5 * cell) + 1000)  # two cells fit, and the sweep's own small files
 
     result = cli("sweep", config, axis, "--jobs", "1", "--runs-dir", runs, "-q")
@@ -166,8 +171,10 @@ def test_a_full_disk_stops_a_sweep_and_resume_finishes_it(tmp_path, write_config
     resumed = cli("sweep", config, axis, "--resume", moved, "-q")
     assert resumed.exit_code == 0, resumed.stderr
     whole = next((tmp_path / "roomy").iterdir())
-    for cell in sorted(p.name for p in whole.iterdir() if p.is_dir()):
+    for cell in sorted(p.name for p in whole.iterdir() if p.is_dir() and p.name.startswith("c")):
         assert read_metrics(moved / cell)["train_loss"] == read_metrics(whole / cell)["train_loss"]
+        pd.testing.assert_frame_equal(read_history(moved / cell).drop(columns="seconds"),
+                                      read_history(whole / cell).drop(columns="seconds"), check_exact=True)
 
 
 @pytest.fixture

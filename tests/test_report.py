@@ -117,7 +117,11 @@ def test_sweep_report_has_heatmaps_best_cell_sortable_table_and_cell_links(runs)
     assert len(page.images) == 2 and all(i.startswith("data:image/png") for i in page.images)  # heatmaps, curves
     results = pd.read_csv(sweep_dir / "results.csv")
     cell_links = [link for link in page.links if link.endswith("/report.html") and link != "../report.html"]
-    assert sorted(set(cell_links)) == sorted(f"{f}/report.html" for f in results["folder"])
+    # the best cell's page, written by the sweep; every other cell's folder until `nnrun plot CELL` writes its page
+    folder_links = [link for link in page.links if link.endswith("/") and link[:-1] in set(results["folder"])]
+    assert len(set(cell_links)) == 1 and len(set(folder_links)) == len(results) - 1
+    assert sorted({*(link[:-len("/report.html")] for link in cell_links), *(link[:-1] for link in folder_links)}) \
+        == sorted(results["folder"])
     for link in cell_links:
         assert (sweep_dir / link).exists()
         assert "../report.html" in Page((sweep_dir / link).read_text()).links  # back up to the sweep
@@ -131,7 +135,10 @@ def test_pages_name_the_folder_by_the_path_the_user_reaches_it_by(runs):
     """A run's page said `nnrun train <folder name>/config.yaml` (right only inside runs/), and
     a sweep cell's said `nnrun train run/config.yaml`, after the worker's temporary folder."""
     _, dirs, sweep_dir = runs
+    from nnrun.report import write_run_report
+
     cell = sorted(sweep_dir.glob("c000_*"))[0]
+    write_run_report(cell)  # a cell's page is written on demand (the sweep writes only its best cell's)
     for folder in (dirs[0], cell):
         text = (folder / "report.html").read_text()
         assert f"nnrun train {folder}/config.yaml" in text
@@ -144,13 +151,14 @@ def test_best_during_training_is_kept_while_training_exactly_as_history_csv_give
     import json
 
     from nnrun.report.run import best_of_history
+    from nnrun.store.history import read_history
 
     _, dirs, sweep_dir = runs
     for folder in [*dirs, *sorted(sweep_dir.glob("c0*"))]:
         metrics = json.loads((folder / "metrics.json").read_text())
         kept = best_of_history(folder, metrics)
         assert "best_during_training" in metrics and {"train_loss", "test_accuracy"} <= set(kept)
-        history = pd.read_csv(folder / "history.csv").set_index("iteration")
+        history = read_history(folder).set_index("iteration")  # a cell's: its rows of the sweep's table
         assert set(kept) == set(best_of_history(folder))  # what the page read from history.csv before
         for column, (value, iteration) in kept.items():
             best = history[column].max() if column.endswith("accuracy") else history[column].min()

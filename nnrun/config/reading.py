@@ -90,5 +90,10 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+# libyaml's emitter where PyYAML has it: the same text (held equal in tests/test_sweep.py), 4x
+# faster; a sweep of a thousand small cells writes a thousand config.yaml
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def dump_yaml(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=None)

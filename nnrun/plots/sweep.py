@@ -97,7 +97,7 @@ def draw_sweep(sweep_dir: Path, results: pd.DataFrame, axes: dict, fmt: str = "p
     """The results picture, heatmaps.<fmt> for two or more axes, metrics.<fmt> for one,
     and curves.<fmt> (small multiples, see ``cell_curves``; not beyond MAX_PANELS a side),
     or those of them named in ``pictures`` (the sweep draws the two in two workers). The
-    curves come from ``histories``, else the cells' history.csv in ``sweep_dir``; returns
+    curves come from ``histories``, else the cells' histories in ``sweep_dir`` (their rows of its histories/ tables, or a history.csv); returns
     the files written; ``log`` gets one line when curves.png is left out (too many panels).
     ``metrics`` (sweep.metrics) chooses the results picture's panels and the held-out losses
     the curves draw; None keeps the default choice."""

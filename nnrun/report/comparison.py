@@ -26,6 +26,7 @@ from nnrun.report.page import Link, data_uri, fmt, render
 from nnrun.report.run import METRIC_ROWS
 from nnrun.report.runs import IGNORED, flatten
 from nnrun.store.files import atomic_write, read_saved_json, read_saved_yaml
+from nnrun.store.history import has_history, history_source, read_history
 from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, REPORT, SWEEP, folder_name, is_sweep, started
 
 
@@ -35,9 +36,11 @@ def check_run(folder: Path) -> Path:
         raise no_run_folder(folder, "RUN: ")
     if (folder / SWEEP).exists():
         raise NnrunError(f"RUN: {folder} is a sweep folder; give its cell folders (or open its report.html)")
-    for needed in (CONFIG, METRICS_JSON, HISTORY):
+    for needed in (CONFIG, METRICS_JSON):
         if not (folder / needed).exists():
             raise NnrunError(f"RUN: {folder}: not a run folder (no {needed})")
+    if not has_history(folder):  # history.csv, or a sweep cell's rows of its sweep's table
+        raise NnrunError(f"RUN: {folder}: not a run folder (no {HISTORY})")
     return folder
 
 
@@ -108,9 +111,9 @@ def compare_page(run_dirs, out: Path) -> str:
     histories = []
     for folder in folders:
         try:
-            histories.append(pd.read_csv(folder / HISTORY))
+            histories.append(read_history(folder))
         except (OSError, ValueError, pd.errors.ParserError) as e:
-            raise NnrunError(f"RUN: {folder / 'history.csv'}: not readable ({e})") from None
+            raise NnrunError(f"RUN: {history_source(folder)[0]}: not readable ({e})") from None
     losses = {r.get("train", {}).get("loss", "") for r in raws}
     from nnrun.plots.runs_compared import runs_curves_png  # matplotlib: imported when a page is made
 

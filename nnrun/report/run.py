@@ -18,7 +18,8 @@ import pandas as pd
 from nnrun.maths.metrics import METRICS, page_order
 from nnrun.report.page import fmt, picture, pictures_in, render
 from nnrun.store.files import read_saved_json, read_saved_yaml
-from nnrun.store.names import CONFIG, FIRST_STEP, HISTORY, METRICS_JSON, MODEL_JSON, REPORT, stamp_of
+from nnrun.store.history import history_source, read_history
+from nnrun.store.names import CONFIG, FIRST_STEP, METRICS_JSON, MODEL_JSON, REPORT, stamp_of
 
 # (metrics.json key, history column or None, label, higher is better), in a reader's order
 METRIC_ROWS = [(m.key, m.key if m.recorded else None, m.label, m.higher_is_better)
@@ -72,13 +73,11 @@ def best_of_history(run_dir: Path, metrics: dict | None = None) -> dict:
     kept = (metrics or {}).get("best_during_training")
     if isinstance(kept, dict):
         return {c: (kept[c]["value"], kept[c]["iteration"]) for c in HISTORY_METRICS if c in kept}
-    path = run_dir / HISTORY
     try:
-        header = path.open().readline().strip().split(",")
-        columns = [c for c in HISTORY_METRICS if c in header]
+        history = read_history(run_dir, usecols=lambda c: c == "iteration" or c in HISTORY_METRICS).astype(float)
+        columns = [c for c in HISTORY_METRICS if c in history]
         if not columns:
             return {}
-        history = pd.read_csv(path, usecols=["iteration", *columns], dtype=float, engine="c")
     except (OSError, ValueError, pd.errors.ParserError):
         return {}
     best = {}
@@ -147,8 +146,15 @@ def files_of(run_dir: Path) -> list[dict]:
     for path in sorted(run_dir.iterdir()):
         if path.is_file() and not path.name.startswith(".") and path.name != REPORT:
             size = path.stat().st_size
-            files.append({"name": path.name,
+            files.append({"name": path.name, "href": path.name, "note": "",
                           "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"})
+    table, folder = history_source(run_dir)
+    if folder is not None and table.exists():  # a sweep cell: its history is rows of its sweep's table
+        size = table.stat().st_size
+        name = f"../{table.relative_to(run_dir.parent).as_posix()}"
+        files.append({"name": name, "href": name,
+                      "size": f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB",
+                      "note": f"its history: the rows whose folder is {folder}, beside its batch's"})
     return files
 
 

@@ -1,5 +1,6 @@
 """report.html of a sweep folder: the grid, the best cell, the heatmaps, a sortable table of
-every cell with a link to the cell's own report.
+every cell with a link to the cell's own report (or, until ``nnrun plot CELL`` writes it, its
+folder).
 
 The page is the Jinja2 template ``templates/sweep.html`` (autoescaping on); this module
 computes the plain data it shows."""
@@ -14,7 +15,7 @@ from nnrun.report.page import Link, fmt, picture, pictures_in, render
 from nnrun.maths.metrics import RECORDED, page_order
 from nnrun.report.run import architecture_line, data_line, training_line
 from nnrun.store.files import read_saved_yaml
-from nnrun.store.names import RESULTS, SWEEP, stamp_of
+from nnrun.store.names import REPORT, RESULTS, SWEEP, stamp_of
 from nnrun.store.results import best_row, chosen_by, held_out_note
 
 SHOWN_METRICS = [*page_order(RECORDED), "train_seconds"]
@@ -63,7 +64,7 @@ def sweep_page(sweep_dir: Path) -> str:
     columns += [m for m in SHOWN_METRICS if m in results.columns and results[m].notna().any()]
     rows, classes = [], []
     for _, r in results.iterrows():
-        rows.append([_value(r[c]) for c in columns] + [Link(f"{r.get('folder')}/report.html", "report")])
+        rows.append([_value(r[c]) for c in columns] + [_cell_link(sweep_dir, r.get("folder"))])
         classes.append("best" if row is not None and r.get("folder") == row["folder"] else "")
     return render(
         "sweep.html", name=spec.get("name", sweep_dir.name), version=spec.get("nnrun_version", "?"),
@@ -86,6 +87,14 @@ def _grid_line(axes: dict, search: dict | None, base: dict) -> str:
                  f"{search['sampler_seed']}, sweep.prune {search['prune']} (on the "
                  f"{'validation' if (base.get('data') or {}).get('validation_fraction') else 'training'} loss)")
     return line
+
+
+def _cell_link(sweep_dir: Path, folder) -> Link:
+    """A cell's page, or its folder while it has none: a sweep writes only its best cell's
+    page, and ``nnrun plot CELL`` any other's (with its pictures) on demand."""
+    if (sweep_dir / str(folder) / REPORT).exists():
+        return Link(f"{folder}/{REPORT}", "report")
+    return Link(f"{folder}/", "folder")
 
 
 def _best_cell(row, metric: str, axes: dict) -> dict | None:

@@ -44,6 +44,20 @@ STUDY = "study.journal"  # a search's Optuna study (JournalStorage's file), unle
 OWNERS = ".owners"  # a search's heartbeat files, one per process working on it (hidden: no picture, no cell)
 SEARCH_HISTORY = "search_history.png"  # each trial's value against its number, the best so far
 SEARCH_PARALLEL = "search_parallel.png"  # parallel coordinates of the searched axes, coloured by the value
+HISTORIES = "histories"  # the cells' histories: a table per batch of cells, <first cell>[-k].csv.gz
+
+
+
+def history_table(sweep_dir: Path, first: str, taken=()) -> str:
+    """A new batch's history table, relative to the sweep folder: ``histories/<first
+    cell>.csv.gz``, or ``-2``, ``-3`` … when that name exists or is ``taken`` (a batch of a
+    resumed sweep never overwrites rows an earlier one wrote)."""
+    for k in range(1, 10_000):
+        name = f"{HISTORIES}/{first}{'' if k == 1 else f'-{k}'}.csv.gz"
+        if name not in taken and not (Path(sweep_dir) / name).exists():
+            return name
+    raise NnrunError(f"{sweep_dir / HISTORIES}: 10000 tables start with {first}")
+
 
 _STAMPED = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<name>.+?)(?P<sweep>-sweep)?(?:-\d+)?$")
 

@@ -43,15 +43,32 @@ def result_row(cell, metrics: dict) -> dict:
 
 
 def append_result(sweep_dir: Path, cell, metrics: dict, axes: dict) -> None:
-    """Add a finished cell's row to results.csv at once, so the table grows with the sweep
-    (the end of the sweep rewrites it in cell order)."""
-    import pandas as pd  # here, not at the top: a config error must not wait for pandas
+    """Add a finished cell's row to results.csv at once (see :func:`append_results`)."""
+    append_results(sweep_dir, [(cell, metrics)], axes)
+
+
+def append_results(sweep_dir: Path, finished: list, axes: dict) -> None:
+    """Add finished cells' rows, ``finished`` a list of (cell, metrics), to results.csv at
+    once, so the table grows with the sweep (the end of the sweep rewrites it in cell order
+    with pandas). The csv module, not a DataFrame a row: ~20 µs a row instead of ~1 ms, for
+    sweeps of a thousand small cells; floats as pandas writes them (repr), NaN and None empty."""
+    import csv
+    import io
 
     path = sweep_dir / RESULTS
-    frame = pd.DataFrame([result_row(cell, metrics)],
-                         columns=result_columns(axes, getattr(cell, "trial", None) is not None))
+    columns = result_columns(axes, any(getattr(cell, "trial", None) is not None for cell, _ in finished))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    for cell, metrics in finished:
+        row = result_row(cell, metrics)
+        writer.writerow(["" if v is None or (isinstance(v, float) and v != v) else v
+                         for v in (row.get(c) for c in columns)])
     with open(path, "a", newline="") as f:
-        f.write(frame.to_csv(index=False, header=f.tell() == 0))
+        if f.tell() == 0:
+            header = io.StringIO()
+            csv.writer(header, lineterminator="\n").writerow(columns)
+            f.write(header.getvalue())
+        f.write(text.getvalue())
 
 
 def collect_results(sweep_dir: Path, cells: list, axes: dict) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from nnrun.errors import NnrunError
+from nnrun.store.history import has_history, read_history
 from nnrun.store.names import CONFIG, HISTORY, METRICS_JSON, MODEL
 
 
@@ -26,13 +27,11 @@ def load_model(run_dir: str | Path):
 
 def load_run(run_dir: str | Path):
     """(config, history DataFrame, network, metrics) of a run folder."""
-    import pandas as pd
-
     run_dir = Path(run_dir)
     cfg, network = load_model(run_dir)
-    if not (run_dir / HISTORY).exists():
+    if not has_history(run_dir):  # its history.csv, or a sweep cell's rows of its sweep's table
         raise NnrunError(f"{run_dir}: not a run folder (no {HISTORY})")
-    history = pd.read_csv(run_dir / HISTORY)
+    history = read_history(run_dir)
     metrics_path = run_dir / METRICS_JSON
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     return cfg, history, network, metrics

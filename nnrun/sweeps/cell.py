@@ -1,9 +1,10 @@
 """One cell of a sweep, as a worker computes it and as the client writes it.
 
-Workers only compute: :func:`compute_cell` trains a cell in a private temporary folder and
-returns every artifact as bytes, so a Dask cluster needs no shared file system. The
-client writes each cell folder atomically (:func:`write_cell`: a hidden folder renamed into
-place), so a cell folder is either complete or absent.
+Workers only compute: :func:`compute_cells` trains a batch of cells, :func:`compute_cell`
+one, in a private temporary folder, and returns every artifact as bytes (and, in a sweep,
+the cell's history as gzip rows of its batch's table), so a Dask cluster needs no shared
+file system. The client writes each cell folder atomically (:func:`write_cell`: a hidden
+folder renamed into place), so a cell folder is either complete or absent.
 """
 
 from __future__ import annotations
@@ -57,42 +58,68 @@ def cell_data(cfg):
     return _DATASETS[key]
 
 
-def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None, should_stop=None) -> dict:
+def _scratch() -> str | None:
+    """Where a cell whose history goes to the sweep's table (its files a few kB) has its
+    private folder: /dev/shm (memory) where it can be written, as the files only pass
+    through it on their way to the client (on this machine's disk, creating and removing
+    them cost E1's small cells a tenth of their time); else the temporary folder. Not a
+    cell writing a history.csv: /dev/shm may be small (64 MB in a container)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = None,
+                 table: str | None = None, should_stop=None) -> dict:
     """Train one cell in a private temporary folder; return its artifacts as bytes.
 
     Runs in a worker (a local process or a Dask worker): it writes nothing the
     client sees. Bad input or a crash becomes a 'failed' result, never an exception.
-    A cell draws no pictures (drawing them cost more than training a digits cell); the
-    sweep's own pictures show every cell, and ``nnrun plot CELL`` draws a cell's on
-    demand. Its report.html is written here, in parallel, with a link up to the sweep;
-    ``folder`` is the cell's folder as the client names it, for the page's commands.
+    A cell draws no pictures and writes no page (for E1's small cells the page cost half
+    as much as the training); the sweep's own pictures and page show every cell, and
+    ``nnrun plot CELL`` draws a cell's pictures and page on demand. ``sweep_name`` and
+    ``folder`` (the cell's folder as the client names it) are kept for callers of old.
+
+    With ``table`` (a file of the sweep's ``histories/``, named relative to the sweep
+    folder), the cell writes no history.csv: it keeps every k-th record and the last
+    (:class:`~nnrun.store.history.HistoryKept`, at most ``SWEEP_HISTORY_ROWS``), returns them
+    as ``history`` (its gzip rows of that table) and its metrics.json names the table.
     ``should_stop``: a search's trial reporter (:class:`nnrun.sweeps.search.TrialReport`),
     which sees each record and may stop the cell (``pruned``); None for a grid.
     """
     import warnings
 
     from nnrun.experiment import prepare, record_run
-    from nnrun.report import REPORT
-    from nnrun.report.run import run_page
-    from nnrun.store.history import learning_curve
+    from nnrun.store.history import HistoryKept, learning_curve, sweep_every, table_rows
+    from nnrun.training import HISTORY_COLUMNS, planned_iterations
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
     start = time.perf_counter()
+    history = None
     try:
         cfg = validate(raw, "cell")
         # the kernel is loaded by train() itself; loading it in prepare too would build a second engine per cell
         data, network = prepare(cfg, cell_data(cfg), load_kernel=False)
-        with tempfile.TemporaryDirectory(prefix="nnrun-cell-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="nnrun-cell-", dir=_scratch() if table else None) as tmp:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-            curve = learning_curve(record_run(cfg, data, network, run_dir, quiet=True,
-                                              should_stop=should_stop).history)
-            try:  # a page must never cost the cell
-                (run_dir / REPORT).write_text(run_page(run_dir, parent=sweep_name, shown_as=folder))
-            except Exception:  # noqa: BLE001
-                pass
+            kept = None
+            if table is not None:
+                records = planned_iterations(cfg, len(data.X_train)) // cfg.train.log_every + 2
+                kept = HistoryKept(HISTORY_COLUMNS, sweep_every(records))
+            # a cell of a sweep's table: first_step.json, for the page only, comes with its page
+            recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept, explain=kept is None,
+                                  should_stop=should_stop)
+            curve = (learning_curve(kept.thinned(), columns=HISTORY_COLUMNS) if kept is not None
+                     else learning_curve(recorded.history))
+            # the client keeps every cell's curve until the end: not the columns never recorded (E1: 4 of 7)
+            curve = curve.loc[:, curve.notna().any().to_numpy() | (curve.columns == "iteration")]
             files = {p.name: p.read_bytes() for p in run_dir.iterdir() if not p.name.startswith(".")}
         metrics = json.loads(files[METRICS_JSON])
+        if kept is not None:
+            rows = kept.table()
+            history = table_rows(Path(folder or "cell").name, rows)
+            metrics["history"] = {"file": table, "rows": len(rows), "records": kept.rows, "every": kept.every}
+            files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
     except NnrunError as e:
         metrics, files, curve = {"status": "failed", "error": str(e)}, {}, None
     except OSError as e:
@@ -104,7 +131,21 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
         metrics, files, curve = {"status": "failed", "error": f"{type(e).__name__}: {e}"}, {}, None
     if METRICS_JSON not in files:
         files[METRICS_JSON] = json.dumps(metrics, indent=2).encode()
-    return {"metrics": metrics, "files": files, "curve": curve, "seconds": time.perf_counter() - start}
+    return {"metrics": metrics, "files": files, "curve": curve, "history": history,
+            "seconds": time.perf_counter() - start}
+
+
+def compute_cells(tasks: list, sweep_name: str | None = None, table: str | None = None) -> list[dict]:
+    """A batch of cells, ``tasks`` a list of (raw config, folder), one after the other in
+    one worker: one round trip and one pickle for many small cells, their histories rows of
+    one ``table`` (see :func:`compute_cell`). A disk fault ends the batch (its result comes
+    last; the cells after it are run again on resume)."""
+    results = []
+    for raw, folder in tasks:
+        results.append(compute_cell(raw, sweep_name, folder, table))
+        if results[-1].get("fault"):
+            break
+    return results
 
 
 def write_cell(sweep_dir: Path, cell: Cell, result: dict) -> Path:

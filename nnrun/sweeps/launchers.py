@@ -3,7 +3,8 @@
 A :class:`Launcher` runs functions in workers: :meth:`~Launcher.submit` one call and get a
 future, :meth:`~Launcher.wait` for some to finish, :meth:`~Launcher.cancel` what is left,
 :meth:`~Launcher.close`. It knows nothing of cells: the runner decides what a task is (one
-cell today; a batch of small cells, or a trial drawn from a shared study, tomorrow).
+batch of cells, sized by the runner; a trial drawn from a shared study, tomorrow). ``slots``
+is how many calls run at once, so the runner keeps that many busy and a few more queued.
 :class:`LocalPool` forks processes on this machine from the fork server
 (:mod:`nnrun.sweeps.forkserver`); :class:`DaskPool` sends calls to a Dask scheduler.
 """
@@ -25,6 +26,7 @@ class LocalPool:
     """Worker processes on this machine."""
 
     def __init__(self, jobs: int):
+        self.slots = jobs
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=start_fork_server(),
                                             initializer=_ignore_sigint)
 
@@ -63,6 +65,10 @@ class DaskPool:
             self.client = Client(address, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:
             raise NnrunError(f"--scheduler: cannot connect to {address} ({e})") from None
+        try:  # the workers' threads: how many calls run at once
+            self.slots = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+        except Exception:  # noqa: BLE001 - an unusual scheduler: a guess, only for how many calls wait in line
+            self.slots = 4
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)

@@ -4,11 +4,12 @@
 command-line overrides whose value is a comma list, as Hydra's multirun) into cells,
 one per combination of axis values and seed. Each cell is an ordinary experiment.
 
-Workers only compute: :func:`compute_cell` trains a cell in a private temporary
-folder and returns every artifact as bytes. The client writes each cell folder
-(atomically: a hidden folder renamed into place), ``results.csv`` and the plots, so a
-Dask cluster needs no shared filesystem, and a cell folder is either complete or
-absent. ``--resume`` re-runs only the cells without a finished folder.
+Workers only compute: :func:`compute_cells` trains a batch of cells (:func:`batch_size`),
+each in a private temporary folder, and returns every artifact as bytes and each cell's
+history as rows of the batch's table. The client writes the table under ``histories/``,
+then each cell folder (atomically: a hidden folder renamed into place), ``results.csv``
+and the plots, so a Dask cluster needs no shared filesystem, and a cell folder is either
+complete or absent. ``--resume`` re-runs only the cells without a finished folder.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import yaml
 from nnrun.config import dump_yaml
 from nnrun.errors import NnrunError, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
-from nnrun.store.names import SWEEP, make_run_dir
-from nnrun.store.results import FINISHED, append_result, best_row, chosen_by, collect_results, held_out_note
-from nnrun.sweeps.cell import cell_done, compute_cell, write_cell
+from nnrun.store.names import HISTORIES, SWEEP, history_table, make_run_dir
+from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
+from nnrun.sweeps.cell import cell_done, compute_cells, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
 from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep, search_settings
 from nnrun.sweeps.launchers import DaskPool, LocalPool
@@ -236,8 +237,20 @@ def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_pat
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
             f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
     summarize_sweep(results, axes, sweep_dir, log)
-    from nnrun.report import write_sweep_report
+    from nnrun.report import write_run_report, write_sweep_report
+    from nnrun.store.names import REPORT
 
+    row, _ = best_row(results, axes) if len(results) else (None, None)
+    if row is not None and not (sweep_dir / row["folder"] / REPORT).exists():
+        # the one cell page written eagerly (the sweep page links to it); the others on demand: nnrun plot CELL
+        try:
+            from nnrun.experiment import write_missing_first_step
+
+            write_missing_first_step(sweep_dir / row["folder"])
+        except Exception as e:  # noqa: BLE001 - the page goes on without it
+            if is_disk_fault(e):
+                raise
+        write_run_report(sweep_dir / row["folder"], log)
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
         log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
@@ -277,10 +290,38 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
     return sweep_dir
 
 
+def warm_up() -> None:
+    """Import the drawing modules in a worker (the fork server leaves matplotlib out: cells
+    draw nothing), so the sweep's pictures, drawn when the last cell is in, start at once."""
+    import nnrun.plots.sweep  # noqa: F401
+
+
+TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
+MAX_BATCH = 64
+
+
+def batch_size(per_cell: float | None, left: int, slots: int) -> int:
+    """How many cells the next task trains: one until a cell's time is known, then about
+    :data:`TASK_SECONDS` of them (E1's 20 ms cells: 25; a digits cell of 0.6 s: 1), never
+    more than an even share of what is left among twice the slots (so the last tasks end
+    together), at most :data:`MAX_BATCH`."""
+    if per_cell is None:
+        return 1
+    size = min(MAX_BATCH, max(1, int(TASK_SECONDS / max(per_cell, 1e-6))))
+    return max(1, min(size, -(-left // (2 * slots))))
+
+
 def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict, curves: dict) -> bool:
-    """Submit every cell, write each as it finishes and keep its thinned losses in ``curves``
-    (by folder); True if Ctrl-C/SIGTERM stopped it."""
+    """Run the cells in batches (:func:`batch_size`), twice as many tasks in flight as the
+    pool has slots; write each cell of a finished batch and keep its thinned losses in
+    ``curves`` (by folder); True if Ctrl-C/SIGTERM stopped it (the batches running then are
+    dropped whole: each of their cells is absent, and run again on resume)."""
+    from collections import deque
+
     from tqdm import tqdm
+
+    from nnrun.engines.layout import HISTORY_COLUMNS
+    from nnrun.store.history import table_header
 
     stop = {"signal": None}
 
@@ -289,18 +330,41 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
+    slots = getattr(pool, "slots", 1)
+    queue, pending, timing = deque(todo), {}, [0.0, 0]  # worker seconds, cells
+    tables, warmed = set(), 0
     try:
-        pending = {pool.submit(compute_cell, cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name)): cell
-                   for cell in todo}
-        while pending and stop["signal"] is None:
+        while (queue or pending) and stop["signal"] is None:
+            if not queue and len(pending) < slots and warmed < slots and len(todo) > 1:
+                pool.submit(warm_up)  # an idle worker imports what the pictures need while the last cells run
+                warmed += 1
+            while queue and len(pending) < 2 * slots:
+                per_cell = timing[0] / timing[1] if timing[1] else None
+                batch = [queue.popleft() for _ in range(min(batch_size(per_cell, len(queue), slots), len(queue)))]
+                tasks = [(cell.config, str(sweep_dir / cell.folder_name)) for cell in batch]
+                table = history_table(sweep_dir, batch[0].folder_name, tables)
+                tables.add(table)
+                pending[pool.submit(compute_cells, tasks, sweep_dir.name, table)] = (batch, table)
             for future in pool.wait(list(pending)):
-                cell = pending.pop(future)
-                result = future.result()
-                write_cell(sweep_dir, cell, result)
-                append_result(sweep_dir, cell, result["metrics"], axes)
-                if result.get("curve") is not None:
-                    curves[cell.folder_name] = result["curve"]
-                bar.update(1)
+                batch, table = pending.pop(future)
+                results = future.result()
+                rows = [r["history"] for r in results if r.get("history")]
+                if rows:  # before the cells that point to it: a written cell always finds its history
+                    (sweep_dir / HISTORIES).mkdir(exist_ok=True)
+                    atomic_write(sweep_dir / table, table_header(HISTORY_COLUMNS) + b"".join(rows))
+                finished = []
+                try:
+                    for cell, result in zip(batch, results):
+                        write_cell(sweep_dir, cell, result)  # a disk fault (the worker's or ours) stops here
+                        finished.append((cell, result["metrics"]))
+                        if result.get("curve") is not None:
+                            curves[cell.folder_name] = result["curve"]
+                        timing[0] += result.get("seconds", 0.0)
+                        timing[1] += 1
+                finally:
+                    if finished:
+                        append_results(sweep_dir, finished, axes)
+                        bar.update(len(finished))
         if stop["signal"] is not None:
             pool.cancel()
             return True

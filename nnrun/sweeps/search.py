@@ -430,7 +430,7 @@ class SearchSweeper:
                                           self.records, _column(self.monitor))
                               if self.search["prune"] != "none" else None)
                     future = pool.submit(compute_cell, cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name),
-                                         report)
+                                         None, report)  # no history table: a trial's cell writes its history.csv
                     pending[future] = (trial, cell)
                 if not pending:
                     finished, alive = self._counts()
