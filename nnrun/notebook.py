@@ -192,11 +192,11 @@ class Run:
     @property
     def history(self):
         if self._history is None:
-            import pandas as pd
+            from nnrun.store.history import has_history, read_history
 
-            if not (self.path / HISTORY).exists():
+            if not has_history(self.path):  # its own history.csv, or its rows of its sweep's table
                 raise NnrunError(f"{self.path}: no {HISTORY}")
-            self._history = pd.read_csv(self.path / HISTORY)
+            self._history = read_history(self.path)
         return self._history
 
     @property

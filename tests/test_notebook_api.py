@@ -118,6 +118,10 @@ def test_sweep_and_load(tmp_path):
     assert len(sweep.cells) == 4 and all(isinstance(c, nnrun.Run) for c in sweep.cells)
     best = sweep.best
     assert isinstance(best, nnrun.Run) and best.path.parent == sweep.path
+    # a cell's history lives in the sweep's table, not in a history.csv of its own
+    for cell in sweep.cells:
+        assert not (cell.path / "history.csv").exists()
+        assert list(cell.history["iteration"])[-1] == 60 and cell.history["train_loss"].notna().all()
     for name in ("heatmaps", "curves"):
         assert sweep.figure(name).axes
     with pytest.raises(nnrun.NnrunError, match="heatmaps"):
