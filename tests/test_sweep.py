@@ -640,3 +640,22 @@ def test_a_learning_curve_from_rows_is_the_one_from_their_frame():
     rows[:, HISTORY_COLUMNS.index("test_loss")] = np.nan
     pd.testing.assert_frame_equal(learning_curve(rows, columns=HISTORY_COLUMNS),
                                   learning_curve(pd.DataFrame(rows, columns=HISTORY_COLUMNS)), check_exact=True)
+
+
+@pytest.mark.parametrize("length", [{"iterations": 300}, {"iterations": None, "epochs": 4}])
+def test_a_sweep_of_a_config_without_log_every_records_as_train_does(write_config, runs_dir, length):
+    """log_every left out (the shipped digits configs): the sweep resolves it as nnrun train
+    does (once an epoch, or ~1,000 records in all), and every cell completes (a regression:
+    the cells once divided by the unresolved None and all failed)."""
+    cfg = small_config(train={"log_every": None, **length})
+    result = cli("sweep", write_config(cfg), "train.eta=0.05,0.2", "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.stderr
+    sweep = run_dir_from(result)
+    results = pd.read_csv(sweep / "results.csv")
+    assert list(results["status"]) == ["completed", "completed"]
+    alone = cli("train", sweep / results["folder"][0] / "config.yaml", "--runs-dir", runs_dir / "alone", "-q")
+    trained = run_dir_from(alone)
+    mine = read_history(sweep / results["folder"][0])
+    theirs = pd.read_csv(trained / "history.csv")
+    assert list(mine["iteration"]) == list(theirs["iteration"])
+    assert np.array_equal(mine["train_loss"].to_numpy(), theirs["train_loss"].to_numpy())

@@ -90,7 +90,7 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
 
     from nnrun.experiment import prepare, record_run
     from nnrun.store.history import HistoryKept, learning_curve, sweep_every, table_rows
-    from nnrun.training import HISTORY_COLUMNS, planned_iterations
+    from nnrun.training import HISTORY_COLUMNS, planned_iterations, resolve_log_every
 
     warnings.simplefilter("ignore")  # a worker's warnings would interleave; status says it all
     start = time.perf_counter()
@@ -104,7 +104,8 @@ def compute_cell(raw: dict, sweep_name: str | None = None, folder: str | None = 
             run_dir.mkdir()
             kept = None
             if table is not None:
-                records = planned_iterations(cfg, len(data.X_train)) // cfg.train.log_every + 2
+                n_train = len(data.X_train)
+                records = planned_iterations(cfg, n_train) // resolve_log_every(cfg, n_train) + 2
                 kept = HistoryKept(HISTORY_COLUMNS, sweep_every(records))
             # a cell of a sweep's table: first_step.json, for the page only, comes with its page
             recorded = record_run(cfg, data, network, run_dir, quiet=True, history_file=kept, explain=kept is None,
