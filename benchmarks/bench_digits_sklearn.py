@@ -47,8 +47,27 @@ lambda columns). Each phase also reports the CPU seconds *other* processes used
 meanwhile (from /proc/stat; a warning when the machine was busy), since another job on
 the machine inflates the wall times. Nothing is written into the repository.
 
+``--four-way`` (issue 26) compares four ways of choosing E5's cell on
+``configs/digits_search.yaml`` (the same grid with a 60/20/20 train/validation/test split),
+each choosing on the validation set: (1) nnrun's full grid, ``nnrun sweep
+configs/digits_search.yaml``; (2) nnrun's halving search, ``nnrun sweep
+configs/digits_halving.yaml`` (Optuna's successive halving on the validation loss, rungs at
+3, 9, 27, 81 epochs); (3) the scikit-learn grid above, choosing on validation accuracy; (4)
+scikit-learn's ``HalvingGridSearchCV`` with epochs as the resource (``resource="max_iter"``,
+``max_resources=100``, ``factor=3``, ``min_resources="exhaust"``: the same rungs), one
+PredefinedSplit whose test fold is the validation rows, ``scoring="accuracy"``. It prints a
+Markdown table (wall time, what was trained, the chosen cell, the rule that chose it, its
+validation and test accuracy, others' CPU) and issue 26's acceptance-1 targets: nnrun
+halving's choice within 0.005 test accuracy of the full grid's (|difference|); nnrun
+halving at most a quarter of scikit-learn's full-grid time; nnrun halving faster than
+HalvingGridSearchCV. The default (no flag) is the original two-way comparison above.
+
+nnrun's grid sweeps are given ``train.log_every`` explicitly (the once-per-epoch value
+nnrun resolves an unset one to): see :func:`log_every_workaround`.
+
     python benchmarks/bench_digits_sklearn.py            # the 49 cells, 1-2 minutes on 2 cores
     python benchmarks/bench_digits_sklearn.py --quick    # a 3x3 sub-grid, a smoke run
+    python benchmarks/bench_digits_sklearn.py --four-way # issue 26's four-way table, about a minute
 """
 
 from __future__ import annotations
