@@ -47,8 +47,27 @@ lambda columns). Each phase also reports the CPU seconds *other* processes used
 meanwhile (from /proc/stat; a warning when the machine was busy), since another job on
 the machine inflates the wall times. Nothing is written into the repository.
 
+``--four-way`` (issue 26) compares four ways of choosing E5's cell on
+``configs/digits_search.yaml`` (the same grid with a 60/20/20 train/validation/test split),
+each choosing on the validation set: (1) nnrun's full grid, ``nnrun sweep
+configs/digits_search.yaml``; (2) nnrun's halving search, ``nnrun sweep
+configs/digits_halving.yaml`` (Optuna's successive halving on the validation loss, rungs at
+3, 9, 27, 81 epochs); (3) the scikit-learn grid above, choosing on validation accuracy; (4)
+scikit-learn's ``HalvingGridSearchCV`` with epochs as the resource (``resource="max_iter"``,
+``max_resources=100``, ``factor=3``, ``min_resources="exhaust"``: the same rungs), one
+PredefinedSplit whose test fold is the validation rows, ``scoring="accuracy"``. It prints a
+Markdown table (wall time, what was trained, the chosen cell, the rule that chose it, its
+validation and test accuracy, others' CPU) and issue 26's acceptance-1 targets: nnrun
+halving's choice within 0.005 test accuracy of the full grid's (|difference|); nnrun
+halving at most a quarter of scikit-learn's full-grid time; nnrun halving faster than
+HalvingGridSearchCV. The default (no flag) is the original two-way comparison above.
+
+nnrun's grid sweeps are given ``train.log_every`` explicitly (the once-per-epoch value
+nnrun resolves an unset one to): see :func:`log_every_workaround`.
+
     python benchmarks/bench_digits_sklearn.py            # the 49 cells, 1-2 minutes on 2 cores
     python benchmarks/bench_digits_sklearn.py --quick    # a 3x3 sub-grid, a smoke run
+    python benchmarks/bench_digits_sklearn.py --four-way # issue 26's four-way table, about a minute
 """
 
 from __future__ import annotations
@@ -77,11 +96,14 @@ from nnrun.sweeps.grid import expand_values
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "digits_sweep.yaml"
+SEARCH_CONFIG = REPO / "configs" / "digits_search.yaml"  # --four-way: the same grid, 60/20/20 split
+HALVING_CONFIG = REPO / "configs" / "digits_halving.yaml"  # --four-way: the same, sweep.prune: halving
 AXES = ("train.eta", "train.lambda")
 # --quick: a 3x3 sub-grid of the 7x7 one (around the good region), as nnrun overrides.
 QUICK_GRID = {"train.eta": "logspace(-2, 0, 3)", "train.lambda": "logspace(-5, -1, 3)"}
 
 TARGET_TIME_RATIO = 0.25  # nnrun's sweep time / scikit-learn's grid time, at most
+TARGET_TEST_GAP = 0.005  # --four-way: nnrun halving's choice within this test accuracy of the full grid's
 BUSY_CPU_FRACTION = 0.05  # others' CPU above this share of a phase's core-seconds: a warning
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -144,7 +166,7 @@ class OtherCpu:
                     continue
                 # after the name: state ppid pgrp ... utime(12) stime(13) (0-based from state)
                 # the group's leader is counted as a waited-for child already
-                if int(fields[2]) == self.group and int(entry) != self.group:
+                if int(fields[2]) == self.group and int(entry) not in (self.group, os.getpid()):
                     self._tree[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
 
     @staticmethod
@@ -193,6 +215,21 @@ def fmt_value(v: float) -> str:
 
 
 # -------------------------------------------------------------------------- nnrun
+def log_every_workaround(cfg, n_train: int) -> list[str]:
+    """``train.log_every=<batches per epoch>`` when the config leaves it unset, else nothing.
+
+    Since the h7 merge (4615ac1) a grid sweep's cell computes
+    ``planned_iterations(...) // cfg.train.log_every`` with the *unresolved* value
+    (``nnrun/sweeps/cell.py``, the history-table path), so with ``log_every`` unset every cell
+    fails with "TypeError: unsupported operand type(s) for //: 'int' and 'NoneType'".
+    Spelling out the value nnrun resolves it to anyway (``resolve_log_every``: once per epoch)
+    changes nothing in the training or its records and lets the sweep run.
+    """
+    if cfg.train.log_every is not None:
+        return []
+    return [f"train.log_every={math.ceil(n_train / int(cfg.train.batch_size))}"]
+
+
 def nnrun_command() -> list[str]:
     """The installed ``nnrun`` script next to this Python, else ``python -m nnrun``."""
     script = Path(sys.executable).parent / "nnrun"
@@ -202,7 +239,7 @@ def nnrun_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "nnrun"]
 
 
-def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path) -> dict:
+def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path, config: Path = CONFIG) -> dict:
     """Time ``nnrun sweep`` as a subprocess; returns its wall time and results.csv.
 
     An untimed one-epoch ``nnrun train`` first fills the numba cache in ``tmp`` (used by
@@ -210,12 +247,12 @@ def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path) -> dict:
     """
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp / "numba-cache"))
     cmd = nnrun_command()
-    warm = [*cmd, "train", str(CONFIG), "train.epochs=1", "--runs-dir", str(tmp / "warm-up"), "--quiet"]
+    warm = [*cmd, "train", str(config), "train.epochs=1", "--runs-dir", str(tmp / "warm-up"), "--quiet"]
     start = time.perf_counter()
     subprocess.run(warm, cwd=REPO, env=env, check=True, capture_output=True, text=True)
     warm_seconds = time.perf_counter() - start
 
-    sweep = [*cmd, "sweep", str(CONFIG), *overrides, "--runs-dir", str(tmp / "runs"), "--quiet"]
+    sweep = [*cmd, "sweep", str(config), *overrides, "--runs-dir", str(tmp / "runs"), "--quiet"]
     if jobs:
         sweep += ["--jobs", str(jobs)]
     load_before = load_avg()
@@ -259,16 +296,16 @@ def _index(values, v) -> int:
 _DATA: dict = {}
 
 
-def _init_worker(X_train, y_train, X_test, y_test) -> None:
+def _init_worker(X_train, y_train, X_test, y_test, X_val=None, y_val=None) -> None:
     """Worker start-up: keep the data (sent once per worker, not once per cell)."""
-    _DATA.update(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    _DATA.update(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, X_val=X_val, y_val=y_val)
 
 
 def fit_cell(i: int, j: int, eta: float, lam: float, hidden: tuple, batch: int, epochs: int) -> dict:
     """Fit one MLPClassifier cell; alpha = lam * batch (see the module docstring).
 
-    Returns the cell's indices, status ('completed', 'diverged' or 'failed'), the train
-    and test accuracy and the fit's own seconds.
+    Returns the cell's indices, status ('completed', 'diverged' or 'failed'), the train,
+    test and (with a validation set) validation accuracy and the fit's own seconds.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
@@ -280,7 +317,7 @@ def fit_cell(i: int, j: int, eta: float, lam: float, hidden: tuple, batch: int, 
         n_iter_no_change=epochs + 1, early_stopping=False, random_state=0,
     )
     out = {"i": i, "j": j, "status": "completed", "train_accuracy": np.nan, "test_accuracy": np.nan,
-           "error": ""}
+           "val_accuracy": np.nan, "error": ""}
     start = time.perf_counter()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -300,6 +337,8 @@ def fit_cell(i: int, j: int, eta: float, lam: float, hidden: tuple, batch: int, 
                 out["n_iter"] = clf.n_iter_
                 out["train_accuracy"] = float(clf.score(_DATA["X_train"], _DATA["y_train"]))
                 out["test_accuracy"] = float(clf.score(_DATA["X_test"], _DATA["y_test"]))
+                if _DATA.get("X_val") is not None and len(_DATA["X_val"]):
+                    out["val_accuracy"] = float(clf.score(_DATA["X_val"], _DATA["y_val"]))
     return out
 
 
@@ -310,6 +349,7 @@ def run_sklearn(data, cfg, etas, lams, workers: int) -> dict:
     hidden = tuple(cfg.model.architecture[1:-1])
     batch, epochs = int(cfg.train.batch_size), int(cfg.train.epochs)
     acc = np.full((len(etas), len(lams)), np.nan)
+    val = np.full((len(etas), len(lams)), np.nan)
     status = np.full((len(etas), len(lams)), "missing", dtype=object)
     fits, iters, errors = [], [], []
     load_before = load_avg()
@@ -317,22 +357,101 @@ def run_sklearn(data, cfg, etas, lams, workers: int) -> dict:
         start = time.perf_counter()
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker,
-                                 initargs=(data.X_train, data.labels_train, data.X_test, data.labels_test)) as pool:
+                                 initargs=(data.X_train, data.labels_train, data.X_test, data.labels_test,
+                                           data.X_val, data.labels_val)) as pool:
             futures = [pool.submit(fit_cell, i, j, eta, lam, hidden, batch, epochs)
                        for i, eta in enumerate(etas) for j, lam in enumerate(lams)]
             for future in as_completed(futures):
                 r = future.result()
                 status[r["i"], r["j"]] = r["status"]
                 acc[r["i"], r["j"]] = r["test_accuracy"]
+                val[r["i"], r["j"]] = r["val_accuracy"]
                 fits.append(r["fit_seconds"])
                 if "n_iter" in r:
                     iters.append(r["n_iter"])
                 if r["status"] == "failed":
                     errors.append(r["error"])
         seconds = time.perf_counter() - start  # the pool is shut down: its workers are reaped
-    return {"seconds": seconds, "acc": acc, "status": status, "fit_seconds": float(np.sum(fits)),
+    return {"seconds": seconds, "acc": acc, "val": val, "status": status, "fit_seconds": float(np.sum(fits)),
             "n_iter": sorted(set(iters)), "errors": errors, "load_before": load_before,
             "other_cpu": others.seconds}
+
+
+def make_mlp(eta: float, lam: float, hidden: tuple, batch: int, epochs: int):
+    """The scikit-learn twin of one nnrun cell (as :func:`fit_cell` builds it)."""
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        hidden_layer_sizes=hidden, activation="logistic", solver="sgd", alpha=lam * batch,
+        batch_size=batch, learning_rate="constant", learning_rate_init=eta, momentum=0.0,
+        nesterovs_momentum=False, max_iter=epochs, shuffle=True, tol=0.0,
+        n_iter_no_change=epochs + 1, early_stopping=False, random_state=0,
+    )
+
+
+def run_sklearn_halving(data, cfg, etas, lams, workers: int) -> dict:
+    """scikit-learn's HalvingGridSearchCV over the same grid, epochs as the resource.
+
+    ``resource="max_iter"``, ``max_resources`` = the config's epochs, ``factor=3``,
+    ``min_resources="exhaust"`` (the default: for 49 candidates 100 // 3**3 = 3, so the
+    rungs are 3, 9, 27 and 81 epochs with 49, 17, 6 and 2 candidates, as nnrun's halving
+    rungs), one validation split (a PredefinedSplit of train + validation whose single test
+    fold is the validation rows), ``scoring="accuracy"``, ``refit=False`` (a refit would
+    train on train + validation); ``n_jobs`` = the workers (joblib's loky pool, started
+    inside the timed call). Each rung fits its candidates from scratch (no warm start).
+    Diverged fits raise inside scikit-learn and score NaN (``error_score``), ranked last.
+
+    The chosen cell's test accuracy comes from an untimed refit of its parameters (its
+    resource included) on the training rows: the same rows in the same order and the same
+    ``random_state`` as the search's fit, so the same model (its validation accuracy is
+    checked against ``best_score_``).
+    """
+    for var in THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    # the workers' ConvergenceWarning (every fit stops at max_iter by design) and FitFailedWarning
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV, PredefinedSplit
+
+    hidden = tuple(cfg.model.architecture[1:-1])
+    batch, epochs = int(cfg.train.batch_size), int(cfg.train.epochs)
+    X = np.vstack([data.X_train, data.X_val])
+    y = np.concatenate([data.labels_train, data.labels_val])
+    test_fold = np.concatenate([np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)])
+    grid = {"learning_rate_init": [float(e) for e in etas], "alpha": [float(l) * batch for l in lams]}
+    search = HalvingGridSearchCV(
+        make_mlp(0.1, 0.0, hidden, batch, epochs), grid, factor=3, resource="max_iter",
+        max_resources=epochs, min_resources="exhaust", aggressive_elimination=False,
+        cv=PredefinedSplit(test_fold), scoring="accuracy", refit=False, error_score=np.nan,
+        n_jobs=workers, random_state=0,
+    )
+    load_before = load_avg()
+    with OtherCpu() as others, warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        others.watch(os.getpgid(0))  # loky's workers are in our process group
+        start = time.perf_counter()
+        search.fit(X, y)
+        seconds = time.perf_counter() - start
+    best = search.best_params_
+    eta, lam = best["learning_rate_init"], best["alpha"] / batch
+    clf = make_mlp(eta, lam, hidden, batch, int(best["max_iter"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(data.X_train, data.labels_train)
+    val = float(clf.score(data.X_val, data.labels_val))
+    res = search.cv_results_
+    diverged = int(np.isnan(np.asarray(res["mean_test_score"], dtype=float)).sum())
+    return {"seconds": seconds, "eta": eta, "lam": lam, "epochs": int(best["max_iter"]),
+            "val": float(search.best_score_), "val_refit": val,
+            "test": float(clf.score(data.X_test, data.labels_test)),
+            "fits": int(sum(search.n_candidates_) * search.n_splits_),
+            "epochs_trained": int(sum(c * r for c, r in zip(search.n_candidates_, search.n_resources_))),
+            "n_candidates": list(search.n_candidates_), "n_resources": list(search.n_resources_),
+            "failed_fits": diverged, "load_before": load_before, "other_cpu": others.seconds}
 
 
 # ----------------------------------------------------------------------- report
@@ -369,13 +488,143 @@ def counts(status) -> str:
     return ", ".join(f"{n} {name}" for name, n in sorted(zip(names, numbers), key=lambda t: -t[1]))
 
 
+# --------------------------------------------------------------------- four-way
+def nnrun_choice(results: pd.DataFrame, axes) -> dict:
+    """The cell nnrun's own rule chooses (``nnrun.store.results.best_row``: validation
+    accuracy, ties to the lower validation loss, among the completed cells)."""
+    from nnrun.store.results import best_row
+
+    row, metric = best_row(results, {k: None for k in axes})
+    status = results["status"].astype(str).value_counts()
+    out = {"statuses": ", ".join(f"{n} {name}" for name, n in status.items()), "cells": len(results),
+           "completed": int(status.get("completed", 0))}
+    if row is None:
+        return {**out, "eta": math.nan, "lam": math.nan, "val": math.nan, "test": math.nan, "by": "-"}
+    return {**out, "eta": float(row["train.eta"]), "lam": float(row["train.lambda"]),
+            "val": float(row["val_accuracy"]), "test": float(row["test_accuracy"]), "by": metric}
+
+
+def four_way(args, workers: int) -> int:
+    """nnrun full grid, nnrun halving, scikit-learn full grid, scikit-learn HalvingGridSearchCV."""
+    cfg = nnrun.load_config(str(SEARCH_CONFIG))
+    check_experiment(cfg)
+    specs = grid_specs(cfg, args.quick)
+    etas = np.array(expand_values("train.eta", specs["train.eta"]), dtype=float)
+    lams = np.array(expand_values("train.lambda", specs["train.lambda"]), dtype=float)
+    data = nnrun.load_data(cfg)
+    if not data.has_val:
+        raise SystemExit(f"{SEARCH_CONFIG}: expected a validation set (data.validation_fraction)")
+    batch = int(cfg.train.batch_size)
+    n_cells = len(etas) * len(lams)
+    epochs = int(cfg.train.epochs)
+    import sklearn
+
+    print(f"E5 four ways: nnrun {nnrun.__version__}, scikit-learn {sklearn.__version__} "
+          f"(Python {platform.python_version()}, {os.cpu_count()} cores, {workers} worker processes each)")
+    print(f"grid: {len(etas)} x {len(lams)} = {n_cells} cells; eta {specs['train.eta']}, "
+          f"lambda {specs['train.lambda']}{'  (--quick sub-grid)' if args.quick else ''}")
+    print(f"data: {len(data.X_train)} train / {len(data.X_val)} validation / {len(data.X_test)} test "
+          f"from nnrun.load_data({SEARCH_CONFIG.name}) (minmax on the training part); "
+          f"{'-'.join(map(str, cfg.model.architecture))}, batch {batch}, {epochs} epochs; "
+          f"scikit-learn alpha = {batch} * lambda (see the module docstring)")
+    print(f"load average before: {load_avg()}")
+    print(flush=True)
+
+    overrides = [f"{k}={v}" for k, v in specs.items()] if args.quick else []
+    with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
+        print("1/4 nnrun sweep digits_search.yaml ...", file=sys.stderr, flush=True)
+        nn_grid = run_nnrun(overrides + log_every_workaround(cfg, len(data.X_train)), args.jobs,
+                            Path(tmp) / "grid", SEARCH_CONFIG)
+        print("2/4 nnrun sweep digits_halving.yaml ...", file=sys.stderr, flush=True)
+        nn_half = run_nnrun(overrides, args.jobs, Path(tmp) / "halving", HALVING_CONFIG)
+    print("3/4 scikit-learn grid ...", file=sys.stderr, flush=True)
+    sk_grid = run_sklearn(data, cfg, etas, lams, workers)
+    print("4/4 scikit-learn HalvingGridSearchCV ...", file=sys.stderr, flush=True)
+    sk_half = run_sklearn_halving(data, cfg, etas, lams, workers)
+
+    g, h = nnrun_choice(nn_grid["results"], AXES), nnrun_choice(nn_half["results"], AXES)
+    # scikit-learn's full grid: highest validation accuracy, first in grid order on ties (GridSearchCV's rank)
+    sk_best = best_cell(sk_grid["val"], sk_grid["status"])
+    sg = ({"eta": etas[sk_best[1]], "lam": lams[sk_best[2]], "val": sk_best[0],
+           "test": float(sk_grid["acc"][sk_best[1], sk_best[2]])} if sk_best else
+          {"eta": math.nan, "lam": math.nan, "val": math.nan, "test": math.nan})
+    steps = math.ceil(len(data.X_train) / batch)  # nnrun's iterations per epoch
+    half_epochs = pd.to_numeric(nn_half["results"]["iterations"], errors="coerce").sum() / steps
+
+    rows = [
+        ("nnrun full grid (digits_search.yaml)", nn_grid["seconds"], f"{g['cells']} cells", n_cells * epochs,
+         g["eta"], g["lam"], "validation accuracy (ties: lower val loss)", g["val"], g["test"],
+         nn_grid["other_cpu"]),
+        ("nnrun halving (digits_halving.yaml)", nn_half["seconds"], f"{h['cells']} cells, {h['completed']} to the end",
+         int(round(half_epochs)), h["eta"], h["lam"],
+         "validation accuracy of the unpruned (pruned on val loss)", h["val"], h["test"], nn_half["other_cpu"]),
+        ("scikit-learn grid (MLPClassifier x 49)" if not args.quick else "scikit-learn grid (MLPClassifier)",
+         sk_grid["seconds"], f"{n_cells} fits", n_cells * epochs, sg["eta"], sg["lam"],
+         "validation accuracy (first on ties)", sg["val"], sg["test"], sk_grid["other_cpu"]),
+        ("scikit-learn HalvingGridSearchCV", sk_half["seconds"], f"{sk_half['fits']} fits",
+         sk_half["epochs_trained"], sk_half["eta"], sk_half["lam"],
+         f"validation accuracy at {sk_half['epochs']} epochs", sk_half["val"], sk_half["test"],
+         sk_half["other_cpu"]),
+    ]
+    print("| method | wall s | trained | epochs trained | chosen eta | chosen lambda | chosen by "
+          "| val acc | test acc | others cpu s |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    for name, sec, trained, ep, eta, lam, by, val, test, other in rows:
+        print(f"| {name} | {sec:.2f} | {trained} | {ep} | {fmt_value(eta)} | {fmt_value(lam)} | {by} "
+              f"| {val:.4f} | {test:.4f} | {other:.1f} |")
+    print()
+    print(f"wall s: the whole `nnrun sweep <config> --runs-dir <tmp> --quiet` command (after an untimed "
+          f"one-epoch warm-up filling a fresh numba cache); scikit-learn's grid: the {workers}-process pool "
+          f"with its start-up; HalvingGridSearchCV: its fit() with n_jobs={workers} (loky's start-up included). "
+          f"Phases ran one after another on the same machine; others cpu s: CPU seconds other processes used "
+          f"during the phase (the wall time is inflated by up to others / {os.cpu_count()} s).")
+    print(f"nnrun grid statuses: {g['statuses']}; nnrun halving statuses: {h['statuses']}; "
+          f"scikit-learn grid: {counts(sk_grid['status'])}")
+    print(f"HalvingGridSearchCV: candidates per rung {sk_half['n_candidates']} at {sk_half['n_resources']} "
+          f"epochs (factor 3, min_resources='exhaust', max_resources={epochs}, PredefinedSplit, 1 split), "
+          f"{sk_half['fits']} fits, {sk_half['failed_fits']} scored NaN (diverged); "
+          f"best_score_ {sk_half['val']:.4f}, the untimed refit on the training rows scores "
+          f"{sk_half['val_refit']:.4f} on validation (the same model when equal)")
+    print(f"nnrun full grid's command: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(nn_grid['command']))}")
+    print(f"nnrun halving's command: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(nn_half['command']))}")
+    print(f"nnrun halving's own report: {nn_half['log'].splitlines()[-1] if nn_half['log'] else '(none)'}")
+    print(f"nnrun grid's own report: {nn_grid['log'].splitlines()[-1] if nn_grid['log'] else '(none)'}")
+    busy = [f"{n} {r['other_cpu']:.1f} s" for n, r in (("nnrun grid", nn_grid), ("nnrun halving", nn_half),
+                                                         ("scikit-learn grid", sk_grid),
+                                                         ("HalvingGridSearchCV", sk_half))
+            if r["other_cpu"] > BUSY_CPU_FRACTION * r["seconds"] * (os.cpu_count() or 1)]
+    if busy:
+        print(f"WARNING: the machine was busy: other processes used {', '.join(busy)} of CPU; "
+              f"those wall times are inflated.")
+    print()
+    gap = h["test"] - g["test"]
+    t1 = math.isfinite(gap) and abs(gap) <= TARGET_TEST_GAP
+    print(f"target: nnrun halving's chosen cell within {TARGET_TEST_GAP} test accuracy of nnrun full grid's "
+          f"choice: {'MET' if t1 else 'NOT MET'} ({h['test']:.4f} vs {g['test']:.4f}, difference {gap:+.4f})")
+    ratio = nn_half["seconds"] / sk_grid["seconds"]
+    t2 = ratio <= TARGET_TIME_RATIO
+    print(f"target: nnrun halving at most a quarter of scikit-learn's full-grid time: "
+          f"{'MET' if t2 else 'NOT MET'} ({nn_half['seconds']:.2f} / {sk_grid['seconds']:.2f} = {ratio:.3f})")
+    t3 = nn_half["seconds"] < sk_half["seconds"]
+    print(f"target: nnrun halving faster than HalvingGridSearchCV: {'MET' if t3 else 'NOT MET'} "
+          f"({nn_half['seconds']:.2f} s vs {sk_half['seconds']:.2f} s)")
+    print()
+    print(f"load average after: {load_avg()}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a 3x3 sub-grid instead of 7x7 (a smoke run)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="worker processes for both tools (default: all cores, nnrun's default)")
+    parser.add_argument("--four-way", action="store_true",
+                        help="issue 26's four-way table on digits_search.yaml (60/20/20): nnrun full grid, "
+                             "nnrun halving (digits_halving.yaml), scikit-learn grid, HalvingGridSearchCV")
     args = parser.parse_args(argv)
     workers = args.jobs or os.cpu_count() or 1
+    if args.four_way:
+        return four_way(args, workers)
 
     cfg = nnrun.load_config(str(CONFIG))
     check_experiment(cfg)
@@ -410,7 +659,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
         print("running nnrun sweep ...", file=sys.stderr, flush=True)
         overrides = [f"{k}={v}" for k, v in specs.items()] if args.quick else []
-        nn = run_nnrun(overrides, args.jobs, Path(tmp))
+        nn = run_nnrun(overrides + log_every_workaround(cfg, n_train), args.jobs, Path(tmp))
     nn_acc, nn_status = nnrun_tables(nn["results"], etas, lams)
     print("running scikit-learn grid ...", file=sys.stderr, flush=True)
     sk = run_sklearn(data, cfg, etas, lams, workers)
