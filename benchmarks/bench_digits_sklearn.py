@@ -62,9 +62,6 @@ halving's choice within 0.005 test accuracy of the full grid's (|difference|); n
 halving at most a quarter of scikit-learn's full-grid time; nnrun halving faster than
 HalvingGridSearchCV. The default (no flag) is the original two-way comparison above.
 
-nnrun's grid sweeps are given ``train.log_every`` explicitly (the once-per-epoch value
-nnrun resolves an unset one to): see :func:`log_every_workaround`.
-
     python benchmarks/bench_digits_sklearn.py            # the 49 cells, 1-2 minutes on 2 cores
     python benchmarks/bench_digits_sklearn.py --quick    # a 3x3 sub-grid, a smoke run
     python benchmarks/bench_digits_sklearn.py --four-way # issue 26's four-way table, about a minute
@@ -215,21 +212,6 @@ def fmt_value(v: float) -> str:
 
 
 # -------------------------------------------------------------------------- nnrun
-def log_every_workaround(cfg, n_train: int) -> list[str]:
-    """``train.log_every=<batches per epoch>`` when the config leaves it unset, else nothing.
-
-    Since the h7 merge (4615ac1) a grid sweep's cell computes
-    ``planned_iterations(...) // cfg.train.log_every`` with the *unresolved* value
-    (``nnrun/sweeps/cell.py``, the history-table path), so with ``log_every`` unset every cell
-    fails with "TypeError: unsupported operand type(s) for //: 'int' and 'NoneType'".
-    Spelling out the value nnrun resolves it to anyway (``resolve_log_every``: once per epoch)
-    changes nothing in the training or its records and lets the sweep run.
-    """
-    if cfg.train.log_every is not None:
-        return []
-    return [f"train.log_every={math.ceil(n_train / int(cfg.train.batch_size))}"]
-
-
 def nnrun_command() -> list[str]:
     """The installed ``nnrun`` script next to this Python, else ``python -m nnrun``."""
     script = Path(sys.executable).parent / "nnrun"
@@ -533,7 +515,7 @@ def four_way(args, workers: int) -> int:
     overrides = [f"{k}={v}" for k, v in specs.items()] if args.quick else []
     with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
         print("1/4 nnrun sweep digits_search.yaml ...", file=sys.stderr, flush=True)
-        nn_grid = run_nnrun(overrides + log_every_workaround(cfg, len(data.X_train)), args.jobs,
+        nn_grid = run_nnrun(overrides, args.jobs,
                             Path(tmp) / "grid", SEARCH_CONFIG)
         print("2/4 nnrun sweep digits_halving.yaml ...", file=sys.stderr, flush=True)
         nn_half = run_nnrun(overrides, args.jobs, Path(tmp) / "halving", HALVING_CONFIG)
@@ -659,7 +641,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-digits-") as tmp:
         print("running nnrun sweep ...", file=sys.stderr, flush=True)
         overrides = [f"{k}={v}" for k, v in specs.items()] if args.quick else []
-        nn = run_nnrun(overrides + log_every_workaround(cfg, n_train), args.jobs, Path(tmp))
+        nn = run_nnrun(overrides, args.jobs, Path(tmp))
     nn_acc, nn_status = nnrun_tables(nn["results"], etas, lams)
     print("running scikit-learn grid ...", file=sys.stderr, flush=True)
     sk = run_sklearn(data, cfg, etas, lams, workers)
