@@ -12,10 +12,13 @@ curve and how the run ended (:meth:`LiveCurve.finish`).
 
 A drawing runs on a thread of its own, while the next chunks train (the compiled kernels
 release the GIL), so the training waits for it only where the hook takes the records'
-snapshot. It also keeps to a budget: after a drawing that took ``t`` seconds the next one
-waits ``max(min_interval, t / budget)`` (4 a second at most; with ``budget=0.03`` about 3 %
-of the wall time goes to drawing), and the first waits ``first_after`` seconds (a run
-shorter than that needs no live curve). :meth:`LiveCurve.close` (training has ended) waits
+snapshot. It also keeps to a budget: all the drawing together may take at most ``budget``
+(3 %) of the training's projected time (the time so far, scaled to the planned
+iterations), so a run too short to afford a picture (E1's second: the first drawing, with
+the figure to make, costs about 0.15 s) shows its progress as a status line only, until
+:meth:`LiveCurve.finish` draws the curve; after a drawing that took ``t`` seconds the next
+one waits ``max(min_interval, t / budget)`` (4 a second at most), and the first waits
+``first_after`` seconds. :meth:`LiveCurve.close` (training has ended) waits
 for a drawing under way, so that the run's pictures are never drawn beside it (matplotlib
 is not thread-safe). When the last chunk is done only the status line changes ("drawing
 the pictures"); :meth:`LiveCurve.finish` draws the whole curve.
@@ -59,6 +62,8 @@ class LiveCurve:
         self.seconds = 0.0  # ... and the time it took
         self._figure = None
         self._drawing: threading.Thread | None = None
+        self.cost = 0.15  # what the next drawing is expected to take (the first makes the figure)
+        self.next_status = 0.0
 
     # the hook
     def __call__(self, done: int, planned: int, trace) -> None:
@@ -74,6 +79,12 @@ class LiveCurve:
             return
         status = (f"{self.name}: training, {done:,} of {planned:,} iterations ({done / max(planned, 1):.0%}), "
                   f"{now - self.started:.1f} s")
+        projected = (now - self.started) * planned / max(done, 1)
+        if self.seconds + self.cost > self.budget * projected:  # a picture would cost more than its share
+            if now >= self.next_status:
+                self.show(status, redraw=False)  # the words alone: a few microseconds
+                self.next_status = now + 0.5
+            return
         rows = trace()  # the snapshot, here: the records go on growing while the thread draws
         # the notebook's output goes where this cell's does: the thread runs in this context
         context = contextvars.copy_context()
@@ -87,7 +98,7 @@ class LiveCurve:
     def _draw(self, status: str, rows) -> None:
         start = time.perf_counter()
         self.show(status, rows=rows)
-        spent = time.perf_counter() - start
+        spent = self.cost = time.perf_counter() - start
         self.next_draw = time.perf_counter() + max(self.min_interval, spent / self.budget)
 
     def close(self) -> None:
