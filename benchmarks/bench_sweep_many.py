@@ -25,18 +25,10 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sweep_scale import status_kb  # noqa: E402  (a process's /proc memory fields)
 AXES = ["model.init_scale=linspace(0.1,1,10)", "train.eta=logspace(-2,0,10)"]
 GRIDS = {100: AXES, 1000: [*AXES, "sweep.seeds=10"]}
-
-
-def status_kb(pid: int, field: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def run(repo: Path, cells: int, runs: Path, jobs: int) -> dict:
