@@ -19,14 +19,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sweep_scale import status_kb  # noqa: E402  (a process's /proc memory fields)
+from bench_sweep_scale import watch_sweep  # noqa: E402  (runs a sweep, reading its memory from /proc)
 AXES = ["model.init_scale=linspace(0.1,1,10)", "train.eta=logspace(-2,0,10)"]
 GRIDS = {100: AXES, 1000: [*AXES, "sweep.seeds=10"]}
 
@@ -35,18 +34,7 @@ def run(repo: Path, cells: int, runs: Path, jobs: int) -> dict:
     command = [sys.executable, "-m", "nnrun", "sweep", str(repo / "configs" / "higham_2232.yaml"),
                "train.iterations=20000", *GRIDS[cells], "--jobs", str(jobs), "--runs-dir", str(runs), "-q"]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=repo)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, status_kb(process.pid, "VmHWM"))
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    out, err = process.communicate()
-    if process.returncode != 0:
-        raise SystemExit(err)
-    sweep_dir = Path(out.strip().splitlines()[-1])
+    wall, peak, _, sweep_dir = watch_sweep(command, env=env, cwd=repo)
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == cells, (len(results), cells)
     train = results["train_seconds"].sum() / jobs

@@ -40,21 +40,27 @@ def status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def run(cells: int, runs: Path) -> dict:
-    command = [sys.executable, "-m", "nnrun", "sweep", str(REPO / "configs" / "higham_2232.yaml"),
-               "train.iterations=20000", *GRIDS[cells], "--runs-dir", str(runs), "-q"]
+def watch_sweep(command: list, **popen) -> tuple[float, int, int, Path]:
+    """Run an ``nnrun sweep`` command: (wall seconds, the client's peak and last resident
+    memory in kB, read from /proc while it runs, the sweep folder it printed)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     peak, last = 0, 0
     while process.poll() is None:
         peak = max(peak, status_kb(process.pid, "VmHWM"))
         last = status_kb(process.pid, "VmRSS") or last
-        time.sleep(0.05)
+        time.sleep(0.02)
     wall = time.perf_counter() - start
     out, err = process.communicate()
     if process.returncode != 0:
         raise SystemExit(err)
-    sweep_dir = Path(out.strip().splitlines()[-1])
+    return wall, peak, last, Path(out.strip().splitlines()[-1])
+
+
+def run(cells: int, runs: Path) -> dict:
+    command = [sys.executable, "-m", "nnrun", "sweep", str(REPO / "configs" / "higham_2232.yaml"),
+               "train.iterations=20000", *GRIDS[cells], "--runs-dir", str(runs), "-q"]
+    wall, peak, last, sweep_dir = watch_sweep(command)
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == cells, (len(results), cells)
     return {"cells": cells, "wall_s": wall, "cells_per_s": cells / wall, "client_peak_mb": peak / 1024,
