@@ -13,7 +13,7 @@ import yaml
 
 from conftest import assert_clean_error, cli, nnrun_process, run_dir_from, small_config
 
-optuna = pytest.importorskip("optuna", reason="the search sweeper needs Optuna: pip install 'nnrun[search]'")
+optuna = pytest.importorskip("optuna", reason='the search sweeper needs Optuna: pip install -e ".[search]"')
 
 FAST = {"train": {"iterations": 60, "batch_size": 4, "log_every": 10},
         "data": {"source": "moons", "n_samples": 80, "noise": 0.1, "test_fraction": 0.25,

@@ -341,7 +341,7 @@ class SweepConfig(Strict):
     metrics: list[str] | None = Field(
         None, min_length=1, description="the metrics the sweep's pictures show (default: the accuracies and the training loss)")
     method: Literal["grid", "random", "tpe"] = Field(
-        "grid", description="grid: every cell; random or tpe: sweep.trials cells drawn by Optuna (pip install 'nnrun[search]')")
+        "grid", description="grid: every cell; random or tpe: sweep.trials cells drawn by Optuna (pip install -e \".[search]\")")
     trials: int | None = Field(None, ge=1, le=100_000, description="cells a random or tpe search trains")
     sampler_seed: int | None = Field(None, ge=0, description="the search's sampler seed (default: the config's seed)")
     prune: Literal["none", "median", "halving", "hyperband"] = Field(

@@ -50,8 +50,8 @@ def optuna():
     try:
         import optuna as module
     except ImportError:
-        raise NnrunError("sweep.method/sweep.prune: a search needs Optuna; install it with "
-                         "pip install 'nnrun[search]' (or use sweep.method=grid with sweep.prune=none)") from None
+        raise NnrunError('sweep.method/sweep.prune: a search needs Optuna: pip install -e ".[search]" in the nnrun '
+                         "checkout (or pip install optuna), or use sweep.method=grid with sweep.prune=none") from None
     module.logging.set_verbosity(module.logging.WARNING)
     return module
 
