@@ -136,7 +136,7 @@ def test_text_and_markdown_show_every_part_of_a_step():
 def test_a_large_network_is_shown_by_its_first_rows_and_says_what_was_left_out(write_config):
     config = write_config(small_config(model={"architecture": "2-20-2"}, train={"batch_size": 10}))
     short = cli("explain", config).stdout
-    assert "(20 x 2; the first 3 x 2 shown)" in short  # W1: rows cut, its 2 columns whole
+    assert "(20 x 2; the first 3 x 2 shown)" in short and "(20 entries; the first 8 shown)" in short  # W1: rows cut, its 2 columns whole
     assert "(10 x 20; the first 3 x 8 shown)" in short  # a1: 10 samples of 20 units
     assert "Left out:" in short and "--full shows everything" in short
     assert "... and 7 more" in short  # 10 samples, 3 shown
@@ -177,6 +177,8 @@ def test_check_names_exactly_the_two_mistakes_and_passes_the_right_answers(tmp_p
 @pytest.mark.parametrize("answers, says", [
     ({"steps": [{"layers": [{"layer": 1, "zz": [[1, 2]]}]}]}, "step 1, layer 1: unknown field 'zz'"),
     ({"steps": [{"layers": [{"layer": 1, "z": [1, 2, 3]}]}]}, "step 1, layer 1, z has shape (3), expected (1, 2)"),
+    ({"steps": [{"layers": [{"layer": 1, "z": [1, 2]}]}]}, "z has shape (2), expected (1, 2); write it as [[...]], a row "
+                                                            "per sample, even for one sample"),
     ({"steps": [{"lose": 0.3}]}, "step 1: unknown field 'lose'"),
     ({"nope": 1}, "must hold a mapping with a 'steps' list"),
 ])
@@ -205,7 +207,7 @@ def test_a_trained_run_explains_one_input_with_its_class_names(tmp_path):
     assert explained.exit_code == 0, explained.stderr
     assert "After the transforms fitted in training (standardize)" in explained.stdout
     decision = explained.stdout.strip().splitlines()[-1]
-    assert decision.startswith("Decision: class setosa: output 1 is the largest")
+    assert decision.startswith("Decision: class setosa: output unit 1 of 3 is the largest")
     wrong = cli("explain", run_dir, "--input", "5.1,3.5")
     assert wrong.exit_code == 2
     assert wrong.stderr == ("nnrun: error: --input: 2 values (5.1,3.5); the run takes 4 (sepal_length, sepal_width, "

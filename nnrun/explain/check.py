@@ -146,7 +146,9 @@ def _numbers(given, expected, where, path, rtol, atol):
         raise NnrunError(f"--check: {path}: {where}: {given!r} is not a number or a list of numbers "
                          f"of shape {want.shape}") from None
     if got.shape != want.shape:
-        raise NnrunError(f"--check: {path}: {where} has shape {_shape(got.shape)}, expected {_shape(want.shape)}")
+        hint = ("; write it as [[...]], a row per sample, even for one sample"
+                if want.ndim == 2 and got.ndim == 1 and want.shape[0] == 1 and got.shape[0] == want.shape[1] else "")
+        raise NnrunError(f"--check: {path}: {where} has shape {_shape(got.shape)}, expected {_shape(want.shape)}{hint}")
     wrong = []
     for index in np.ndindex(want.shape):
         e, g = float(want[index]), float(got[index])

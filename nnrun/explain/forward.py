@@ -58,11 +58,11 @@ def decide(out: np.ndarray, predictor) -> dict:
     names = predictor.class_names
     if len(out) == 1:  # one sigmoid unit: p(last class) = a_L
         k = int(out[0] >= 0.5)
-        why = f"the output {out[0]:.9g} is {'at least' if k else 'below'} 0.5"
-    else:
+        why = f"the one output, {out[0]:.9g}, is {'at least' if k else 'below'} 0.5"
+    else:  # output units count from 1, as layers do; the class is the unit's name
         order = np.argsort(-out, kind="stable")
         k = int(order[0])
-        why = (f"output {k + 1} is the larger, {out[k]:.9g} against {out[order[1]]:.9g}" if len(out) == 2 else
-               f"output {k + 1} is the largest, {out[k]:.9g}; the next is output {order[1] + 1} "
-               f"({names[order[1]]}), {out[order[1]]:.9g}")
+        why = (f"output unit {k + 1} of 2 is the larger, {out[k]:.9g} against {out[order[1]]:.9g}" if len(out) == 2
+               else f"output unit {k + 1} of {len(out)} is the largest, {out[k]:.9g}; the next is unit "
+                    f"{order[1] + 1} ({names[order[1]]}), {out[order[1]]:.9g}")
     return {"decision": f"class {names[k]}: {why}", "class": names[k], "value": None}

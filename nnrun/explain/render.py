@@ -38,6 +38,8 @@ class _Cut:
             return M, ""
         shown = M[:SHOWN_ROWS, :SHOWN_COLUMNS]
         self.left_out.add(name)
+        if M.shape[0] == 1:  # a vector (a bias, or one sample's row)
+            return shown, f" ({M.shape[1]} entries; the first {shown.shape[1]} shown)"
         return shown, f" ({M.shape[0]} x {M.shape[1]}; the first {shown.shape[0]} x {shown.shape[1]} shown)"
 
 
@@ -133,9 +135,9 @@ def render(explained: dict, markdown: bool = False, full: bool = False, title: s
         _step(w, step, net)
     if w.cut.left_out:
         w.say()
-        w.say(f"Left out: the rows past the first {SHOWN_ROWS} and the columns past the first {SHOWN_COLUMNS} of "
-              f"{', '.join(sorted(w.cut.left_out))} (a network of {n_params} parameters, steps of up to {batch} "
-              "samples); --full shows everything, --format json keeps every number.")
+        w.say(f"Left out: parts of {', '.join(sorted(w.cut.left_out))}, each marked with its shape and what is "
+              f"shown (a network of {n_params} parameters, steps of up to {batch} samples); --full shows "
+              "everything, --format json keeps every number.")
     return w.text()
 
 
@@ -180,7 +182,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     for s in step["samples"][:m if w.cut.full or m <= MAX_BATCH else SHOWN_ROWS]:
         x = ", ".join(number(v) for v in s["x"])
         y = ", ".join(number(v) for v in s["y"])
-        w.say(f"{'- ' if w.md else '  '}training row {s['index']}: x = [{x}], y = [{y}]")
+        w.say(f"{'- ' if w.md else '  '}training sample {s['index']} (counting from 0): x = [{x}], y = [{y}]")
     if not (w.cut.full or m <= MAX_BATCH):
         w.say(f"{'- ' if w.md else '  '}... and {m - SHOWN_ROWS} more")
         w.cut.left_out.add("samples")
@@ -213,7 +215,8 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     # ---- backward
     w.heading("Backward", 4)
     out = net["activations"][-1]
-    w.maths(f"delta_L = {loss.delta_formula};  delta_l = f_l'(z_l) o (W_(l+1)^T delta_(l+1))",
+    general_delta = loss.delta_formula if out == SOFTMAX else loss.delta_formula.partition("  (softmax: ")[0]
+    w.maths(f"delta_L = {general_delta};  delta_l = f_l'(z_l) o (W_(l+1)^T delta_(l+1))",
             rf"\delta_L = {loss.delta_tex}, \qquad \delta_l = f_l'(z_l) \circ (W_{{l+1}}^\top \delta_{{l+1}})")
     for layer in reversed(step["layers"]):
         l, f = layer["layer"], layer["activation"]
@@ -292,8 +295,8 @@ def render_input(explained: dict, markdown: bool = False, full: bool = False) ->
         w.matrix(f"z{l}", f"z_{l}^\\top", [layer["z"]])
         w.matrix(f"a{l}", f"a_{l}^\\top", [layer["a"]])
     if w.cut.left_out:
-        w.say(f"(Left out: the rows past the first {SHOWN_ROWS} and the columns past the first {SHOWN_COLUMNS} of "
-              f"{', '.join(sorted(w.cut.left_out))}; --full shows everything.)")
+        w.say(f"(Left out: parts of {', '.join(sorted(w.cut.left_out))}, each marked with its shape and what is "
+              "shown; --full shows everything.)")
     w.say()
     w.say(f"{'**Decision**: ' if w.md else 'Decision: '}{explained['decision']}")
     return w.text()
