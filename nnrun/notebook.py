@@ -345,7 +345,17 @@ class Sweep:
 
     def figure(self, name: str):
         """The matplotlib Figure of a sweep picture: "heatmaps" (two axes or more) or
-        "metrics" (one axis), and "curves"."""
+        "metrics" (one axis), and "curves"; a random or TPE search's "search_history" and
+        "search_parallel" (a pruned grid has all four)."""
+        search = self.spec.get("search")
+        if search:
+            from nnrun.sweeps.search import SEARCH_FIGURES, search_figure
+
+            if name in SEARCH_FIGURES:
+                return search_figure(self.path, self.spec, name)
+            if search.get("method") != "grid":  # no grid: its cells hold no heatmap or curves grid
+                raise NnrunError(f"figure {name!r}: not a picture of this search; its pictures: "
+                                 f"{', '.join(SEARCH_FIGURES)}")
         from nnrun.plots.sweep import sweep_figure
 
         return sweep_figure(self.path, self.results, self.axes, name, self.spec.get("metrics"))
@@ -353,7 +363,11 @@ class Sweep:
     def __repr__(self) -> str:
         row, metric = self._best()
         best = f"; best {row['folder']} ({metric} {row[metric]:.4g})" if row is not None else ""
-        axes = ", ".join(f"{k} × {len(v)}" for k, v in self.axes.items())
+        # a grid axis is its list of values, a search's range its text (loguniform(0.01,1))
+        axes = ", ".join(f"{k} × {len(v)}" if isinstance(v, list) else f"{k} {v}" for k, v in self.axes.items())
+        search = self.spec.get("search")
+        if search and search.get("method") != "grid":
+            axes = f"{search['method']} search of {search['trials']} trials: {axes}"
         return f"<nnrun.Sweep {self.name}: {len(self.results)} cells ({axes}){best}; {self.path}>"
 
     def _repr_html_(self) -> str:

@@ -228,3 +228,18 @@ def test_quickstart_notebook_executes_and_shows_its_views(tmp_path):
     for forbidden in ("http://localhost", "<iframe", "<script src=http", '<script src=\\"http'):
         assert forbidden not in text
     assert (tmp_path / "runs").is_dir()  # ../runs from examples/
+
+
+def test_a_search_sweep_from_python_shows_its_ranges_and_its_own_pictures(tmp_path):
+    """A random search's Sweep: the range as written (not counted as a list of characters),
+    the search's two pictures as Figures and inline, and no grid picture offered."""
+    pytest.importorskip("optuna", reason='searches need Optuna: pip install -e ".[search]"')
+    sweep = nnrun.sweep(small_config(), "train.iterations=60", runs_dir=tmp_path / "runs", jobs=1,
+                        sweep__method="random", sweep__trials=3, train__eta="loguniform(0.01,1)")
+    text = repr(sweep)
+    assert "random search of 3 trials: train.eta loguniform(0.01,1)" in text and "× 18" not in text
+    for name in ("search_history", "search_parallel"):
+        assert sweep.figure(name).axes
+    with pytest.raises(nnrun.NnrunError, match="its pictures: search_history, search_parallel"):
+        sweep.figure("curves")
+    assert sweep._repr_html_().count("data:image/png;base64,") == 2

@@ -18,7 +18,8 @@ from pathlib import Path
 from nnrun.report.page import picture, render
 from nnrun.report.run import METRIC_ROWS
 from nnrun.store.files import read_saved_json
-from nnrun.store.names import METRICS_JSON, REPORT
+from nnrun.store.names import METRICS_JSON, REPORT, SEARCH_HISTORY, SEARCH_PARALLEL
+from nnrun.store.results import FINISHED
 
 # a run's pictures in the view: the loss, then the most telling one of these that it has
 RUN_MAIN = ("regions", "fit", "accuracy", "confusion", "data", "residuals")
@@ -70,15 +71,20 @@ def sweep_html(sweep_dir: Path, name: str, results, best_folder: str | None, cho
     shown = [c for c in results.columns
              if c not in ("folder", "train_seconds", "error") and results[c].notna().any()][:9]
     rows = [[_cell(v) for v in row] for row in results[shown].head(12).itertuples(index=False)]
-    finished = int((results["status"] == "completed").sum()) if "status" in results else len(results)
-    facts = [f"{len(results)} cells, {finished} completed"]
+    completed = int((results["status"] == "completed").sum()) if "status" in results else len(results)
+    finished = int(results["status"].isin(FINISHED).sum()) if "status" in results else len(results)
+    counts = results["status"].value_counts() if "status" in results else {}
+    facts = [f"{len(results)} cells, " + ", ".join(f"{n} {s}" for s, n in counts.items())
+             if len(counts) else f"{len(results)} cells, {completed} completed"]
     if best_folder:
         facts.append(f"best: {best_folder}" + (f" (on {chosen_on})" if chosen_on else ""))
     notes = [f"… and {len(results) - 12} more cells (Sweep.results)"] if len(results) > 12 else []
     status = "completed" if finished == len(results) and len(results) else "incomplete"
     return render("inline.html", kind="sweep", name=name, status=status,
                   status_colour=STATUS_COLOURS.get(status, "#8a5a00"), facts=facts, table_head=shown,
-                  table_rows=rows, notes=notes, pictures=_pictures(sweep_dir, ["heatmaps", "metrics", "curves"]),
+                  table_rows=rows, notes=notes,
+                  pictures=_pictures(sweep_dir, ["heatmaps", "metrics", "curves"]) or [  # a random or TPE search's
+                      picture(sweep_dir / n) for n in (SEARCH_HISTORY, SEARCH_PARALLEL) if (sweep_dir / n).exists()],
                   width="100%", path=str(sweep_dir), report=_href(sweep_dir / REPORT), report_name=REPORT)
 
 

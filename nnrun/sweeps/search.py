@@ -513,3 +513,21 @@ def start_search(label: str, base: dict, axes: dict, cells: list, metrics, searc
     sweep_dir = make_dir(search)
     new_study(storage_of(sweep_dir, search), STUDY_NAME, search, axes, records)
     return sweep_dir
+
+
+SEARCH_FIGURES = ("search_history", "search_parallel")  # a search's own pictures, as Sweep.figure names them
+
+
+def search_figure(sweep_dir: Path, spec: dict, name: str):
+    """The matplotlib Figure of a search's picture ``name`` (one of :data:`SEARCH_FIGURES`),
+    drawn from its study as its file is drawn, nothing written (``nnrun.Sweep.figure``)."""
+    from nnrun.plots.search import search_pictures
+    from nnrun.plots.style import capture_figures
+
+    sweeper = SearchSweeper(Path(sweep_dir), spec, 1, None)
+    with capture_figures() as figures:
+        search_pictures(sweeper.study, Path(sweep_dir), spec.get("name", Path(sweep_dir).name), sweeper.monitor)
+    if not figures:
+        raise NnrunError(f"figure {name!r}: not drawn (no trial of this search completed)")
+    return figures[SEARCH_FIGURES.index(name)]
+
