@@ -62,7 +62,12 @@ def override_texts(overrides=(), keyed: dict | None = None) -> list[str]:
         if not isinstance(text, str):
             raise NnrunError(f"override {text!r}: expected a 'key.path=value' string (or a keyword: key__path=value)")
         texts.append(text)
+    sections = ("name", "seed", "data", "model", "train", "sweep")  # a config's top-level keys
     for key, value in (keyed or {}).items():
+        if "__" not in key and key not in sections and key.split("_")[0] in sections:
+            dotted = key.replace("_", "__", 1)
+            raise NnrunError(f"keyword {key}={value!r}: a dotted key is written with two underscores for each dot, "
+                             f"e.g. {dotted}={value!r} for {dotted.replace('__', '.')}")
         texts.append(f"{key.replace('__', '.')}={_yaml_value(value)}")
     return texts
 

@@ -243,3 +243,10 @@ def test_a_search_sweep_from_python_shows_its_ranges_and_its_own_pictures(tmp_pa
     with pytest.raises(nnrun.NnrunError, match="its pictures: search_history, search_parallel"):
         sweep.figure("curves")
     assert sweep._repr_html_().count("data:image/png;base64,") == 2
+
+
+def test_a_keyword_with_one_underscore_is_told_to_use_two(tmp_path):
+    with pytest.raises(nnrun.NnrunError, match=r"keyword train_eta=0.1: a dotted key is written with two "
+                                               r"underscores for each dot, e\.g\. train__eta=0.1 for train\.eta"):
+        nnrun.run(small_config(), train_eta=0.1, runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
