@@ -303,8 +303,9 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
         marks.pop(0)
     while state.done < plan.total:
         k = min(plan.chunk, plan.total - state.done, (marks[0] - state.done) if marks else plan.chunk)
-        if plan.should_stop is not None:  # end at the next record, where the hook may stop training
-            k = min(k, plan.log_every - state.done % plan.log_every)
+        if plan.should_stop is not None:  # end where the hook decides next (every its `every`-th record)
+            span = plan.log_every * getattr(plan.should_stop, "every", 1)
+            k = min(k, span - state.done % span)
         idx, ptr, masks = plan.sampler.chunk(k)
         t0 = time.perf_counter()
         n, rows, code = engine.run_chunk(idx, ptr, masks, state.done, buffer)
