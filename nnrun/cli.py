@@ -182,6 +182,9 @@ def explain(config, overrides, steps, fmt, full, check_file, rtol, atol, input_v
 
         if not config.is_dir():
             raise no_run_folder(config, "--input needs a RUN folder: ")
+        if overrides:  # `--input 5.1 3.5 1.4`: the shell split the row into words
+            raise NnrunError(f"--input: {input_values} {' '.join(overrides)}: give the values as one word, "
+                             f"comma-separated: --input {','.join([input_values, *overrides])}")
         explained = explain_input(config, input_values)
         if fmt == "json":
             from nnrun.explain import to_json

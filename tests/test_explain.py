@@ -212,6 +212,10 @@ def test_a_trained_run_explains_one_input_with_its_class_names(tmp_path):
     assert wrong.exit_code == 2
     assert wrong.stderr == ("nnrun: error: --input: 2 values (5.1,3.5); the run takes 4 (sepal_length, sepal_width, "
                             "petal_length, petal_width)\n")
+    spaced = cli("explain", run_dir, "--input", "5.1", "3.5", "1.4", "0.2")
+    assert spaced.exit_code == 2
+    assert spaced.stderr == ("nnrun: error: --input: 5.1 3.5 1.4 0.2: give the values as one word, comma-separated: "
+                             "--input 5.1,3.5,1.4,0.2\n")
     assert read_metrics(run_dir)["status"] == "completed"
 
 

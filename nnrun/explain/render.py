@@ -190,7 +190,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     # ---- forward
     w.heading("Forward", 4)
     w.maths("z_l = W_l a_(l-1) + b_l,   a_l = f_l(z_l)", r"z_l = W_l\, a_{l-1} + b_l, \qquad a_l = f_l(z_l)")
-    w.matrix("a0", "a_0", step["a0"], "(the inputs, after the transforms)" if not w.md else "")
+    w.matrix("a0", "a_0^\\top", step["a0"], "(the inputs, after the transforms)" if not w.md else "")
     for layer in step["layers"]:
         l = _layer_head(w, layer, L)
         w.matrix(f"z{l}", f"z_{l}^\\top", layer["z"])
