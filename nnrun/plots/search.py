@@ -50,7 +50,21 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
         ax = optuna.visualization.matplotlib.plot_parallel_coordinate(study, target_name=label)
         fig = ax.figure
         fig.set_size_inches(9, 4.8)
-        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower)", fontsize=10)
+        # Optuna's blues run to white on a grey ground, where the worst trials vanish: a white
+        # ground, and viridis short of its palest yellow, so every line shows
+        from matplotlib.colors import ListedColormap
+        import numpy as np
+
+        visible = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.0, 0.85, 256)))
+        ax.set_facecolor("white")
+        for collection in ax.collections:
+            collection.set_cmap(visible)
+            collection.set_linewidth(1.6)
+        for other in fig.axes:  # Optuna's vertical axes are spines, white for its grey ground
+            for spine in other.spines.values():
+                if spine.get_edgecolor()[:3] == (1.0, 1.0, 1.0):
+                    spine.set_edgecolor("0.6")
+        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower: better)", fontsize=10)
         fig.tight_layout()
         path = Path(sweep_dir) / SEARCH_PARALLEL
         save_figure(fig, path)
