@@ -161,6 +161,14 @@ def _preamble(w: _Writer, explained: dict, title: str | None, n_params: int) -> 
     w.say()
 
 
+def _listed(w: _Writer, name: str, values) -> str:
+    """A sample's values, cut to their first entries as matrices are (an image's 64 pixels)."""
+    if w.cut.full or len(values) <= 12:  # a one-hot target of 10 classes stays whole
+        return ", ".join(number(v) for v in values)
+    w.cut.left_out.add(f"each sample's {name}")
+    return ", ".join(number(v) for v in values[:SHOWN_COLUMNS]) + f", ... ({len(values)} values)"
+
+
 def _layer_head(w: _Writer, layer: dict, L: int) -> int:
     """A layer's line (its activation and formula) and its weights; returns its number."""
     l, f = layer["layer"], layer["activation"]
@@ -180,8 +188,7 @@ def _step(w: _Writer, step: dict, net: dict) -> None:
     w.heading(f"Step {step['iteration']} (iteration {step['iteration']}): "
               f"{m} sample{'s' if m > 1 else ''}, eta = {number(step['eta'])}", 3)
     for s in step["samples"][:m if w.cut.full or m <= MAX_BATCH else SHOWN_ROWS]:
-        x = ", ".join(number(v) for v in s["x"])
-        y = ", ".join(number(v) for v in s["y"])
+        x, y = _listed(w, "x", s["x"]), _listed(w, "y", s["y"])
         w.say(f"{'- ' if w.md else '  '}training sample {s['index']} (counting from 0): x = [{x}], y = [{y}]")
     if not (w.cut.full or m <= MAX_BATCH):
         w.say(f"{'- ' if w.md else '  '}... and {m - SHOWN_ROWS} more")
