@@ -176,3 +176,17 @@ def test_a_trial_of_many_records_reports_about_a_hundred_of_them(write_config, r
     assert all(s and len(s) <= 101 and all(k % 30 == 0 or k == 3000 for k in s) for s in steps), steps
     for row in pd.read_csv(sweep_dir / "results.csv").itertuples():
         assert row.status != "pruned" or row.iterations % 30 == 0
+
+
+def test_a_search_with_a_diverged_trial_still_draws_its_pictures(write_config, runs_dir):
+    # regression: the count of diverged trials for the title added their status words ("diverged"),
+    # so any search with one lost both pictures to a TypeError warning
+    cfg = search_config(method="random", trials=6, sampler_seed=3)
+    cfg["sweep"]["grid"] = {"train.eta": "choice(0.1, 1000000)", "train.lambda": "choice(0, 0.001)"}
+    result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    statuses = set(pd.read_csv(sweep_dir / "results.csv")["status"])
+    assert {"diverged", "completed"} <= statuses, statuses
+    assert "warning" not in result.stderr, result.stderr
+    assert (sweep_dir / "search_history.png").exists() and (sweep_dir / "search_parallel.png").exists()

@@ -23,7 +23,7 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
     if not completed:
         return []
     pruned = sum(t.state == TrialState.PRUNED for t in trials)
-    failed = sum(t.state == TrialState.FAIL and t.user_attrs.get("status") for t in trials)
+    failed = sum(1 for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("status"))  # cells written
     label = f"final {monitor}"
     counts = f"{len(completed)} completed" + (f", {pruned} pruned" if pruned else "") + (
         f", {failed} diverged or failed" if failed else "")
