@@ -40,13 +40,33 @@ def test_the_readmes_python_and_jupyter_block_runs_as_written(tmp_path, monkeypa
     block = text.split("## From Python and Jupyter", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     (tmp_path / "configs").symlink_to(CONFIGS)
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
+    assert 'if __name__ == "__main__":' in block  # cold read: pasted into a script without it, a sweep's workers ran it again
+    namespace: dict = {"__name__": "__main__"}  # as a script runs it
     exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
     run, grid = namespace["run"], namespace["grid"]
     assert run.status == "completed" and run.metrics["iterations"] == 20000
     assert isinstance(namespace["fig"], Figure)
     assert isinstance(grid, nnrun.Sweep) and len(grid.results) == 2 and isinstance(grid.best, nnrun.Run)
     assert namespace["again"].path == run.path
+
+
+def test_the_readmes_python_and_jupyter_block_runs_as_a_script(tmp_path):
+    """Cold read: the block pasted into a script ran again in every sweep worker (a
+    multiprocessing traceback, two extra runs and an empty sweep folder); as a script it
+    trains one run and one sweep of two cells, and says nothing on stderr but progress."""
+    import subprocess
+    import sys
+
+    text = README.read_text()
+    block = text.split("## From Python and Jupyter", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "configs").symlink_to(CONFIGS)
+    (tmp_path / "readme_block.py").write_text(block)
+    done = subprocess.run([sys.executable, "readme_block.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(folders) == 2 and folders[0].endswith("-higham_2232") and folders[1].endswith("-sweep"), folders
+    assert len(list((tmp_path / "runs" / folders[1]).glob("c0*"))) == 2
 
 
 def test_the_readmes_config_is_the_shipped_e1_config():
