@@ -75,6 +75,9 @@ class GridSweeper:
     def pictures(self, sweep_dir: Path, log) -> None:
         pass
 
+    def picture_calls(self, sweep_dir: Path) -> list:
+        return []
+
 
 def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = None,
               scheduler: str | None = None, resume: str | Path | None = None,
@@ -108,8 +111,12 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         interrupted = sweeper.run(pool, sweep_dir, quiet, axes, curves)
         cells = sweeper.cells()
         results = collect_results(sweep_dir, cells, axes)
-        if len(results) and not interrupted and sweeper.draws_grid_pictures():
-            drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics)
+        # a search's own pictures are drawn by a local worker beside the grid's (a Dask worker may
+        # not reach the study: those are drawn here, after)
+        extra = sweeper.picture_calls(sweep_dir) if scheduler is None else []
+        if len(results) and not interrupted and (sweeper.draws_grid_pictures() or extra):
+            drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics,
+                                                 grid=sweeper.draws_grid_pictures(), extra=extra)
     except BaseException as e:
         pool.cancel()
         if is_disk_fault(e):
@@ -123,7 +130,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
                 atomic_write(sweep_dir / picture, content)
         elif len(results) and interrupted and sweeper.draws_grid_pictures():  # the pool is gone: draw here
             plot_error = _draw_here(sweep_dir, results, axes, log, metrics)
-        if len(results):
+        if len(results) and not (extra and drawn is not None):
             sweeper.pictures(sweep_dir, log)
         _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
     except OSError as e:
@@ -195,18 +202,21 @@ def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=
     return sweep_dir, spec["axes"], make_cells(spec["base"], spec["axes"], spec["seeds"]), metrics
 
 
-def _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics=None):
-    """The sweep's two pictures, each in a worker (the heatmaps alone take ~1.5 s for E5,
-    and this process never imports matplotlib): ({file: bytes}, None) or (None, error)."""
+def _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics=None, grid=True, extra=()):
+    """The sweep's two pictures (``grid``) and the sweeper's own (``extra`` calls that return
+    ({file: bytes}, [notes])), each in a worker at once (the heatmaps alone take ~1.5 s for
+    E5, and this process never imports matplotlib): ({file: bytes}, None) or (None, error)."""
     from nnrun.store.history import read_histories
 
     try:
-        # curves.png: the workers may not see this folder (Dask); the cells of an
-        # earlier, resumed run are read from their history.csv
-        histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]), **curves}
+        calls = list(extra)
+        if grid:
+            # curves.png: the workers may not see this folder (Dask); the cells of an
+            # earlier, resumed run are read from their history.csv
+            histories = {**read_histories(sweep_dir, [f for f in results["folder"] if f not in curves]), **curves}
+            calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",), metrics),
+                     (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",), metrics), *calls]
         drawn = {}
-        calls = [(sweep_plots, results, axes, sweep_dir.name, "png", None, ("results",), metrics),
-                 (sweep_plots, results, axes, sweep_dir.name, "png", histories, ("curves",), metrics)]
         for files, notes in pool.run(*calls):
             drawn.update(files)
             for note in notes:
