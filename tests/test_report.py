@@ -540,6 +540,22 @@ def test_a_narrow_terminal_keeps_the_differing_config_before_mostly_empty_metric
     assert max(map(len, text.splitlines())) <= width
 
 
+def test_a_narrow_terminal_shows_first_the_config_column_that_tells_most_runs_apart():
+    """Cold read: at 120 columns `nnrun runs` kept train.loss (two values) and left out
+    train.eta (a value a run), so three higham runs of different eta looked the same."""
+    import pandas as pd
+
+    from nnrun.report.runs import text_table
+
+    table = pd.DataFrame({"time": ["t"] * 4, "name": ["h"] * 4, "kind": ["run"] * 4, "status": ["completed"] * 4,
+                          "train.loss": ["quadratic", "quadratic", "quadratic", "cross_entropy"],
+                          "train.eta": [0.05, 0.5, 0.2, 0.1], "train_loss": [0.1, 0.2, 0.3, 0.4],
+                          "folder": ["runs/a", "runs/b", "runs/c", "runs/d"]})
+    widest = max(map(len, text_table(table.drop(columns=["train.loss"]), 10**6)[0].splitlines()))
+    text, left_out = text_table(table, widest + 1)  # room for one of the two
+    assert "train.eta" in text.splitlines()[0].split() and left_out == ["train.loss"]
+
+
 def _figures(text: str) -> dict:
     """caption -> the <figure ...><img ...> opening tags of a page's pictures."""
     return {m.group(3): m.group(1) + m.group(2)

@@ -67,6 +67,9 @@ def _sweep_entry(folder: Path) -> dict:
     spec = read_saved_yaml(folder / SWEEP)
     config = flatten(spec.get("base") or {})
     for key, values in (spec.get("axes") or {}).items():
+        if isinstance(values, str):  # a search's range, as written: loguniform(0.001, 1)
+            config[key] = values
+            continue
         shown = [fmt(v) for v in values]
         config[key] = f"{len(values)} values: {shown[0]} … {shown[-1]}" if len(shown) > 3 else \
             "{" + ", ".join(shown) + "}"
@@ -185,7 +188,7 @@ def text_table(table: pd.DataFrame, width: int | None = None, first=()) -> tuple
     folder's name in DIR (it holds the time and the run's name), the kind when sweeps are
     listed, the status, the metrics most rows have and the keys in ``first`` (those sorted
     or filtered by); then as many other config columns as fit (train.*, model.*, seed, the
-    rest: what differs between the runs), and last the metrics that most rows lack (a
+    rest: what differs between the runs; in each, those with more distinct values first), and last the metrics that most rows lack (a
     validation loss only a few runs have, R² beside classifiers). ``None`` keeps every column.
     """
     if table.empty:
@@ -206,7 +209,9 @@ def text_table(table: pd.DataFrame, width: int | None = None, first=()) -> tuple
         dense = [c for c in metrics if c not in sparse]
         config = [c for c in table.columns if c not in (*fixed, *metrics, "time", "name", "kind")]
         rank = {"train": 0, "model": 1, "seed": 2}
-        config.sort(key=lambda c: (c not in first, rank.get(c.split(".")[0], 3)))  # stable: config order next
+        # in each group the columns that tell more runs apart first (eta's four values before
+        # the loss's two: the runs that look the same otherwise are told apart); stable: config order next
+        config.sort(key=lambda c: (c not in first, rank.get(c.split(".")[0], 3), -len(set(shown[c]))))
         used, kept = sum(need[c] + 1 for c in fixed + dense), []
         for column in config + sparse:
             if column in first or used + need[column] + 1 <= width:  # a key asked about always shows
