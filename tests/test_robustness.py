@@ -61,6 +61,8 @@ BAD_CONFIGS = [
     (["model.init=glorot"], ["model.init", "(got 'glorot'); did you mean 'xavier'?"]),
     (["data.transform=standardize"], ["data.transform", "(got 'standardize'); write a list, even of one: [standardize]"]),
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
+    # cold read: a comma list on nnrun train is a sweep's axis
+    (["train.eta=0.01,0.05"], ["train.eta", "(got '0.01,0.05')", "a sweep's axis: nnrun sweep ", ".yaml train.eta=0.01,0.05"]),
 ]
 
 

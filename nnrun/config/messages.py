@@ -198,6 +198,10 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         shown += did_you_mean(got, re.findall(r"'([^']*)'", str(e.get("ctx", {}).get("expected", ""))))
     if e["type"] == "list_type" and isinstance(got, str):  # data.transform=standardize
         shown += f"; write a list, even of one: [{got}]"
+    if e["type"] in ("float_parsing", "int_parsing") and isinstance(got, str) and "," in got:
+        # train.eta=0.01,0.05 on nnrun train: a comma list is a sweep's axis
+        config = file_source if str(file_source).endswith((".yaml", ".yml")) else "CONFIG"
+        shown += f"; several values are a sweep's axis: nnrun sweep {config} {key}={got}"
     if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
         return f"{source}: {key}: {msg}"
     return f"{source}: {key}: {msg}{shown}"
