@@ -838,6 +838,23 @@ def test_network_diagram_names_the_output_classes(monkeypatch, tmp_path):
     assert not {"a", "b"} & {t.get_text() for t in figures[0].axes[0].texts}
 
 
+def test_network_diagram_of_an_image_network_keeps_its_title_and_names_its_inputs(monkeypatch, tmp_path):
+    """Cold read: digits_optimizers' network.png lost the start of its one-line title off the
+    left edge, and its 20 kept input units (of 64 pixels) were not named."""
+    from nnrun.plots import diagram
+
+    cfg = nnrun.load_config(str(CONFIGS / "digits_optimizers.yaml"))
+    network = build_network(cfg, np.random.default_rng(0))
+    figures = capture(monkeypatch, diagram)
+    diagram.plot_network(network, cfg, tmp_path / "network.png", [f"p{k}" for k in range(64)],
+                         name="digits_optimizers", class_names=[str(k) for k in range(10)])
+    fig = figures[0]
+    title = fig.axes[0].title
+    assert title.get_text().startswith("digits_optimizers: 64-50-10") and _inside_figure(fig, title)
+    named = [t for t in fig.axes[0].texts if re.fullmatch(r"p\d+", t.get_text())]
+    assert len(named) == 20 and all(_inside_figure(fig, t) for t in named)
+
+
 def test_regression_data_says_which_points_are_train_and_which_test(monkeypatch, tmp_path):
     """issue 23: franke_regression's data.png drew circles and crosses with no legend."""
     cfg = nnrun.load_config(str(CONFIGS / "franke_regression.yaml"))

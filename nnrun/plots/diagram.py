@@ -10,6 +10,8 @@ says how many of each are shown.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from nnrun.plots.style import STYLE, save
@@ -72,10 +74,13 @@ def plot_network(network, cfg, path, input_names=None, name=None, class_names=No
         fig.colorbar(sm, ax=ax, fraction=0.03, pad=0.01, label="bias b (unit fill)")
         shown = ("all links" if len(order) == total_links
                  else f"the {len(order)} strongest of {total_links} links")
-        ax.set_title(f"{name or cfg.name}: {'-'.join(map(str, network.sizes))}; {shown}, red w > 0, blue w < 0, "
-                     f"width ∝ |w| (max |w| = {w_max:.3g})", fontsize=9)
+        title = (f"{name or cfg.name}: {'-'.join(map(str, network.sizes))}; {shown}, red w > 0, blue w < 0, "
+                 f"width ∝ |w| (max |w| = {w_max:.3g})")
+        # wrapped to the figure's width (~13 characters an inch at 9 pt): one line ran off a 3-layer figure
+        lines = textwrap.wrap(title, int(width * 13))
+        ax.set_title("\n".join(lines), fontsize=9)
         # 0.75 in on the right for the colour bar's tick labels and its label (0.02 cut them off)
-        fig.subplots_adjust(left=0.02, right=1 - 0.75 / width, bottom=0.02, top=0.93)
+        fig.subplots_adjust(left=0.02, right=1 - 0.75 / width, bottom=0.02, top=0.93 - 0.035 * (len(lines) - 1))
         save(fig, path)
 
 
@@ -109,10 +114,10 @@ def _draw_units(ax, network, kept, ys, bias_colour, input_names, class_names=Non
             b = network.b[l - 1][units]
             face = [bias_colour(v) if np.isfinite(v) else "#d0d0d0" for v in b]
         ax.scatter(np.full(len(units), l), y, s=unit_size, c=face, edgecolors="k", linewidths=0.8, zorder=3)
-        if len(units) <= 10 and l == 0 and input_names:
+        if len(units) <= 20 and l == 0 and input_names:  # which inputs (of an image's 64, the 20 kept)
             for u, yy in zip(units, y):
                 ax.text(l - 0.12, yy, input_names[u] if u < len(input_names) else "", ha="right",
-                        va="center", fontsize=8)
+                        va="center", fontsize=8 if len(units) <= 10 else 6.5)
         if l == network.n_layers and class_names and len(class_names) == len(units) == network.sizes[l] <= 10:
             for u, yy in zip(units, y):
                 ax.text(l + 0.12, yy, str(class_names[u]), ha="left", va="center", fontsize=8)
