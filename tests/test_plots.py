@@ -545,6 +545,31 @@ def test_a_one_axis_sweeps_curves_say_the_seeds_are_overlaid_not_averaged(monkey
     assert "overlaid" not in figures[1]._suptitle.get_text()
 
 
+def test_an_accuracy_that_flips_at_every_step_is_drawn_pale_under_its_running_mean(monkeypatch, tmp_path):
+    """Cold read: E1's accuracy over its ten points flips between 0.5 and 0.8 at every step;
+    drawn as one bold line it was a solid block. The records stay (pale), their running mean
+    is the bold line, and the legend says so."""
+    cfg = nnrun.load_config(str(CONFIGS / "higham_2232.yaml"))
+    it = np.arange(20001.0)
+    flips = np.where(np.arange(20001) % 2, 0.8, 0.5)
+    history = pd.DataFrame({"iteration": it, "train_accuracy": flips})
+    figures = capture(monkeypatch, curves)
+    curves.plot_accuracy(history, cfg, tmp_path / "accuracy.png", n_classes=2)
+    fig = figures[0]
+    ax = fig.axes[0]
+    pale, mean = ax.lines[0], ax.lines[1]
+    assert pale.get_alpha() == 0.3 and pale.get_linewidth() < 1 and max(pale.get_ydata()) == 0.8
+    assert np.allclose(mean.get_ydata()[5:-5], 0.65, atol=0.01)  # the mean of 200 records around each
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["training accuracy,\nmean of 200 records", "each record", "chance (1/2)"]
+    assert _inside_figure(fig, ax.get_legend())
+    # a curve that climbs keeps its one line
+    figures.clear()
+    curves.plot_accuracy(history.assign(train_accuracy=np.linspace(0.5, 1.0, len(it))), cfg, tmp_path / "a.png",
+                         n_classes=2)
+    assert [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()] == ["training accuracy", "chance (1/2)"]
+
+
 def test_validation_columns_are_drawn_when_history_has_them(monkeypatch, tmp_path):
     cfg = nnrun.load_config(str(CONFIGS / "relu_ellipse.yaml"))
     it = np.arange(0, 101, 10.0)

@@ -179,10 +179,19 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             column = f"{key}_accuracy"
             if column not in history:
                 continue
-            xs, ys = _envelope(it, history[column].to_numpy(dtype=float))  # a million records: each bin's band
-            if len(ys):
+            values = history[column].to_numpy(dtype=float)
+            xs, ys = _envelope(it, values)  # a million records: each bin's band
+            if not len(ys):
+                continue
+            lo = min(lo, float(ys.min()))
+            window = _smoothing_window(ys, len(values))
+            if window:  # records that flip at every step (10 points, one sample a step): pale, their mean bold
+                ax.plot(xs, ys, lw=0.5, color=colour, alpha=0.3)
+                handles += ax.plot(*_running_mean(it, values, window), lw=widths[key], color=colour,
+                                   label=f"{label} accuracy,\nmean of {window:,} records")
+                handles += ax.plot([], [], lw=2.0, color=colour, alpha=0.3, label="each record")
+            else:
                 handles += ax.plot(xs, ys, lw=widths[key], color=colour, label=f"{label} accuracy")
-                lo = min(lo, float(ys.min()))
         if n_classes >= 2:
             handles.append(ax.axhline(1.0 / n_classes, color="0.4", ls="--", lw=0.8,
                                       label=f"chance (1/{n_classes})"))
@@ -197,6 +206,30 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             legend_outside(ax, handles)
         fig.subplots_adjust(left=0.11, right=0.76, bottom=0.12, top=0.91)
         save(fig, path)
+
+
+def _smoothing_window(thinned: np.ndarray, records: int) -> int:
+    """The running mean's window (records) for an accuracy that jumps up and down, else 0.
+
+    Jumpy: the drawn line travels more than 20 times its range (E1's accuracy over ten points
+    flips between 0.5 and 0.8 at every step, and a bold line of it is a solid block; a curve
+    that climbs travels about its range once)."""
+    span = float(np.nanmax(thinned) - np.nanmin(thinned))
+    travel = float(np.nansum(np.abs(np.diff(thinned))))
+    if records < 200 or span <= 0 or travel <= 20 * span:
+        return 0
+    return max(5, records // 100)
+
+
+def _running_mean(it: np.ndarray, values: np.ndarray, window: int, points: int = 2000):
+    """(iterations, the mean of the ``window`` records around each), finite records only, at
+    most ``points`` of them (a mean is smooth: every k-th shows it)."""
+    import pandas as pd
+
+    keep = np.isfinite(values)
+    x, mean = it[keep], pd.Series(values[keep]).rolling(window, center=True, min_periods=1).mean().to_numpy()
+    step = max(1, len(x) // points)
+    return np.append(x[::step], x[-1]), np.append(mean[::step], mean[-1])
 
 
 def _draw_accuracy(run, path):
