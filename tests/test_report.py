@@ -453,6 +453,23 @@ def test_the_comparison_picture_names_its_runs_and_labels_as_the_run_pictures_do
     assert loss_ticks and not any("$" in t or "10^" in t for t in loss_ticks), loss_ticks
 
 
+def test_the_comparison_draws_accuracies_that_flip_at_every_step_as_their_running_mean(monkeypatch):
+    """Cold read: two E1 runs' accuracies (ten points, one sample a step) overlaid were a block."""
+    from matplotlib.figure import Figure
+
+    from nnrun.plots.runs_compared import runs_curves_png
+
+    figures, savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figures.append(self) or savefig(self, *a, **k))
+    it = np.arange(20001.0)
+    flips = np.where(np.arange(20001) % 2, 0.8, 0.5)
+    histories = [pd.DataFrame({"iteration": it, "train_loss": 0.25 - it * 1e-6, "train_accuracy": flips})] * 2
+    assert runs_curves_png(histories, ["a", "b"], "quadratic")
+    accuracy = figures[0].axes[1]
+    assert "running mean" in accuracy.get_title()
+    assert all(np.allclose(line.get_ydata()[5:-5], 0.65, atol=0.01) for line in accuracy.lines)
+
+
 # ------------------------------------------------------------------ templates
 REPORT_SOURCE = Path(__file__).resolve().parents[1] / "nnrun" / "report"
 

@@ -184,10 +184,10 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
             if not len(ys):
                 continue
             lo = min(lo, float(ys.min()))
-            window = _smoothing_window(ys, len(values))
+            window = smoothing_window(ys, len(values))
             if window:  # records that flip at every step (10 points, one sample a step): pale, their mean bold
                 ax.plot(xs, ys, lw=0.5, color=colour, alpha=0.3)
-                handles += ax.plot(*_running_mean(it, values, window), lw=widths[key], color=colour,
+                handles += ax.plot(*running_mean(it, values, window), lw=widths[key], color=colour,
                                    label=f"{label} accuracy,\nmean of {window:,} records")
                 handles += ax.plot([], [], lw=2.0, color=colour, alpha=0.3, label="each record")
             else:
@@ -208,12 +208,14 @@ def plot_accuracy(history, cfg, path, status: str = "completed", name: str | Non
         save(fig, path)
 
 
-def _smoothing_window(thinned: np.ndarray, records: int) -> int:
+def smoothing_window(thinned: np.ndarray, records: int) -> int:
     """The running mean's window (records) for an accuracy that jumps up and down, else 0.
 
     Jumpy: the drawn line travels more than 20 times its range (E1's accuracy over ten points
     flips between 0.5 and 0.8 at every step, and a bold line of it is a solid block; a curve
     that climbs travels about its range once)."""
+    if not np.isfinite(thinned).any():
+        return 0
     span = float(np.nanmax(thinned) - np.nanmin(thinned))
     travel = float(np.nansum(np.abs(np.diff(thinned))))
     if records < 200 or span <= 0 or travel <= 20 * span:
@@ -221,7 +223,7 @@ def _smoothing_window(thinned: np.ndarray, records: int) -> int:
     return max(5, records // 100)
 
 
-def _running_mean(it: np.ndarray, values: np.ndarray, window: int, points: int = 2000):
+def running_mean(it: np.ndarray, values: np.ndarray, window: int, points: int = 2000):
     """(iterations, the mean of the ``window`` records around each), finite records only, at
     most ``points`` of them (a mean is smooth: every k-th shows it)."""
     import pandas as pd

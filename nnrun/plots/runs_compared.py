@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nnrun.plots.style import iteration_axis, label_log_axis, thin_xy  # noqa: I001 - selects the Agg backend
+from nnrun.plots.curves import running_mean, smoothing_window  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -30,7 +31,7 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
     kinds = ["loss"] + (["accuracy"] if has_acc else []) + (["eta"] if has_eta else [])
     fig = Figure(figsize=(5.5 * len(kinds), 4.4) if len(kinds) > 1 else (7.5, 4.6), dpi=110)
     panels = [(kind, fig.add_subplot(1, len(kinds), i + 1)) for i, kind in enumerate(kinds)]
-    drawn = False
+    drawn, smoothed = False, set()
     for kind, ax in panels:
         for k, (history, label) in enumerate(zip(histories, labels)):
             for part, style in STYLES.items():
@@ -43,7 +44,12 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
                 y = history[column].to_numpy(dtype=float)
                 if kind == "loss":
                     y = np.where((y > 0) & np.isfinite(y), y, np.nan)
-                x, y = thin_xy(x, y, MAX_POINTS)  # evenly spaced points, none averaged
+                window = smoothing_window(thin_xy(x, y, MAX_POINTS)[1], len(y)) if kind == "accuracy" else 0
+                if window:  # records that flip at every step (E1) overlaid are a block: their running mean
+                    x, y = running_mean(x, y, window, MAX_POINTS)
+                    smoothed.add(window)
+                else:
+                    x, y = thin_xy(x, y, MAX_POINTS)  # evenly spaced points, none averaged
                 ax.plot(x, y, style, color=COLOURS[k % len(COLOURS)], lw=1.1)
                 drawn = True
         ax.set_xlabel("iteration")
@@ -57,7 +63,9 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
             ax.set_title("loss (log scale)", fontsize=10)
         elif kind == "accuracy":
             ax.set_ylabel("accuracy")
-            ax.set_title("accuracy", fontsize=10)
+            # which runs were smoothed is not said per line: each run's own accuracy.png shows its records
+            ax.set_title("accuracy" + ("\n(records that flip at every step: their running mean)" if smoothed else ""),
+                         fontsize=10)
         else:
             ax.set_ylabel("learning rate η")
             ax.set_title("learning rate", fontsize=10)
