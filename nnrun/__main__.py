@@ -1,5 +1,5 @@
 """``python -m nnrun`` is the same as the ``nnrun`` command."""
 
-from nnrun.cli import main
+from nnrun.cli import entry
 
-main()
+entry()

@@ -1,6 +1,8 @@
 """nnrun train through the command line: artifacts, overrides, reproducibility, exit codes."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -248,3 +250,16 @@ def test_drawing_is_announced_and_ctrl_c_while_drawing_says_how_to_draw_the_rest
         in err, err
     assert "completed: 60 iterations" in err and "Traceback" not in err  # the summary is still given
     assert cli("plot", run_dir).exit_code == 0 and (run_dir / "report.html").exists()
+
+
+@pytest.mark.parametrize("args, code, out", [(["--version"], 0, "nnrun, version"),
+                                             (["train", "missing.yaml"], 2, "")])
+def test_the_command_runs_its_exit_handlers_and_keeps_its_exit_code(args, code, out, tmp_path):
+    """The nnrun command skips the interpreter's teardown (0.3-0.5 s after the work is done):
+    the exit handlers still run, the output is flushed, the exit code is the command's."""
+    script = ("import atexit, sys; atexit.register(lambda: print('exit handler ran', file=sys.stderr)); "
+              f"sys.argv = ['nnrun', *{args!r}]; from nnrun.cli import entry; entry(); print('not reached')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert done.stdout.startswith(out) and "not reached" not in done.stdout
+    assert done.stderr.endswith("exit handler ran\n"), done.stderr
