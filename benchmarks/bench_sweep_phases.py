@@ -16,6 +16,7 @@ time minus that. Nothing is written into the repository.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import subprocess
@@ -34,13 +35,19 @@ PHASES = [
 
 
 def child(config: str, runs: str, jobs: str, marks: str) -> None:
-    """``nnrun sweep CONFIG --quiet`` in this process (the CLI's own entry point) with timers
+    """``nnrun sweep CONFIG --quiet`` in this process (the command's own entry point) with timers
     around the runner's phases; the times (time.time(), shared with the parent) are written
     to ``marks`` as JSON."""
     times = {"imports_start": time.time()}
+
+    def done():  # registered first, so the last exit handler the command runs
+        times["sweep_end"] = time.time()
+        Path(marks).write_text(json.dumps(times))
+
+    atexit.register(done)
     import nnrun.sweeps.runner as runner
     import nnrun.sweeps.search as search
-    from nnrun.cli import main as nnrun_main
+    from nnrun.cli import entry as nnrun_entry
 
     times["imports_end"] = time.time()
 
@@ -63,11 +70,8 @@ def child(config: str, runs: str, jobs: str, marks: str) -> None:
     timed(runner.GridSweeper, "run", "cells")
     timed(search.SearchSweeper, "run", "cells")
     timed(search.SearchSweeper, "pictures", "pictures_here")
-    try:
-        nnrun_main(["sweep", config, "--quiet", "--runs-dir", runs, "--jobs", jobs], standalone_mode=False)
-    finally:
-        times["sweep_end"] = time.time()
-        Path(marks).write_text(json.dumps(times))
+    sys.argv = ["nnrun", "sweep", config, "--quiet", "--runs-dir", runs, "--jobs", jobs]
+    nnrun_entry()  # the nnrun command's own entry point, its exit included
 
 
 def measure(config: Path, jobs: int, tmp: Path, repo: Path) -> dict:
@@ -76,10 +80,13 @@ def measure(config: Path, jobs: int, tmp: Path, repo: Path) -> dict:
     marks = tmp / "marks.json"
     env = {**os.environ, "PYTHONPATH": str(repo)}
     start = time.time()
-    done = subprocess.run([sys.executable, __file__, "--child", str(config), str(tmp / "runs"), str(jobs), str(marks)],
-                          env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # stderr to a file, not a pipe: the command has ended when its process has (a shell's
+    # prompt is back), though the fork server, which holds a pipe's end, may linger a moment
+    with open(tmp / "stderr.txt", "w") as err:
+        done = subprocess.run([sys.executable, __file__, "--child", str(config), str(tmp / "runs"), str(jobs),
+                               str(marks)], env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=err)
     if done.returncode != 0:
-        raise SystemExit(done.stderr)
+        raise SystemExit((tmp / "stderr.txt").read_text())
     end = time.time()
     t = json.loads(marks.read_text())
     results = pd.read_csv(Path(t["sweep_dir"]) / "results.csv")
@@ -98,7 +105,7 @@ def measure(config: Path, jobs: int, tmp: Path, repo: Path) -> dict:
         "pictures (in workers, written here)": span("pictures_start", "pictures_end"),
         "pictures drawn here": span("pictures_here_start", "pictures_here_end"),
         "page (summary, best cell's page, sweep page)": span("page_start", "page_end"),
-        "exit (workers stopped, interpreter ends)": end - t["sweep_end"],
+        "exit (after the exit handlers, the process ends)": end - t["sweep_end"],
     }
     accounted = sum(row.values())
     row["unaccounted"] = (end - start) - accounted
