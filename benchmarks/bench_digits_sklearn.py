@@ -240,12 +240,17 @@ def run_nnrun(overrides: list[str], jobs: int | None, tmp: Path, config: Path = 
     load_before = load_avg()
     with OtherCpu() as others:
         start = time.perf_counter()
-        # a session of its own: the sweep's fork server and workers share its process group
-        proc = subprocess.Popen(sweep, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
-        others.watch(proc.pid)
-        stdout, stderr = proc.communicate()
-        seconds = time.perf_counter() - start
+        # a session of its own: the sweep's fork server and workers share its process group;
+        # output to files, not pipes: the command has ended when its process has, as a shell's
+        # prompt comes back (pipes also waited for the idle fork server to end, ~0.3 s)
+        with open(tmp / "sweep.out", "w+") as out, open(tmp / "sweep.err", "w+") as err:
+            proc = subprocess.Popen(sweep, cwd=REPO, env=env, stdout=out, stderr=err, start_new_session=True)
+            others.watch(proc.pid)
+            proc.wait()
+            seconds = time.perf_counter() - start
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise SystemExit(f"nnrun sweep failed (exit {proc.returncode}):\n{stderr}")
     folder = Path(stdout.strip().splitlines()[-1])
