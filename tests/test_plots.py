@@ -255,6 +255,11 @@ def test_legends_never_cover_the_data(config, monkeypatch, tmp_path):
         ax = fig.axes[0]
         legend = ax.get_legend()
         assert legend is not None and not _overlaps(legend.get_window_extent(renderer), ax.get_window_extent(renderer))
+        assert _inside_figure(fig, legend)
+    # cold read: regions.png's legend named the points but not the shading; a map of several
+    # units (the class by colour) says what it is, one unit has its colour bar instead
+    labels = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
+    assert ("shade: class predicted there" in labels) == (net.sizes[-1] > 1), labels
 
 
 @pytest.mark.parametrize("config", ["moons_deep_relu.yaml", "sine_regression.yaml"])

@@ -208,7 +208,13 @@ def plot_regions(network, data, cfg, path, accuracy: str = "", name=None) -> Non
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7.0, 5.9))
         draw_map(ax, fig, G0, G1, out, cfg, data)
-        scatter(ax, data, legend=legend_below)
+        legend = legend_below
+        if out.shape[1] > 1:  # the shading is the class: the legend says so (one unit has its colour bar)
+            from matplotlib.patches import Patch
+
+            shade = Patch(facecolor="0.8", edgecolor="0.6", label="shade: class predicted there")
+            legend = lambda ax, handles: legend_below(ax, [*handles, shade])  # noqa: E731
+        scatter(ax, data, legend=legend)
         ax.set_xlim(G0.min(), G0.max())
         ax.set_ylim(G1.min(), G1.max())
         ax.set_xlabel(data.feature_names[0])
