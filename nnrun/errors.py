@@ -29,6 +29,15 @@ class MachineFault(NnrunError):
     exit_code = 1
 
 
+class WorkersStopped(MachineFault):
+    """A sweep's worker process ended without a word (killed, out of memory, or stopped as it
+    started); ``written``: how many cells were saved before (0: no sweep folder is left)."""
+
+    def __init__(self, message: str, written: int):
+        super().__init__(message)
+        self.written = written
+
+
 # a write that fails for these reasons fails for the next file too: stop and say so
 DISK_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tempfile
 from pathlib import Path
 
-from nnrun.errors import NnrunError
+from nnrun.errors import NnrunError, WorkersStopped
 from nnrun.store.names import (
     CONFIG, HISTORY, METRICS_JSON, RESULTS, SNAPSHOTS, SWEEP, folder_name, is_run, is_sweep, no_run_folder,
 )
@@ -92,6 +93,27 @@ def _load_cfg(config, texts):
 
 # --- the three functions -------------------------------------------------------------------
 
+def _not_in_a_starting_worker() -> None:
+    """A sweep's worker imports the user's script again as it starts (Python's
+    multiprocessing does, to find the script's functions): a call of nnrun.run or
+    nnrun.sweep at the script's top level would train again in every worker. There the
+    worker ends at once, quietly; the sweep then says in one line to add the guard."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(1)
+
+
+def _guard_hint(error) -> NnrunError:
+    """A sweep whose workers stopped as they started, called from a script: the missing guard."""
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    if error.written or not script:
+        return error
+    return NnrunError(f"the sweep's workers stopped as they started: each imports {script} again, where "
+                      "nnrun.sweep (or nnrun.run) is called at the top level; put those calls under "
+                      'if __name__ == "__main__": (nothing was trained and no sweep folder is left)')
+
+
 def run(config, *overrides, runs_dir="runs", name=None, live=False, **keyed) -> "Run":
     """Train as ``nnrun train`` does and return the :class:`Run`. ``config``: a YAML file,
     a run folder (its config.yaml) or a dict; overrides as strings and/or keywords (see
@@ -99,6 +121,7 @@ def run(config, *overrides, runs_dir="runs", name=None, live=False, **keyed) -> 
     output while training runs (:mod:`nnrun.live`). The summary lines are printed."""
     from nnrun.app import run_experiment
 
+    _not_in_a_starting_worker()
     texts = override_texts(overrides, keyed)
     cfg = _load_cfg(config, texts)
     log = print  # a notebook shows stdout as plain text (stderr would be red)
@@ -123,6 +146,14 @@ def sweep(config, *overrides, runs_dir="runs", name=None, jobs=None, **keyed) ->
     """Run a sweep as ``nnrun sweep`` does and return the :class:`Sweep`. ``config``: a
     YAML file, a run folder or a dict; axes as on the command line
     (``"train.eta=0.1,0.01"``, or ``train__eta="0.1,0.01"``) or in its ``sweep.grid``."""
+    _not_in_a_starting_worker()
+    try:
+        return _sweep(config, overrides, runs_dir, name, jobs, keyed)
+    except WorkersStopped as e:
+        raise _guard_hint(e) from None
+
+
+def _sweep(config, overrides, runs_dir, name, jobs, keyed) -> "Sweep":
     from nnrun.sweeps.runner import run_sweep
 
     texts = override_texts(overrides, keyed)

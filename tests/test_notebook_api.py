@@ -250,3 +250,24 @@ def test_a_keyword_with_one_underscore_is_told_to_use_two(tmp_path):
                                                r"underscores for each dot, e\.g\. train__eta=0.1 for train\.eta"):
         nnrun.run(small_config(), train_eta=0.1, runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_script_without_the_main_guard_is_told_to_add_it_and_trains_nothing_twice(tmp_path):
+    """Cold read: nnrun.sweep in a script without `if __name__ == "__main__":` ran the script
+    again in every worker (two extra runs), failed with multiprocessing's traceback and left an
+    empty sweep folder. Now the workers stop at once and the sweep says what to do."""
+    import subprocess
+    import sys
+
+    (tmp_path / "configs").symlink_to(CONFIGS)
+    (tmp_path / "script.py").write_text(
+        "import nnrun\n"
+        "run = nnrun.run('configs/higham_2232.yaml', train__iterations=200)\n"
+        "grid = nnrun.sweep('configs/higham_2232.yaml', 'train.iterations=200', train__eta='0.05,0.5')\n")
+    done = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("nnrun.errors.NnrunError: the sweep's workers stopped as they started") and \
+        'if __name__ == "__main__":' in last and str(tmp_path / "script.py") in last, done.stderr
+    assert done.stderr.count("Traceback") == 1  # the script's own, none from the workers
+    assert [p.name.endswith("-higham_2232") for p in (tmp_path / "runs").iterdir()] == [True]  # the one run

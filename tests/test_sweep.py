@@ -2,10 +2,12 @@
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -659,3 +661,42 @@ def test_a_sweep_of_a_config_without_log_every_records_as_train_does(write_confi
     theirs = pd.read_csv(trained / "history.csv")
     assert list(mine["iteration"]) == list(theirs["iteration"])
     assert np.array_equal(mine["train_loss"].to_numpy(), theirs["train_loss"].to_numpy())
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through Linux's /proc")
+def test_a_worker_killed_midway_stops_the_sweep_in_one_line_and_resume_finishes_it(write_config, runs_dir):
+    cfg = small_config(train={"iterations": 150000, "log_every": 50000})  # ~0.5 s a cell
+    cfg["sweep"] = {"grid": {"train.eta": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]}}
+    path = write_config(cfg)
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir",
+                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(runs_dir.glob("*-sweep/c0*/metrics.json")):
+        time.sleep(0.05)
+    workers = [w for server in _children(proc.pid) for w in _children(server)]  # the fork server's children
+    assert workers, "no worker found"
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert err.count("\n") == 1 and err.startswith("nnrun: error: a worker process of the sweep stopped"), err
+    assert "cells are saved; finish it with: nnrun sweep" in err and "--resume" in err
+    sweep_dir = next(runs_dir.glob("*-sweep"))
+    resumed = cli("sweep", path, "--resume", sweep_dir, "--runs-dir", runs_dir, "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert set(pd.read_csv(sweep_dir / "results.csv")["status"]) == {"completed"}
+    assert len(pd.read_csv(sweep_dir / "results.csv")) == 6

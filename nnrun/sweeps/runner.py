@@ -20,15 +20,16 @@ import shutil
 import signal
 import sys
 import tempfile
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
 from nnrun.config import dump_yaml
-from nnrun.errors import NnrunError, disk_fault, is_disk_fault
+from nnrun.errors import NnrunError, WorkersStopped, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
-from nnrun.store.names import HISTORIES, SWEEP, history_table, make_run_dir
+from nnrun.store.names import HISTORIES, METRICS_JSON, SWEEP, history_table, make_run_dir
 from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
 from nnrun.sweeps.cell import cell_done, compute_cells, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
@@ -121,6 +122,8 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         pool.cancel()
         if is_disk_fault(e):
             raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
+        if isinstance(e, BrokenProcessPool):
+            raise _workers_stopped(sweep_dir, config_path, overrides) from None
         raise
     if not interrupted:
         pool.close()
@@ -148,6 +151,19 @@ def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overr
         shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
     return disk_fault(error, f"the sweep stopped with {done} of {len(cells)} cells saved, each complete; free some "
                              f"space, then finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
+
+
+def _workers_stopped(sweep_dir: Path, config_path, overrides) -> WorkersStopped:
+    """A worker process ended without a word: the cells saved so far stay, with the command
+    that finishes the sweep; with none saved, no sweep folder is left."""
+    written = sum(1 for p in sweep_dir.iterdir() if p.is_dir() and (p / METRICS_JSON).exists())
+    if written:
+        then = f"{written} cells are saved; finish it with: {_resume_command(config_path, overrides, sweep_dir)}"
+    else:
+        shutil.rmtree(sweep_dir, ignore_errors=True)
+        then = "nothing was trained and no sweep folder is left"
+    return WorkersStopped(f"a worker process of the sweep stopped (killed, out of memory, or it could not start); "
+                          f"{then}", written)
 
 
 def _plan(config_path, overrides, runs_dir, resume, name, command, log, storage=None, scheduler=None):
