@@ -158,7 +158,8 @@ def _workers_stopped(sweep_dir: Path, config_path, overrides) -> WorkersStopped:
     that finishes the sweep; with none saved, no sweep folder is left."""
     written = sum(1 for p in sweep_dir.iterdir() if p.is_dir() and (p / METRICS_JSON).exists())
     if written:
-        then = f"{written} cells are saved; finish it with: {_resume_command(config_path, overrides, sweep_dir)}"
+        saved = f"{written} cell is" if written == 1 else f"{written} cells are"
+        then = f"{saved} saved; finish it with: {_resume_command(config_path, overrides, sweep_dir)}"
     else:
         shutil.rmtree(sweep_dir, ignore_errors=True)
         then = "nothing was trained and no sweep folder is left"
