@@ -530,6 +530,23 @@ def test_a_one_axis_sweep_shows_every_seed_on_its_log_loss_axis(monkeypatch, tmp
     assert "seed" not in figures[1]._suptitle.get_text() and not figures[1].axes[-1].collections
 
 
+def test_a_one_axis_sweep_labels_its_own_values_and_keeps_accuracy_below_one(monkeypatch, tmp_path):
+    """Cold read: the README's first sweep (train.eta=0.01,0.05,0.2) drew a log x axis labelled
+    only 10⁻² and 10⁻¹, and a flat training accuracy of 1.0 on an axis running to 1.04."""
+    results = _one_axis_seeds({0.01: [0.25], 0.05: [0.15], 0.2: [0.12]}).assign(train_accuracy=1.0)
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, results, {"train.eta": [0.01, 0.05, 0.2]}, pictures=("results",))
+    fig = figures[0]
+    fig.canvas.draw()
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log"
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0.01", "0.05", "0.2"]
+        assert not ax.xaxis.get_minor_ticks() or not any(t.get_visible() and t.label1.get_text()
+                                                          for t in ax.xaxis.get_minor_ticks())
+    accuracy = next(ax for ax in fig.axes if ax.get_yscale() == "linear")
+    assert accuracy.get_ylim()[1] <= 1.02
+
+
 def test_a_one_axis_sweeps_curves_say_the_seeds_are_overlaid_not_averaged(monkeypatch, tmp_path):
     """curves.png's title said 'each cell the mean over 3 seeds' above one line per seed."""
     losses = {0.05: [0.13, 0.13, 0.12], 0.5: [4e-4, 1.2e-4, 1.8e-3]}

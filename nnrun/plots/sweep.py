@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -73,6 +74,11 @@ def curves(results: pd.DataFrame, axes: dict, path: Path, name: str, metrics=Non
                     ax.text(x, ax.get_ylim()[1], "div/fail", color="#a00000", fontsize=7, ha="center", va="top")
             if numeric and _numeric_log(values):
                 ax.set_xscale("log")
+                if len(values) <= 10:  # the swept values themselves (0.01, 0.05, 0.2), not only the decades
+                    ax.set_xticks(xs, axis_labels(values))
+                    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            if higher and not metric.endswith("loss"):  # an accuracy: no axis above 1 (a flat 1.0 read 0.96-1.04)
+                ax.set_ylim(top=min(ax.get_ylim()[1], 1.02))
             if not numeric:
                 ax.set_xticks(xs, [label(v) for v in values], rotation=30, ha="right")
                 ax.set_xlim(-0.5, len(values) - 0.5)  # no marker on the frame
