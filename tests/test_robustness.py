@@ -63,6 +63,9 @@ BAD_CONFIGS = [
     (["oops"], ["override 'oops'", "KEY=VALUE"]),
     # cold read: a comma list on nnrun train is a sweep's axis
     (["train.eta=0.01,0.05"], ["train.eta", "(got '0.01,0.05')", "a sweep's axis: nnrun sweep ", ".yaml train.eta=0.01,0.05"]),
+    # second cold read: the hint kept the other overrides out, and a YAML list had none
+    (["train.iterations=50", "train.eta=[0.01,0.05]"], ["(got [0.01, 0.05])",
+                                                         ".yaml train.iterations=50 train.eta=0.01,0.05"]),
 ]
 
 

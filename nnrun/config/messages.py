@@ -151,6 +151,25 @@ def _unknown_key(loc: tuple[str, ...], key: str, data: dict, source: str, sectio
     return f"{source}: unknown key '{key}'{hint}{accepted}"
 
 
+def _axis_written(kind: str, got) -> str | None:
+    """Several values where one number belongs, as a sweep's axis is written (0.01,0.05), else None."""
+    if kind in ("float_parsing", "int_parsing") and isinstance(got, str) and "," in got:
+        return got
+    if kind in ("float_type", "int_type") and isinstance(got, list) and len(got) > 1 and \
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in got):
+        return ",".join(str(v) for v in got)
+    return None
+
+
+def _sweep_command(file_source, overrides, key: str, axis: str) -> str:
+    """The nnrun sweep command with the config, every other override as given, and the axis."""
+    import shlex
+
+    config = str(file_source) if str(file_source).endswith((".yaml", ".yml")) else "CONFIG"
+    others = [o for o in overrides if not str(o).partition("=")[0].strip() == key]
+    return shlex.join(["nnrun", "sweep", config, *map(str, others), f"{key}={axis}"])
+
+
 def format_validation_error(err: ValidationError, data: dict, source: str, section_model: SectionModel,
                             overrides=()) -> str:
     """The first schema error as one line: 'file: key: problem (got value); accepted ...'.
@@ -198,10 +217,9 @@ def format_validation_error(err: ValidationError, data: dict, source: str, secti
         shown += did_you_mean(got, re.findall(r"'([^']*)'", str(e.get("ctx", {}).get("expected", ""))))
     if e["type"] == "list_type" and isinstance(got, str):  # data.transform=standardize
         shown += f"; write a list, even of one: [{got}]"
-    if e["type"] in ("float_parsing", "int_parsing") and isinstance(got, str) and "," in got:
-        # train.eta=0.01,0.05 on nnrun train: a comma list is a sweep's axis
-        config = file_source if str(file_source).endswith((".yaml", ".yml")) else "CONFIG"
-        shown += f"; several values are a sweep's axis: nnrun sweep {config} {key}={got}"
+    axis = _axis_written(e["type"], got)
+    if axis is not None:  # train.eta=0.01,0.05 (or [0.01, 0.05]) on nnrun train: a sweep's axis
+        shown += f"; several values are a sweep's axis: {_sweep_command(file_source, overrides, key, axis)}"
     if not loc or loc == ("data",) or key in ("model", "train", "sweep"):
         return f"{source}: {key}: {msg}"
     return f"{source}: {key}: {msg}{shown}"
