@@ -195,3 +195,12 @@ def test_a_search_with_a_diverged_trial_still_draws_its_pictures(write_config, r
     assert {"diverged", "completed"} <= statuses, statuses
     assert "warning" not in result.stderr, result.stderr
     assert (sweep_dir / "search_history.png").exists() and (sweep_dir / "search_parallel.png").exists()
+    # second cold read: Optuna's grey ground, 'Best Value' and trial ticks at 2.5, 7.5
+    import nnrun
+
+    fig = nnrun.load(sweep_dir).figure("search_history")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "best so far"
+    assert all(float(t.get_text().replace("−", "-")).is_integer() for t in ax.get_xticklabels() if t.get_text())
+    assert ax.get_facecolor()[:3] == (1.0, 1.0, 1.0)

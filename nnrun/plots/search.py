@@ -39,6 +39,22 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
                      "failed trials have no final value)", fontsize=10)
         ax.set_xlabel("trial")
         ax.set_ylabel(f"{label} (lower is better)")
+        # nnrun's look (white ground, whole trial numbers, its own words) over Optuna's grey
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_facecolor("white")
+        ax.grid(True, color="0.85")
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_edgecolor("0.6")
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor("white")
+            legend.get_frame().set_edgecolor("0.8")
+            for text in legend.get_texts():
+                if text.get_text() == "Best Value":
+                    text.set_text("best so far")
         values = [t.value for t in completed]
         if min(values) > 0 and max(values) > 10 * min(values):  # decades apart: a log scale
             ax.set_yscale("log")
