@@ -55,6 +55,16 @@ def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config,
     assert set(sweeps["train.eta"]) == {"loguniform(0.001, 1)"} and set(sweeps["train.lambda"]) == {"choice(0, 0.001)"}
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert frames[0]["folder"][0].startswith("t000_eta=")
+    # second cold read: search_parallel.png's inner axes read 2×10⁻¹ over the lines
+    import nnrun
+
+    fig = nnrun.load(sweep_dir).figure("search_parallel")
+    fig.canvas.draw()
+    inner = [a for a in fig.axes[1:] if a.get_label() != "<colorbar>"]
+    logs = [a for a in inner if a.get_yscale() == "log"]
+    assert logs and all("10^" not in t.get_text() and "times" not in t.get_text()
+                        for a in logs for t in a.get_yticklabels())
+    assert all(t.get_bbox_patch() is not None for a in inner for t in a.get_yticklabels() if t.get_text())
 
 
 @pytest.mark.parametrize("override, words", [

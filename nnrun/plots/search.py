@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from nnrun.plots.style import STYLE, save_figure
+from nnrun.plots.style import STYLE, label_log_axis, save_figure
 from nnrun.store.names import SEARCH_HISTORY, SEARCH_PARALLEL
 
 
@@ -80,7 +80,15 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
             for spine in other.spines.values():
                 if spine.get_edgecolor()[:3] == (1.0, 1.0, 1.0):
                     spine.set_edgecolor("0.6")
-        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower: better)", fontsize=10)
+        for other in fig.axes:
+            if other is ax or other.get_label() == "<colorbar>":
+                continue
+            if other.get_yscale() == "log":  # plain numbers (0.2, 0.5, 1), as every nnrun picture, not 2×10⁻¹
+                label_log_axis(other.yaxis, *sorted(other.get_ylim()))
+            for text in other.get_yticklabels():  # the inner axes' labels sit over the lines: a ground of their own
+                text.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
+        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower: better)", fontsize=10,
+                     pad=10)
         fig.tight_layout()
         path = Path(sweep_dir) / SEARCH_PARALLEL
         save_figure(fig, path)
