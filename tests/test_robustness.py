@@ -162,6 +162,10 @@ def test_bad_config_files(content, words, tmp_path, runs_dir):
 def test_missing_config_file(tmp_path, runs_dir):
     assert_clean_error(nnrun_process("train", tmp_path / "nope.yaml", "--runs-dir", runs_dir),
                        ["nope.yaml", "no such config file"], runs_dir)
+    # second cold read: a misspelt name is matched against the configs beside it, which are listed
+    result = nnrun_process("train", CONFIGS / "relu_elipse.yaml", "--runs-dir", runs_dir)
+    assert_clean_error(result, ["relu_elipse.yaml", f"did you mean {CONFIGS / 'relu_ellipse.yaml'}?",
+                                "higham_2232.yaml, higham_2232_step.yaml"], runs_dir)
 
 
 def csv_config(write_config, tmp_path, text, **data):

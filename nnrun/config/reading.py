@@ -56,13 +56,31 @@ def config_file(path: str | Path) -> Path:
     return path
 
 
+def _configs_beside(path: Path) -> str:
+    """'; did you mean configs/higham_2232.yaml? (configs there: …)' for a config path that
+    does not exist, from the YAML files of its folder; '' when there are none."""
+    import difflib
+
+    folder = path.parent
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError:
+        return ""
+    if not names:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    guess = f"; did you mean {folder / close[0]}?" if close else ""
+    shown = ", ".join(names[:30]) + (f", … ({len(names)} in all)" if len(names) > 30 else "")
+    return f"{guess} (configs in {folder}: {shown})"
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping safely; any problem is one NnrunError naming the file."""
     path = Path(path)
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        raise NnrunError(f"{path}: no such config file") from None
+        raise NnrunError(f"{path}: no such config file{_configs_beside(path)}") from None
     except IsADirectoryError:
         raise NnrunError(f"{path}: is a directory, not a config file") from None
     except OSError as e:
