@@ -105,9 +105,14 @@ def _not_in_a_starting_worker() -> None:
 
 
 def _guard_hint(error) -> NnrunError:
-    """A sweep whose workers stopped as they started, called from a script: the missing guard."""
+    """A sweep whose workers stopped as they started, called from a script that has no
+    ``__main__`` guard: the guard to add (else the workers' own line: killed, out of memory)."""
     script = getattr(sys.modules.get("__main__"), "__file__", None)
-    if error.written or not script:
+    try:
+        guarded = script is not None and "__main__" in Path(script).read_text(errors="replace")
+    except OSError:
+        guarded = True  # not readable: say what is known, not a guess
+    if error.written or not script or guarded:
         return error
     return NnrunError(f"the sweep's workers stopped as they started: each imports {script} again, where "
                       "nnrun.sweep (or nnrun.run) is called at the top level; put those calls under "

@@ -123,7 +123,9 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         if is_disk_fault(e):
             raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
         if isinstance(e, BrokenProcessPool):
-            raise _workers_stopped(sweep_dir, config_path, overrides) from None
+            # a folder this command did not make (resumed, or shared through --storage) stays
+            keep = bool(resume or storage)
+            raise _workers_stopped(sweep_dir, config_path, overrides, keep) from None
         raise
     if not interrupted:
         pool.close()
@@ -153,11 +155,12 @@ def _sweep_disk_fault(error: OSError, sweep_dir: Path, cells, config_path, overr
                              f"space, then finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
 
 
-def _workers_stopped(sweep_dir: Path, config_path, overrides) -> WorkersStopped:
+def _workers_stopped(sweep_dir: Path, config_path, overrides, keep: bool = False) -> WorkersStopped:
     """A worker process ended without a word: the cells saved so far stay, with the command
-    that finishes the sweep; with none saved, no sweep folder is left."""
+    that finishes the sweep; with none saved, no sweep folder is left (unless ``keep``: a
+    folder this command did not make)."""
     written = sum(1 for p in sweep_dir.iterdir() if p.is_dir() and (p / METRICS_JSON).exists())
-    if written:
+    if written or keep:
         saved = f"{written} cell is" if written == 1 else f"{written} cells are"
         then = f"{saved} saved; finish it with: {_resume_command(config_path, overrides, sweep_dir)}"
     else:
