@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import tempfile
+from functools import cached_property
 from pathlib import Path
 
 from nnrun.errors import NnrunError, WorkersStopped
@@ -204,27 +205,23 @@ class Run:
         self.path = Path(path)
         if not (self.path / CONFIG).exists():
             raise no_run_folder(self.path)
-        self._history = self._view = self._predictor = self._config = self._metrics = None
+        self._history = self._view = self._predictor = None
 
-    @property
+    @cached_property
     def config(self) -> dict:
-        if self._config is None:
-            from nnrun.store.files import read_saved_yaml
+        from nnrun.store.files import read_saved_yaml
 
-            self._config = read_saved_yaml(self.path / CONFIG)
-        return self._config
+        return read_saved_yaml(self.path / CONFIG)
 
     @property
     def name(self) -> str:
         return folder_name(self.path, str(self.config.get("name", self.path.name)))
 
-    @property
+    @cached_property
     def metrics(self) -> dict:
-        if self._metrics is None:
-            from nnrun.store.files import read_saved_json
+        from nnrun.store.files import read_saved_json
 
-            self._metrics = read_saved_json(self.path / METRICS_JSON)
-        return self._metrics
+        return read_saved_json(self.path / METRICS_JSON)
 
     @property
     def status(self) -> str:
