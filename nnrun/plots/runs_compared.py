@@ -44,12 +44,13 @@ def runs_curves_png(histories: list[pd.DataFrame], labels: list[str], loss_name:
                 y = history[column].to_numpy(dtype=float)
                 if kind == "loss":
                     y = np.where((y > 0) & np.isfinite(y), y, np.nan)
-                window = smoothing_window(thin_xy(x, y, MAX_POINTS)[1], len(y)) if kind == "accuracy" else 0
+                thinned = thin_xy(x, y, MAX_POINTS)  # evenly spaced points, none averaged
+                window = smoothing_window(thinned[1], len(y)) if kind == "accuracy" else 0
                 if window:  # records that flip at every step (E1) overlaid are a block: their running mean
                     x, y = running_mean(x, y, window, MAX_POINTS)
                     smoothed.add(window)
                 else:
-                    x, y = thin_xy(x, y, MAX_POINTS)  # evenly spaced points, none averaged
+                    x, y = thinned
                 ax.plot(x, y, style, color=COLOURS[k % len(COLOURS)], lw=1.1)
                 drawn = True
         ax.set_xlabel("iteration")
