@@ -119,13 +119,16 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
             drawn, plot_error = _draw_in_workers(pool, results, axes, sweep_dir, curves, log, metrics,
                                                  grid=sweeper.draws_grid_pictures(), extra=extra)
     except BaseException as e:
-        pool.cancel()
-        if is_disk_fault(e):
-            raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
         if isinstance(e, BrokenProcessPool):
+            # the pool ends its other workers; waiting for its own thread leaves nothing for
+            # Python 3.11's exit to wake through a closed pipe (an 'Exception ignored' traceback)
+            pool.close()
             # a folder this command did not make (resumed, or shared through --storage) stays
             keep = bool(resume or storage)
             raise _workers_stopped(sweep_dir, config_path, overrides, keep) from None
+        pool.cancel()
+        if is_disk_fault(e):
+            raise _sweep_disk_fault(e, sweep_dir, cells, config_path, overrides) from None
         raise
     if not interrupted:
         pool.close()
