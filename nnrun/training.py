@@ -217,9 +217,9 @@ def train(cfg, data, network: Network | None = None, *, progress=None, on_rows=N
     stopping and restore_best, the network ends with the weights of the best record.
 
     ``should_stop(rows)`` (a search's pruner, :mod:`nnrun.sweeps.search`) sees each block of
-    records as it is emitted and may say stop: chunks then end at the records (the same
-    numbers: the sampler hands out the same indices for any chunking), and training stops
-    at that record with status ``pruned``.
+    records as it is emitted and may say stop: chunks then end at the records it decides at
+    (its ``next_step(record)``, else every record; the same numbers: the sampler hands out
+    the same indices for any chunking), and training stops at that record with status ``pruned``.
     """
     plan = plan_training(cfg, data, network, sampling_rng)
     plan.should_stop = should_stop
@@ -303,9 +303,8 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
         marks.pop(0)
     while state.done < plan.total:
         k = min(plan.chunk, plan.total - state.done, (marks[0] - state.done) if marks else plan.chunk)
-        if plan.should_stop is not None:  # end where the hook decides next (every its `every`-th record)
-            span = plan.log_every * getattr(plan.should_stop, "every", 1)
-            k = min(k, span - state.done % span)
+        if plan.should_stop is not None:  # end where the hook decides next (its next_step, else every record)
+            k = min(k, next_decision(plan.should_stop, state.done, plan.log_every) - state.done)
         idx, ptr, masks = plan.sampler.chunk(k)
         t0 = time.perf_counter()
         n, rows, code = engine.run_chunk(idx, ptr, masks, state.done, buffer)
@@ -329,6 +328,14 @@ def run_chunks(plan: _Plan, engine, emit, progress, flag) -> _Progress:
             state.status = "interrupted"
             break
     return state
+
+
+def next_decision(should_stop, done: int, log_every: int) -> int:
+    """The iteration of the next record ``should_stop`` decides at, after iteration ``done``
+    (record ``s`` is iteration ``s * log_every``): its ``next_step(record)``, else the next record."""
+    step = done // log_every
+    following = should_stop.next_step(step) if hasattr(should_stop, "next_step") else step + 1
+    return max(following, step + 1) * log_every
 
 
 def emit_records(buffer, rows: int, n: int, before: float, state: _Progress, emit, progress):

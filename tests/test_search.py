@@ -193,6 +193,35 @@ def test_a_trial_of_many_records_reports_about_a_hundred_of_them(write_config, r
         assert row.status != "pruned" or row.iterations % 30 == 0
 
 
+def test_halving_reports_only_its_rungs_and_prunes_where_seeing_every_record_would(write_config, runs_dir):
+    """Successive halving decides only at its rungs, so a trial reports only those records
+    (54 records: rungs 2, 6, 18, then the last), not all 54. The oracle: the same trials
+    replayed in a fresh in-memory study whose pruner is asked after every record, from the
+    cells' own history.csv; each stops at the very record the sweep stopped it at."""
+    cfg = small_config(**FAST)
+    cfg["train"].update(iterations=540, log_every=10)
+    cfg["sweep"] = {"prune": "halving", "grid": {"train.eta": [0.003, 0.03, 0.3], "train.lambda": [0, 0.01, 0.1]}}
+    result = cli("sweep", write_config(cfg), "--jobs", "1", "--runs-dir", runs_dir, "-q")
+    assert result.exit_code == 0, result.output
+    sweep_dir = run_dir_from(result)
+    reported = [sorted(t.intermediate_values) for t in study_of(sweep_dir).trials]
+    assert all(set(steps) <= {2, 6, 18, 54} for steps in reported) and any(len(s) > 1 for s in reported), reported
+
+    results = pd.read_csv(sweep_dir / "results.csv").sort_values("trial")
+    assert {"pruned", "completed"} <= set(results["status"])
+    replay = optuna.create_study(pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3))
+    for cell in results.itertuples():
+        val_loss = pd.read_csv(sweep_dir / cell.folder / "history.csv")["val_loss"].to_numpy()[1:]  # records 1, 2, ...
+        trial, stopped = replay.ask(), None
+        for step, value in enumerate(val_loss, start=1):
+            trial.report(value, step)
+            if step < 54 and trial.should_prune():
+                stopped = step
+                break
+        assert (cell.status, len(val_loss)) == (("pruned", stopped) if stopped else ("completed", 54)), cell.folder
+        replay.tell(trial, state=optuna.trial.TrialState.PRUNED) if stopped else replay.tell(trial, val_loss[-1])
+
+
 def test_a_search_with_a_diverged_trial_still_draws_its_pictures(write_config, runs_dir):
     # regression: the count of diverged trials for the title added their status words ("diverged"),
     # so any search with one lost both pictures to a TypeError warning

@@ -72,16 +72,25 @@ def storage_of(sweep_dir: Path, search: dict) -> str:
     return search.get("storage") or str(Path(sweep_dir).absolute() / STUDY)
 
 
+REDUCTION = 3  # halving and Hyperband keep a third of the cells at each rung
+
+
+def first_rung(records: int) -> int:
+    """The first record at which a pruner may stop a cell: three rungs of 3x before the last."""
+    return max(1, records // REDUCTION**3)
+
+
 def make_pruner(prune: str, records: int):
     """The pruner of ``sweep.prune`` for cells of ``records`` records (steps 1 .. records)."""
     op = optuna()
-    first = max(1, records // 27)  # three rungs of 3x before the last record
+    first = first_rung(records)
     if prune == "median":
         return op.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=first)
     if prune == "halving":
-        return op.pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=3)
+        return op.pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=REDUCTION)
     if prune == "hyperband":
-        return op.pruners.HyperbandPruner(min_resource=first, max_resource=max(records, first), reduction_factor=3)
+        return op.pruners.HyperbandPruner(min_resource=first, max_resource=max(records, first),
+                                          reduction_factor=REDUCTION)
     return op.pruners.NopPruner()
 
 
@@ -146,38 +155,56 @@ def decode(params: dict, axes: dict) -> dict:
 MAX_REPORTS = 100  # a trial reports at most about this many records (E1 records 20,000)
 
 
+def report_steps(prune: str, records: int) -> tuple[int, ...]:
+    """The records (steps 1 .. ``records``) a trial reports to its pruner: the ones it decides at.
+
+    Halving and Hyperband decide only at their rungs, records ``first * 3**k``
+    (:func:`first_rung`): a value reported between two rungs is never read, so only the rungs
+    are reported, and the last record. The median pruner compares every step with the other
+    trials' values at that step: every ``every``-th record, at most about :data:`MAX_REPORTS`
+    of them. Each report is a write to the study's storage (reporting every one of E1's
+    20,000 records made its searches 30 times slower and their journal 16 MB); training's
+    chunks end at these records."""
+    if prune in ("halving", "hyperband"):
+        rungs = {first_rung(records) * REDUCTION**k for k in range(64)}
+        return tuple(sorted({s for s in rungs if s < records} | {records}))
+    every = max(1, math.ceil(records / MAX_REPORTS))
+    return tuple(sorted(set(range(every, records + 1, every)) | {records}))
+
+
 class TrialReport:
-    """The ``should_stop`` hook a worker's cell trains with: the monitored loss of every
-    ``every``-th record (and the last) is reported to the trial (step = the record's number:
-    the epoch, for an epoch config), and the pruner decides. A cell of 20,000 records thus
-    reports 100 times, not 20,000 (each report is a write to the study's storage; reporting
-    every record made E1's searches 30 times slower and their journal 16 MB); training's
-    chunks end at those records. Picklable: the study is opened in the worker, at the first
-    report."""
+    """The ``should_stop`` hook a worker's cell trains with: the monitored loss at each of
+    :func:`report_steps` (step = the record's number: the epoch, for an epoch config) is
+    reported to the trial, and the pruner decides. :meth:`next_step` tells training where to
+    end its chunks. Picklable: the study is opened in the worker, at the first report."""
 
     def __init__(self, storage: str, study_name: str, trial_id: int, prune: str, records: int, column: int):
         self.storage, self.study_name, self.trial_id = storage, study_name, trial_id
         self.prune, self.records, self.column = prune, records, column
-        self.every = max(1, math.ceil(records / MAX_REPORTS))
+        self.steps = report_steps(prune, records)
         self.step, self._trial = 0, None
 
     def __getstate__(self):
         return {**self.__dict__, "_trial": None}
 
+    def next_step(self, step: int) -> int:
+        """The first record after ``step`` that is reported (past the last: the last)."""
+        return next((s for s in self.steps if s > step), self.records)
+
     def __call__(self, block) -> bool:
         from nnrun.engines.layout import IT
 
         op = optuna()
-        if self._trial is None:
-            study = op.load_study(study_name=self.study_name, storage=_worker_storage(self.storage),
-                                  pruner=make_pruner(self.prune, self.records))
-            self._trial = op.trial.Trial(study, self.trial_id)
         for row in block:
             if row[IT] <= 0:  # the initial weights: no step of training yet
                 continue
             self.step += 1
-            if self.step % self.every and self.step != self.records:
+            if self.step not in self.steps:
                 continue
+            if self._trial is None:
+                study = op.load_study(study_name=self.study_name, storage=_worker_storage(self.storage),
+                                      pruner=make_pruner(self.prune, self.records))
+                self._trial = op.trial.Trial(study, self.trial_id)
             value = float(row[self.column])
             try:
                 self._trial.report(value if math.isfinite(value) else float("inf"), self.step)
