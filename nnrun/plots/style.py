@@ -163,6 +163,7 @@ def save_figure(fig, path) -> None:
     if captured is not None:
         captured.append(fig)
         return
+    _drop_finished_layout(fig)
     if str(path).endswith(".png"):
         from nnrun.plots.png import figure_png
 
@@ -171,6 +172,20 @@ def save_figure(fig, path) -> None:
             atomic_write(path, png)
             return
     atomic_savefig(fig, path, **save_options(path))
+
+
+def _drop_finished_layout(fig) -> None:
+    """Forget a layout already done. ``fig.tight_layout()`` leaves a placeholder layout engine
+    behind, and savefig then draws the whole figure twice, the first time unseen, only to
+    lay it out again (a third of the heatmaps' time); without it, savefig draws once, the
+    same pixels. An engine that still lays out (constrained, tight) is kept."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        import matplotlib
+
+        if not (matplotlib.rcParams["figure.autolayout"] or matplotlib.rcParams["figure.constrained_layout.use"]):
+            fig.set_layout_engine(None)  # None, with neither rc setting on: no engine at all
 
 
 def save(fig, path) -> None:
