@@ -721,6 +721,32 @@ def test_a_seed_axis_beyond_the_first_two_is_averaged_not_the_best_of(monkeypatc
     assert "best over" not in figures[0].axes[0].get_title()
 
 
+def test_heatmaps_over_three_axes_show_each_squares_best_cell_and_why_a_square_has_none(monkeypatch, tmp_path):
+    """A third axis: each square shows its best cell (the mean over seeds; the first in the
+    axis's order on a tie) and that cell's spread; a square whose cells all diverged, were
+    pruned or failed says so (div over pruned over fail); a square with no cell says nothing."""
+    def row(eta, lam, hidden, seed, status, acc):
+        return {"train.eta": eta, "train.lambda": lam, "model.hidden": hidden, "seed": seed, "status": status,
+                "test_accuracy": acc, "train_accuracy": acc, "train_loss": 0.5, "test_loss": np.nan}
+
+    # (0.1, 0.0): h=8 and h=16 tie at 0.5 (exact in binary): the first, h=8, with its spread
+    rows = [row(0.1, 0.0, h, s, "completed", acc) for h, accs in ((4, (0.25, 0.25)), (8, (0.75, 0.25)),
+                                                                  (16, (0.5, 0.5))) for s, acc in zip((0, 1), accs)]
+    rows += [row(0.1, 0.1, h, s, "completed", 0.6) for h in (4, 8, 16) for s in (0, 1)]
+    rows += [row(1.0, 0.0, 4, 0, "pruned", np.nan), row(1.0, 0.0, 8, 0, "diverged", np.nan),
+             row(1.0, 0.0, 16, 0, "failed", np.nan)]
+    rows += [row(1.0, 0.1, 4, 0, "pruned", np.nan), row(1.0, 0.1, 8, 1, "failed", np.nan)]
+    rows += [row(3.0, 0.0, 4, 0, "failed", np.nan)]  # (3.0, 0.1): no cell at all
+    axes = {"train.eta": [0.1, 1.0, 3.0], "train.lambda": [0.0, 0.1], "model.hidden": [4, 8, 16]}
+    figures = capture_sweep(monkeypatch)
+    plots_sweep.draw_sweep(tmp_path, pd.DataFrame(rows), axes)
+    ax = figures[0].axes[0]
+    assert "best over model.hidden" in ax.get_title()
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    assert texts == {(0, 0): f"0.500\n±{np.std([0.75, 0.25], ddof=1):.3f}",
+                     (0, 1): "0.600\n±0.000", (1, 0): "div", (1, 1): "pruned", (2, 0): "fail"}
+
+
 def test_two_drawing_processes_write_the_very_pictures_of_one(write_config, runs_dir, monkeypatch):
     """draw_run(jobs=2) forks a copy of the process that draws about half the pictures: the
     files are byte for byte those of one process, listed in the same order, and a picture

@@ -37,6 +37,7 @@ class _Grid:
     frame: pd.DataFrame  # the results, with the cell's keys as _r and _c
     rest: list  # further axes (not the seed): a cell shows the best over them
     seeds: int  # cells averaged into one square
+    marks: dict  # (row key, col key) -> "div", "pruned", "fail": what a square none of whose cells completed says
 
     @property
     def repeats(self) -> bool:
@@ -51,8 +52,14 @@ def _plan(results: pd.DataFrame, axes: dict) -> _Grid:
     frame["_c"] = frame[cols_key].map(lambda v: label(parse(v)))
     rest = [k for k in list(axes)[2:] if k != "seed"]  # a seed axis is averaged like sweep.seeds
     seeds = frame.groupby(["_r", "_c", *rest], dropna=False).size().max()  # cells averaged into one
+    marks = {square: _mark(set(status)) for square, status in frame.groupby(["_r", "_c"])["status"]}
     return _Grid(rows_key, cols_key, [label(v) for v in axes[rows_key]], [label(v) for v in axes[cols_key]],
-                 axis_labels(axes[rows_key]), axis_labels(axes[cols_key]), frame, rest, seeds)
+                 axis_labels(axes[rows_key]), axis_labels(axes[cols_key]), frame, rest, seeds, marks)
+
+
+def _mark(statuses: set) -> str:
+    """What a square none of whose cells completed says: any diverged, else any pruned, else failed."""
+    return "div" if "diverged" in statuses else "pruned" if "pruned" in statuses else "fail" if statuses else ""
 
 
 def heatmaps(results: pd.DataFrame, axes: dict, path: Path, name: str, metrics=None) -> None:
@@ -99,31 +106,42 @@ def _draw_panel(fig, ax, cells: _Grid, metric: str, title: str, higher: bool) ->
 
 def _cell_values(cells: _Grid, metric: str, higher: bool):
     """Per square: the metric (mean over seeds; the best over further axes), the seeds'
-    standard deviation (NaN with one seed) and whether no cell of it completed."""
-    grid = np.full((len(cells.row_values), len(cells.col_values)), np.nan)
-    spread = np.full_like(grid, np.nan)  # std over seeds of the cell shown
-    bad = np.zeros_like(grid, dtype=bool)
-    rest = cells.rest
-    for (r, c), group in cells.frame.groupby(["_r", "_c"]):
-        if r not in cells.row_values or c not in cells.col_values:
+    standard deviation (NaN with one seed) and whether no cell of it completed.
+
+    One groupby for all squares: the mean and standard deviation (ddof 1, as in
+    summary.csv) of each cell over its seeds, then, with further axes, the cell of the
+    best mean in each square (the first, in the axes' order, on a tie)."""
+    shape = (len(cells.row_values), len(cells.col_values))
+    grid, spread = np.full(shape, np.nan), np.full(shape, np.nan)
+    frame = cells.frame
+    finished = frame[frame["status"] == "completed"]
+    finished = finished.assign(_v=pd.to_numeric(finished[metric], errors="coerce"))
+    per_cell = finished.groupby(["_r", "_c", *cells.rest], dropna=False)["_v"].agg(["mean", "std"])
+    if cells.rest:
+        per_cell = per_cell.dropna(subset=["mean"])
+        squares = per_cell["mean"].groupby(level=["_r", "_c"])
+        per_cell = per_cell.loc[(squares.idxmax() if higher else squares.idxmin()).to_numpy()]
+    row_of = {key: i for i, key in enumerate(cells.row_values)}
+    col_of = {key: j for j, key in enumerate(cells.col_values)}
+    # a square with results none of which completed (an empty square is neither a number nor bad)
+    bad = _squares(cells.marks, row_of, col_of) & ~_squares(zip(finished["_r"], finished["_c"]), row_of, col_of)
+    for key, mean, std in zip(per_cell.index, per_cell["mean"], per_cell["std"]):
+        r, c = key[0], key[1]
+        if r not in row_of or c not in col_of:
             continue
-        i, j = cells.row_values.index(r), cells.col_values.index(c)
-        finished = group[group["status"] == "completed"]
-        values = pd.to_numeric(finished[metric], errors="coerce")
-        if rest:  # the best of the further axes' cells, each the mean over its seeds
-            per_rest = finished.assign(_v=values).groupby(rest, dropna=False)["_v"].agg(["mean", "std"])
-            per_rest = per_rest.dropna(subset=["mean"])
-            if len(per_rest):
-                pick = per_rest["mean"].idxmax() if higher else per_rest["mean"].idxmin()
-                value, std = per_rest.loc[pick, "mean"], per_rest.loc[pick, "std"]
-            else:
-                value, std = np.nan, np.nan
-        else:
-            value, std = values.mean(), values.std()  # std: ddof 1, as in summary.csv
-        grid[i, j] = value if np.isfinite(value) else np.nan
+        i, j = row_of[r], col_of[c]
+        grid[i, j] = mean if np.isfinite(mean) else np.nan
         spread[i, j] = std if cells.repeats and np.isfinite(std) else np.nan
-        bad[i, j] = finished.empty
     return grid, spread, bad
+
+
+def _squares(keys, row_of: dict, col_of: dict) -> np.ndarray:
+    """The squares of the (row key, col key) pairs ``keys``, as a mask."""
+    mask = np.zeros((len(row_of), len(col_of)), dtype=bool)
+    for r, c in keys:
+        if r in row_of and c in col_of:
+            mask[row_of[r], col_of[c]] = True
+    return mask
 
 
 def _colour_scale(grid: np.ndarray, metric: str, higher: bool):
@@ -145,13 +163,10 @@ def _annotate(ax, im, cmap, cells: _Grid, grid, spread, bad, higher: bool) -> No
     """Each square's number (± the seeds' spread) in black or white against its colour;
     "div", "pruned" or "fail" on the squares whose cells all diverged, were pruned or failed."""
     small = 6.5 if len(cells.col_values) > 5 else 7.5
-    frame = cells.frame
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             if bad[i, j]:
-                status = frame[(frame["_r"] == cells.row_values[i]) & (frame["_c"] == cells.col_values[j])]["status"]
-                text = ("div" if (status == "diverged").any() else "pruned" if (status == "pruned").any()
-                        else ("fail" if len(status) else ""))
+                text = cells.marks.get((cells.row_values[i], cells.col_values[j]), "")
                 ax.text(j, i, text, ha="center", va="center", fontsize=6.5 if text == "pruned" else 8,
                         color="#a00000", weight="bold")
             elif np.isfinite(grid[i, j]):
