@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 
 
 # -------------------------------------------------------------------- computing
+GRID_PICTURES = ("nnrun.plots.sweep",)  # what the sweep's heatmaps and curves are drawn with
+
+
+def warm_up(modules: tuple[str, ...]) -> None:
+    """Import the drawing ``modules`` in a worker that has no cell left to train (the fork
+    server leaves matplotlib out: cells draw nothing), so that the sweep's pictures, drawn
+    when the last cell is in, start at once."""
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
+
+
 _DATASETS: dict = {}  # a worker's data sets, by what they are made from (cells of a sweep share one)
 
 

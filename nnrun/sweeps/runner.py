@@ -31,7 +31,7 @@ from nnrun.errors import NnrunError, WorkersStopped, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
 from nnrun.store.names import HISTORIES, METRICS_JSON, SWEEP, history_table, make_run_dir
 from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
-from nnrun.sweeps.cell import cell_done, compute_cells, write_cell
+from nnrun.sweeps.cell import GRID_PICTURES, cell_done, compute_cells, warm_up, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
 from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep, search_settings
 from nnrun.sweeps.launchers import DaskPool, LocalPool
@@ -323,10 +323,6 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
     return sweep_dir
 
 
-def warm_up() -> None:
-    """Import the drawing modules in a worker (the fork server leaves matplotlib out: cells
-    draw nothing), so the sweep's pictures, drawn when the last cell is in, start at once."""
-    import nnrun.plots.sweep  # noqa: F401
 
 
 TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
@@ -369,7 +365,7 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
     try:
         while (queue or pending) and stop["signal"] is None:
             if not queue and len(pending) < slots and warmed < slots and len(todo) > 1:
-                pool.submit(warm_up)  # an idle worker imports what the pictures need while the last cells run
+                pool.submit(warm_up, GRID_PICTURES)  # an idle worker imports what the pictures need
                 warmed += 1
             while queue and len(pending) < 2 * slots:
                 per_cell = timing[0] / timing[1] if timing[1] else None

@@ -449,7 +449,7 @@ class SearchSweeper:
         from tqdm import tqdm
 
         from nnrun.store.results import append_result
-        from nnrun.sweeps.cell import compute_cell, write_cell
+        from nnrun.sweeps.cell import compute_cell, warm_up, write_cell
 
         stop = {"signal": None}
 
@@ -461,7 +461,7 @@ class SearchSweeper:
         finished, _ = self._counts()
         bar = tqdm(total=self.search["trials"], initial=finished, desc="trials", unit="trial",
                    disable=True if quiet else None, file=sys.stderr)
-        pending, asking = {}, True
+        pending, asking, warmed = {}, True, 0
         try:
             while stop["signal"] is None:
                 self.owner.beat()
@@ -482,6 +482,10 @@ class SearchSweeper:
                     future = pool.submit(compute_cell, cell.config, sweep_dir.name, str(sweep_dir / cell.folder_name),
                                          None, report)  # no history table: a trial's cell writes its history.csv
                     pending[future] = (trial, cell)
+                if not asking and warmed < self.slots and len(pending) < self.slots:
+                    # a worker with no trial left imports what the pictures need while the last trials run
+                    pool.submit(warm_up, self.picture_modules())
+                    warmed += 1
                 if not pending:
                     finished, alive = self._counts()
                     if finished >= self.search["trials"] or not asking:
@@ -523,6 +527,13 @@ class SearchSweeper:
             search_pictures(self.study, sweep_dir, self.spec.get("name", sweep_dir.name), self.monitor)
         except Exception as e:  # noqa: BLE001 - a picture must never cost the results
             log(f"nnrun: {_not_drawn(e)}")
+
+    def picture_modules(self) -> tuple[str, ...]:
+        """What this search's pictures are drawn with (:meth:`picture_calls`, and the grid's)."""
+        from nnrun.sweeps.cell import GRID_PICTURES
+
+        return (*(GRID_PICTURES if self.draws_grid_pictures() else ()), "nnrun.plots.search",
+                "optuna.visualization.matplotlib")
 
     def picture_calls(self, sweep_dir: Path) -> list:
         """The search's own pictures as a call for a local worker, drawn while other workers
