@@ -701,3 +701,48 @@ def test_a_worker_killed_midway_stops_the_sweep_in_one_line_and_resume_finishes_
     assert resumed.exit_code == 0, resumed.output
     assert set(pd.read_csv(sweep_dir / "results.csv")["status"]) == {"completed"}
     assert len(pd.read_csv(sweep_dir / "results.csv")) == 6
+
+
+class RecordingPool:
+    """A launcher (the pool interface of nnrun.sweeps.launchers) that runs each call at once,
+    here, and records which function each task was."""
+
+    slots = 2
+
+    def __init__(self):
+        self.calls = []
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.calls.append(fn.__name__)
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def wait(self, futures):
+        return futures
+
+
+def test_the_last_batches_warm_their_workers_for_the_pictures(write_config, tmp_path):
+    """The worker that trains a sweep's last cells draws next: those batches (two at most,
+    one per picture) import the drawing modules beside their training; the earlier ones do not."""
+    from nnrun.sweeps.cell import GRID_PICTURES
+    from nnrun.sweeps.grid import make_cells
+    from nnrun.sweeps.runner import _run_cells
+
+    cfg = small_config(**FAST)
+    axes = {"train.eta": [0.05, 0.1, 0.2, 0.5], "train.lambda": [0.0, 0.001, 0.01]}
+    todo = make_cells(cfg, axes, 1)
+    pool = RecordingPool()
+    (tmp_path / "s").mkdir()
+    assert _run_cells(pool, todo, tmp_path / "s", True, axes, {}) is False
+    tasks = [c for c in pool.calls if c != "warm_up"]
+    assert tasks[-2:] == ["warming", "warming"] and set(tasks[:-2]) == {"compute_cells"}, pool.calls
+    assert len(list((tmp_path / "s").glob("c0*"))) == 12
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "nnrun-warm-up":
+            thread.join()
+    assert all(module in sys.modules for module in GRID_PICTURES)

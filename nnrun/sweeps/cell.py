@@ -42,6 +42,18 @@ def warm_up(modules: tuple[str, ...]) -> None:
         importlib.import_module(module)
 
 
+def warming(modules: tuple[str, ...], fn, *args):
+    """``fn(*args)`` (one of a sweep's last tasks), with the drawing ``modules`` imported
+    beside it in a thread: the worker that trains the last cells is the one that would
+    otherwise import matplotlib after them, on the pictures' own time (~0.35 s). The
+    compiled kernels release the GIL, so the import runs on the core that the workers
+    with nothing left to train leave idle."""
+    import threading
+
+    threading.Thread(target=warm_up, args=(modules,), name="nnrun-warm-up", daemon=True).start()
+    return fn(*args)
+
+
 _DATASETS: dict = {}  # a worker's data sets, by what they are made from (cells of a sweep share one)
 
 

@@ -31,7 +31,7 @@ from nnrun.errors import NnrunError, WorkersStopped, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
 from nnrun.store.names import HISTORIES, METRICS_JSON, SWEEP, history_table, make_run_dir
 from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
-from nnrun.sweeps.cell import GRID_PICTURES, cell_done, compute_cells, warm_up, write_cell
+from nnrun.sweeps.cell import GRID_PICTURES, cell_done, compute_cells, warm_up, warming, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
 from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep, search_settings
 from nnrun.sweeps.launchers import DaskPool, LocalPool
@@ -325,6 +325,7 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
 
 
 
+PICTURE_TASKS = 2  # heatmaps.png and curves.png, each drawn in a worker: at most two warm up for them
 TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
 MAX_BATCH = 64
 
@@ -361,7 +362,7 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=True if quiet else None, file=sys.stderr)
     slots = getattr(pool, "slots", 1)
     queue, pending, timing = deque(todo), {}, [0.0, 0]  # worker seconds, cells
-    tables, warmed = set(), 0
+    tables, warmed, last = set(), 0, 0  # idle workers warmed up, last batches warming theirs
     try:
         while (queue or pending) and stop["signal"] is None:
             if not queue and len(pending) < slots and warmed < slots and len(todo) > 1:
@@ -373,7 +374,11 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
                 tasks = [(cell.config, str(sweep_dir / cell.folder_name)) for cell in batch]
                 table = history_table(sweep_dir, batch[0].folder_name, tables)
                 tables.add(table)
-                pending[pool.submit(compute_cells, tasks, sweep_dir.name, table)] = (batch, table)
+                call = (compute_cells, tasks, sweep_dir.name, table)
+                if len(queue) <= (slots - 1) * len(batch) and last < PICTURE_TASKS and len(todo) > 1:
+                    call = (warming, GRID_PICTURES, *call)  # one of the last batches: its worker draws next
+                    last += 1
+                pending[pool.submit(*call)] = (batch, table)
             for future in pool.wait(list(pending)):
                 batch, table = pending.pop(future)
                 results = future.result()
