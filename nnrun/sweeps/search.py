@@ -541,6 +541,15 @@ class SearchSweeper:
         return [(search_plots, str(sweep_dir), self.spec)]
 
 
+def saved_study(sweep_dir: Path, spec: dict):
+    """(study, monitored record) of a search's sweep folder, as its pictures read them."""
+    from nnrun.config import validate
+
+    search, cfg = spec["search"], validate(spec["base"])
+    records = search.get("records") or planned_records(cfg)
+    return load(storage_of(sweep_dir, search), search["study"], search, spec["axes"], records), monitor_of(cfg)
+
+
 def _not_drawn(error: Exception) -> str:
     return f"warning: the search's pictures were not drawn ({type(error).__name__}: {error})"
 
@@ -553,10 +562,9 @@ def search_plots(sweep_dir: str, spec: dict) -> tuple[dict, list]:
     try:
         from nnrun.plots.search import search_pictures
 
-        sweeper = SearchSweeper(Path(sweep_dir), spec, 1, None)
+        study, monitor = saved_study(Path(sweep_dir), spec)
         with tempfile.TemporaryDirectory(prefix="nnrun-search-plots-") as tmp:
-            written = search_pictures(sweeper.study, Path(tmp), spec.get("name", Path(sweep_dir).name),
-                                      sweeper.monitor)
+            written = search_pictures(study, Path(tmp), spec.get("name", Path(sweep_dir).name), monitor)
             return {path.name: path.read_bytes() for path in written}, []
     except Exception as e:  # noqa: BLE001 - a picture must never cost the results
         return {}, [_not_drawn(e)]
@@ -611,9 +619,9 @@ def search_figure(sweep_dir: Path, spec: dict, name: str):
     from nnrun.plots.search import search_pictures
     from nnrun.plots.style import capture_figures
 
-    sweeper = SearchSweeper(Path(sweep_dir), spec, 1, None)
+    study, monitor = saved_study(Path(sweep_dir), spec)
     with capture_figures() as figures:
-        search_pictures(sweeper.study, Path(sweep_dir), spec.get("name", Path(sweep_dir).name), sweeper.monitor)
+        search_pictures(study, Path(sweep_dir), spec.get("name", Path(sweep_dir).name), monitor)
     if not figures:
         raise NnrunError(f"figure {name!r}: not drawn (no trial of this search completed)")
     return figures[SEARCH_FIGURES.index(name)]
