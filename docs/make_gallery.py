@@ -26,6 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "docs" / "gallery"
 WIDTH = 640  # pixels: sharp enough on a page, small enough for git
+WIDE = {"heatmaps": 1280}  # pictures of several panels side by side: at 640 px their numbers are unreadable
 # pictures kept besides loss and regions, per gallery entry
 EXTRA = {
     "higham_2232": ("neurons", "network"),
@@ -38,6 +39,8 @@ EXTRA = {
     "digits_early_stopping": ("accuracy",),
     "iris": ("confusion",),
 }
+# configs for `nnrun explain` (a step or a few, set by hand): numbers to follow, no pictures to show
+EXPLAIN_ONLY = {"mazur_step", "higham_2232_step"}
 # entries that train a shipped config with overrides: name -> (config, overrides)
 VARIANTS = {"digits_best": ("digits_sweep", ["train.eta=1", "train.lambda=0.0001"])}
 FRAMES = (0.2, 0.7, 1.0)
@@ -47,8 +50,9 @@ METRIC_KEYS = ("iterations", "train_loss", "test_loss", "val_loss", "train_accur
 
 def shrink(src: Path, dst: Path) -> None:
     image = Image.open(src)
-    if image.width > WIDTH:
-        image = image.resize((WIDTH, round(image.height * WIDTH / image.width)), Image.LANCZOS)
+    width = WIDE.get(src.stem, WIDTH)
+    if image.width > width:
+        image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
     image.convert("P", palette=Image.ADAPTIVE, colors=256).save(dst, optimize=True)
 
 
@@ -96,9 +100,10 @@ def run(entry: str, runs: Path) -> dict:
                      + ", ".join(f"{c.replace('_', ' ').replace('val ', 'validation ')} {r[c]:.4f}" for c in shown)
                      for _, r in results.iterrows()]
             result += " (" + "; ".join(cells) + ")"
-        row.update(status=f"{(results['status'] == 'completed').sum()} of {len(results)} cells completed",
-                   result=result)
-        for name in ("heatmaps", "curves"):
+        counts = results["status"].value_counts()
+        pruned = f", {counts['pruned']} pruned" if "pruned" in counts else ""
+        row.update(status=f"{counts.get('completed', 0)} of {len(results)} cells completed{pruned}", result=result)
+        for name in ("heatmaps", "curves", "search_history", "search_parallel"):
             if (folder / f"{name}.png").exists():
                 shrink(folder / f"{name}.png", GALLERY / f"{config.stem}-{name}.png")
     else:
@@ -127,7 +132,8 @@ def run(entry: str, runs: Path) -> dict:
 
 def main(names: list[str]) -> None:
     GALLERY.mkdir(parents=True, exist_ok=True)
-    entries = names or sorted([p.stem for p in (ROOT / "configs").glob("*.yaml")] + list(VARIANTS))
+    entries = names or sorted([p.stem for p in (ROOT / "configs").glob("*.yaml") if p.stem not in EXPLAIN_ONLY]
+                              + list(VARIANTS))
     table = GALLERY / "results.json"
     rows = json.loads(table.read_text()) if table.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
