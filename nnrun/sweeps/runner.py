@@ -323,8 +323,6 @@ def _make_sweep_dir(runs_dir, label: str, base: dict, axes: dict, seeds: int, ce
     return sweep_dir
 
 
-
-
 PICTURE_TASKS = 2  # heatmaps.png and curves.png, each drawn in a worker: at most two warm up for them
 TASK_SECONDS = 0.5  # a batch's worker time to aim for: round trips and pickles shared, Ctrl-C still prompt
 MAX_BATCH = 64
