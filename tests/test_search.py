@@ -126,13 +126,18 @@ SLOW = {"iterations": 120000, "log_every": 20000}  # ~0.5 s a cell: a signal lan
 
 
 def test_an_interrupted_search_resumes_to_its_trials_without_writing_a_cell_twice(write_config, runs_dir):
+    """Ctrl-C as a terminal sends it (to the whole process group: the workers too, whose cell
+    stops short), then --resume. Regressions: the interrupted cell was written and counted as
+    a finished trial (never trained again: 4 completed, 1 interrupted), and the resumed
+    process drew the first trials' values again (its sampler restarted from the same seed)."""
     cfg = search_config(method="random", trials=5)
     cfg["train"].update(SLOW)
     path = write_config(cfg)
     proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(path), "--jobs", "1", "--runs-dir",
-                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     _wait_for(runs_dir, "*-sweep/t*/metrics.json", 1, proc)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     sweep_dir = next(runs_dir.glob("*-sweep"))
@@ -143,6 +148,7 @@ def test_an_interrupted_search_resumes_to_its_trials_without_writing_a_cell_twic
     assert "already done" in result.stderr
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == 5 and results["folder"].is_unique and set(results["status"]) == {"completed"}
+    assert results["train.eta"].is_unique, results[["trial", "train.eta"]]  # no values drawn twice
     for name, mtime in before.items():  # written once
         assert (sweep_dir / name / "metrics.json").stat().st_mtime_ns == mtime
     states = [t.state.name for t in study_of(sweep_dir).get_trials()]
@@ -169,6 +175,8 @@ def test_two_processes_share_a_study_and_one_killed_midway_costs_nothing(write_c
     assert [p.name for p in runs_dir.iterdir()] == [sweep_dir.name]  # one sweep folder for both
     results = pd.read_csv(sweep_dir / "results.csv")
     assert len(results) == 6 and results["folder"].is_unique and set(results["status"]) == {"completed"}
+    # regression: both processes seeded their sampler alike and drew the same values (each cell twice)
+    assert results["train.eta"].is_unique, results[["trial", "train.eta"]]
     assert sorted(p.name for p in sweep_dir.glob("t*")) == sorted(results["folder"])
     trials = study_of(sweep_dir).get_trials()
     assert sum(t.state.name == "COMPLETE" for t in trials) == 6

@@ -103,9 +103,23 @@ def _encoded(values: list) -> list:
     return list(values) if plain else [short_value(v) for v in values]
 
 
-def make_sampler(search: dict, axes: dict):
+def trial_seed(sampler_seed: int, number: int) -> int:
+    """The seed trial ``number``'s values are drawn with: a function of the sampler's seed and
+    the trial's number alone. One sampler seeded once would draw the same sequence again in
+    every process that asks for trials (a resumed search, each process of a shared study):
+    the same cells trained twice. Drawn per trial, a search continues where it stopped, and
+    trial k has the same values for any number of workers or processes."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([sampler_seed, number]).generate_state(1)[0])
+
+
+def make_sampler(search: dict, axes: dict, number: int | None = None):
+    """The study's sampler; for a random or TPE search, the one that draws trial ``number``'s
+    values (:func:`trial_seed`). A grid's sampler walks the grid in one seeded order, and
+    knows which of its cells the study has already asked for."""
     op = optuna()
-    seed = search["sampler_seed"]
+    seed = search["sampler_seed"] if number is None else trial_seed(search["sampler_seed"], number)
     if search["method"] == "grid":
         space = {k: _encoded(v) for k, v in axes.items()}
 
@@ -415,6 +429,8 @@ class SearchSweeper:
         if len(before) >= self.search["trials"]:
             self.study.tell(trial, state=op.trial.TrialState.FAIL)
             return None
+        if self.search["method"] != "grid":  # before the values are drawn: trial k's own sampler
+            self.study.sampler = make_sampler(self.search, self.axes, trial.number)
         cell = self.cell_of(trial.number, suggest(trial, self.axes))
         taken = {t.user_attrs.get("folder") for t in self.study.get_trials(deepcopy=False)
                  if t.number != trial.number and (t.user_attrs.get("status") or t.state == op.trial.TrialState.RUNNING)}
@@ -496,6 +512,11 @@ class SearchSweeper:
                 for future in pool.wait(list(pending)):
                     trial, cell = pending.pop(future)
                     result = future.result()
+                    if result.get("metrics", {}).get("status") == "interrupted":
+                        # Ctrl-C reached the worker too: the cell stopped short of its end. As a grid drops
+                        # its running batches, the trial is retired (FAIL, its values trained again on resume)
+                        self._retire(trial._trial_id, trial.params)
+                        continue
                     write_cell(sweep_dir, cell, result)
                     append_result(sweep_dir, cell, result["metrics"], axes)
                     self._tell(trial, result["metrics"])
