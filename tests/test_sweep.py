@@ -307,6 +307,24 @@ def test_with_several_seeds_the_best_cell_is_the_best_mean():
     assert best_row(results)[0]["folder"] == "a"  # without axes: the single best row, as before
 
 
+def test_summary_averages_the_completed_seeds_and_says_how_each_cells_seeds_ended():
+    """Regression (cold read): summary.csv averaged a pruned or diverged seed's numbers, final
+    only in name, with the completed ones', and had no word of how the seeds ended."""
+    from nnrun.store.results import RESULT_METRICS, summary_table
+
+    rows = [(0.1, 0, "completed", 0.90), (0.1, 1, "completed", 0.80), (0.1, 2, "diverged", 0.10),
+            (1.0, 0, "pruned", 0.30), (1.0, 1, "pruned", 0.35), (3.0, 0, "completed", 0.5)]
+    results = pd.DataFrame([{"train.eta": eta, "seed": seed, "status": status, "folder": f"{eta}-{seed}",
+                             **{m: np.nan for m in RESULT_METRICS}, "test_accuracy": acc}
+                            for eta, seed, status, acc in rows])
+    summary = summary_table(results, {"train.eta": [0.1, 1.0, 3.0]}).set_index("train.eta")
+    assert summary.loc[0.1, "test_accuracy_mean"] == pytest.approx(0.85)
+    assert summary.loc[0.1, "test_accuracy_std"] == pytest.approx(np.std([0.9, 0.8], ddof=1))
+    assert list(summary["seeds"]) == [3, 2, 1] and list(summary["completed"]) == [2, 0, 1]
+    assert list(summary["status"]) == ["2 completed, 1 diverged", "pruned", "completed"]
+    assert np.isnan(summary.loc[1.0, "test_accuracy_mean"])  # no completed seed: no number
+
+
 def test_heatmap_marks_diverged_cells_whatever_the_value_spelling(write_config, runs_dir):
     cfg = small_config(**FAST)
     cfg["model"].update(activation="relu", output="identity", init="he")

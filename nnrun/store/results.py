@@ -85,14 +85,37 @@ def collect_results(sweep_dir: Path, cells: list, axes: dict) -> pd.DataFrame:
                                                                   for c in cells)))
     atomic_write(sweep_dir / RESULTS, results.to_csv(index=False))
     if len(results) and axes:
-        numeric = results.copy()
-        for m in RESULT_METRICS:
-            numeric[m] = pd.to_numeric(numeric[m], errors="coerce")
-        summary = numeric.groupby(list(axes), sort=False, dropna=False)[RESULT_METRICS].agg(["mean", "std"])
-        summary.columns = [f"{m}_{stat}" for m, stat in summary.columns]
-        summary["seeds"] = numeric.groupby(list(axes), sort=False, dropna=False).size()
-        atomic_write(sweep_dir / SUMMARY, summary.reset_index().to_csv(index=False))
+        atomic_write(sweep_dir / SUMMARY, summary_table(results, axes).to_csv(index=False))
     return results
+
+
+def summary_table(results: pd.DataFrame, axes: dict) -> pd.DataFrame:
+    """summary.csv: a row per cell of the axes, each metric's mean and std over the seeds that
+    completed (a diverged, pruned, failed or interrupted seed stopped short: its final
+    numbers are not final), ``seeds`` (all of them), ``completed`` and ``status`` (how the
+    seeds ended: "completed", or e.g. "2 completed, 1 diverged")."""
+    import pandas as pd
+
+    numeric = results.copy()
+    for m in RESULT_METRICS:
+        numeric[m] = pd.to_numeric(numeric[m], errors="coerce")
+    keys = list(axes)
+    every = numeric.groupby(keys, sort=False, dropna=False)
+    done = numeric[numeric["status"] == "completed"].groupby(keys, sort=False, dropna=False)
+    summary = done[RESULT_METRICS].agg(["mean", "std"]).reindex(every.size().index)
+    summary.columns = [f"{m}_{stat}" for m, stat in summary.columns]
+    summary["seeds"] = every.size()
+    summary["completed"] = done.size().reindex(summary.index).fillna(0).astype(int)
+    summary["status"] = every["status"].agg(_statuses)
+    return summary.reset_index()
+
+
+def _statuses(status: pd.Series) -> str:
+    """How a cell's seeds ended: one word when they agree, else each status with its count."""
+    counts = status.value_counts(sort=False)
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return ", ".join(f"{n} {s}" for s, n in counts.sort_values(ascending=False, kind="stable").items())
 
 
 # How the best cell is chosen, in order of preference: (metric, higher is better, tie-break
