@@ -143,6 +143,7 @@ def test_an_interrupted_search_resumes_to_its_trials_without_writing_a_cell_twic
     sweep_dir = next(runs_dir.glob("*-sweep"))
     before = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("t*/metrics.json")}
     assert 1 <= len(before) < 5 and "--resume" in err
+    assert f"sweep interrupted: {len(before)} of 5 trials done" in err  # was "of <cells written so far> cells"
     result = cli("sweep", path, "--resume", sweep_dir, "--runs-dir", runs_dir, "-q")
     assert result.exit_code == 0, result.output
     assert "already done" in result.stderr

@@ -132,7 +132,7 @@ def test_interrupted_sweep_resumes_without_redoing_cells(write_config, runs_dir)
     sweep_dir = next(runs_dir.glob("*-sweep"))
     finished = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("c*/metrics.json")}
     assert 1 <= len(finished) < 6 and not list(sweep_dir.glob(".*partial"))
-    assert "--resume" in err
+    assert "--resume" in err and f"sweep interrupted: {len(finished)} of 6 cells done" in err
 
     result = cli("sweep", path, "--resume", sweep_dir, "--runs-dir", runs_dir, "-q")
     assert result.exit_code == 0, result.output

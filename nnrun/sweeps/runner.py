@@ -59,7 +59,7 @@ def sweep_plots(results: pd.DataFrame, axes: dict, name: str, fmt: str = "png", 
 class GridSweeper:
     """Every cell of the grid, known before the sweep starts: the path ``nnrun sweep`` has
     always taken. The search sweeper (:class:`nnrun.sweeps.search.SearchSweeper`) offers the
-    runner the same interface: ``run``, ``cells``, ``draws_grid_pictures``, ``pictures``."""
+    runner the same interface: ``run``, ``cells``, ``planned``, ``draws_grid_pictures``, ``pictures``."""
 
     def __init__(self, cells: list[Cell], todo: list[Cell]):
         self._cells, self.todo = cells, todo
@@ -69,6 +69,9 @@ class GridSweeper:
 
     def cells(self) -> list[Cell]:
         return self._cells
+
+    def planned(self) -> str:
+        return f"{len(self._cells)} cells"
 
     def draws_grid_pictures(self) -> bool:
         return True
@@ -140,7 +143,7 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
             plot_error = _draw_here(sweep_dir, results, axes, log, metrics)
         if len(results) and not (extra and drawn is not None):
             sweeper.pictures(sweep_dir, log)
-        _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log)
+        _finish(sweep_dir, results, axes, sweeper.planned(), plot_error, interrupted, config_path, overrides, log)
     except OSError as e:
         if not is_disk_fault(e):
             raise
@@ -264,8 +267,9 @@ def _draw_here(sweep_dir, results, axes, log, metrics=None):
     return None
 
 
-def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_path, overrides, log) -> None:
-    """The summary lines, the page, and how to finish an interrupted sweep."""
+def _finish(sweep_dir, results, axes, planned, plot_error, interrupted, config_path, overrides, log) -> None:
+    """The summary lines, the page, and how to finish an interrupted sweep (``planned``: what
+    the sweep runs in all, "49 cells" or "30 trials")."""
     if plot_error is not None:
         log(f"nnrun: warning: the sweep's plots were not drawn ({type(plot_error).__name__}: {plot_error}); "
             f"results.csv and every cell are complete. This is a bug in nnrun; `nnrun plot {sweep_dir}` retries")
@@ -286,7 +290,8 @@ def _finish(sweep_dir, results, axes, cells, plot_error, interrupted, config_pat
         write_run_report(sweep_dir / row["folder"], log)
     write_sweep_report(sweep_dir, log)  # report.html: a failure costs one warning line
     if interrupted:
-        log(f"sweep interrupted: {int((results['status'].isin(FINISHED)).sum())} of {len(cells)} cells done; "
+        done = int(results["status"].isin(FINISHED).sum()) if len(results) else 0
+        log(f"sweep interrupted: {done} of {planned} done; "
             f"finish it with: {_resume_command(config_path, overrides, sweep_dir)}")
         raise KeyboardInterrupt
 

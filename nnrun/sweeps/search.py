@@ -375,6 +375,10 @@ class SearchSweeper:
         return sorted((self.cell_of(t.number, decode(t.params, self.axes)) for t in trials
                        if t.user_attrs.get("status") and t.user_attrs.get("folder")), key=lambda c: c.index)
 
+    def planned(self) -> str:
+        """What the search runs in all: its trials (a pruned grid's: its cells)."""
+        return f"{self.search['trials']} trials"
+
     def _counts(self):
         """(finished trials: their cell written, alive: finished or running under a live owner)."""
         op = optuna()
