@@ -67,15 +67,21 @@ def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config,
     assert all(t.get_bbox_patch() is not None for a in inner for t in a.get_yticklabels() if t.get_text())
 
 
-@pytest.mark.parametrize("override, words", [
-    ("train.eta=loguniform(0.001,1)", ["train.eta", "loguniform(0.001,1)", "sweep.method=random"]),
-    ("sweep.method=bayes", ["sweep.method", "bayes", "tpe"]),
-    ("sweep.prune=early", ["sweep.prune", "early", "halving"]),
+@pytest.mark.parametrize("overrides, words", [
+    (["train.eta=loguniform(0.001,1)"], ["train.eta", "loguniform(0.001,1)", "sweep.method=random"]),
+    (["sweep.method=bayes"], ["sweep.method", "bayes", "tpe"]),
+    (["sweep.prune=early"], ["sweep.prune", "early", "halving"]),
+    # cold read: a misspelt method beside a range was told that a grid cannot walk a range
+    (["sweep.method=tpee", "sweep.trials=4", "train.eta=loguniform(0.001,1)"], ["sweep.method", "did you mean 'tpe'"]),
+    # cold read: a misspelt range was one value that "should be a valid number"
+    (["sweep.method=tpe", "sweep.trials=4", "train.eta=logunifrom(0.001,1)"],
+     ["train.eta=logunifrom(0.001,1)", "unknown range 'logunifrom'", "did you mean 'loguniform'"]),
+    (["train.eta=logspac(-3,-1,3)"], ["unknown range 'logspac'", "did you mean 'logspace'", "linspace(a, b, n)"]),
 ])
-def test_bad_search_input_exits_2_in_one_line(override, words, write_config, runs_dir):
+def test_bad_search_input_exits_2_in_one_line(overrides, words, write_config, runs_dir):
     cfg = small_config(**FAST)
     cfg["sweep"] = {"grid": {"train.eta": [0.1, 0.5]}}
-    assert_clean_error(nnrun_process("sweep", write_config(cfg), override, "--runs-dir", runs_dir), words, runs_dir)
+    assert_clean_error(nnrun_process("sweep", write_config(cfg), *overrides, "--runs-dir", runs_dir), words, runs_dir)
 
 
 def test_a_search_without_trials_exits_2(write_config, runs_dir):

@@ -28,6 +28,7 @@ from nnrun.config import (
     set_dotted,
     validate,
 )
+from nnrun.config.messages import did_you_mean
 from nnrun.errors import NnrunError
 from nnrun.store.names import sanitize_name
 from nnrun.store.results import short_value
@@ -86,7 +87,23 @@ def expand_values(key: str, spec, where: str | None = None) -> list:
 # Ranges: what a search (sweep.method random or tpe) draws from; a grid needs values.
 RANGES = {"loguniform": "loguniform(a, b)", "uniform": "uniform(a, b)", "int": "int(a, b)",
           "choice": "choice(a, b, ...)"}
+SPACES = {"logspace": "logspace(a, b, n)", "linspace": "linspace(a, b, n)"}  # a grid's values
 _RANGE = re.compile(r"\s*(loguniform|uniform|int|choice)\s*\((.*)\)\s*")
+_CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\(.*\)\s*")
+
+
+def check_spelling(spec, where: str) -> None:
+    """An axis written as a call whose name is a near miss of a range or a space
+    (``logunifrom(0.01, 3)``, ``logspac(-2, 0, 3)``) is one line that names the right one;
+    without this it was taken for one value, and validation said it is not a number."""
+    m = _CALL.fullmatch(spec) if isinstance(spec, str) else None
+    if m is None or m.group(1) in RANGES or m.group(1) in SPACES:
+        return
+    hint = did_you_mean(m.group(1), [*SPACES, *RANGES])
+    if hint:
+        shown = "" if spec.strip() in where else f" {spec.strip()!r}:"  # the command line quotes it already
+        raise NnrunError(f"{where}:{shown} unknown range '{m.group(1)}'{hint} (accepted: "
+                         f"{', '.join(SPACES.values())}; in a search also {', '.join(RANGES.values())})")
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,7 @@ def split_overrides(overrides) -> tuple[dict, list[str]]:
     axes, plain = {}, []
     for text in overrides:
         key, _, value = text.partition("=")
+        check_spelling(value, f"command line {text!r}")
         pieces = split_top_level(value)
         if len(pieces) > 1:
             axes[key.strip()] = [parse_override(f"{key}={p}")[1] for p in pieces]
@@ -164,10 +182,13 @@ def axes_from(raw: dict, cli_axes: dict) -> tuple[dict, dict, int]:
     if extra:
         raise NnrunError(f"unknown key 'sweep.{sorted(extra)[0]}' (accepted here: grid, seeds, metrics, "
                          f"{', '.join(SEARCH_KEYS)})")
-    searched = sweep.get("method", "grid") in ("random", "tpe")
+    # a method other than grid keeps its ranges: a misspelt one ('tpee') is named by its own
+    # check (search_settings), not taken for a grid that cannot walk a range
+    searched = sweep.get("method", "grid") != "grid"
     axes = {}
     for key, spec in [*grid.items(), *cli_axes.items()]:
         key = str(key)
+        check_spelling(spec, f"sweep.grid.{key}")
         if isinstance(spec, str) and parse_range(key, spec) is not None:
             if not searched:
                 expand_values(key, spec)  # the one-line error: a range needs a search
