@@ -55,6 +55,10 @@ def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config,
     assert set(sweeps["train.eta"]) == {"loguniform(0.001, 1)"} and set(sweeps["train.lambda"]) == {"choice(0, 0.001)"}
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert frames[0]["folder"][0].startswith("t000_eta=")
+    page = (sweep_dir / "report.html").read_text()  # cold read: the page called the search's space a grid
+    assert "search space" in page and f"4 trials: 4 completed" in page and ">grid<" not in page
+    plotted = cli("plot", sweep_dir)  # cold read: it redrew the search's pictures but did not list them
+    assert plotted.exit_code == 0 and "search_history.png" in plotted.stdout and "search_parallel.png" in plotted.stdout
     # second cold read: search_parallel.png's inner axes read 2×10⁻¹ over the lines
     import nnrun
 

@@ -69,13 +69,26 @@ def sweep_page(sweep_dir: Path) -> str:
     return render(
         "sweep.html", name=spec.get("name", sweep_dir.name), version=spec.get("nnrun_version", "?"),
         folder=sweep_dir.name, when=stamp_of(sweep_dir), command=command or "",
-        grid=_grid_line(axes, spec.get("search"), spec.get("base") or {}),
-        cells=f"{spec.get('cells', len(results))} ({spec.get('seeds', 1)} seed(s) each): {done}",
+        grid=_grid_line(axes, spec.get("search"), spec.get("base") or {}), space=_space_label(spec.get("search")),
+        cells=_cells_line(spec, len(results), done),
         architecture=architecture_line(base["model"]) if "model" in base else "",
         training=training_line(base["train"]) if "train" in base else "",
         data=data_line(base["data"]) if "data" in base else "",
         best=_best_cell(row, metric, axes), pictures=[picture(p, wide=True) for p in pictures_in(sweep_dir)],
         columns=columns + ["cell"], rows=rows, row_classes=classes, base_config=_yaml(base), script=True)
+
+
+def _space_label(search: dict | None) -> str:
+    """What the axes are: a grid's (pruned or not), or the space a random or TPE search draws from."""
+    return "search space" if search and search.get("method") in ("random", "tpe") else "grid"
+
+
+def _cells_line(spec: dict, written: int, done: str) -> str:
+    """How many cells ran, and how they ended: a search's trials, or the grid's cells and seeds."""
+    search = spec.get("search")
+    if search and search.get("method") in ("random", "tpe"):
+        return f"{search['trials']} trials: {done}"
+    return f"{spec.get('cells', written)} ({spec.get('seeds', 1)} seed(s) each): {done}"
 
 
 def _grid_line(axes: dict, search: dict | None, base: dict) -> str:
@@ -84,8 +97,8 @@ def _grid_line(axes: dict, search: dict | None, base: dict) -> str:
                      for k, values in axes.items())
     if search:
         line += (f" — searched by Optuna: sweep.method {search['method']}, {search['trials']} trials, sampler seed "
-                 f"{search['sampler_seed']}, sweep.prune {search['prune']} (on the "
-                 f"{'validation' if (base.get('data') or {}).get('validation_fraction') else 'training'} loss)")
+                 f"{search['sampler_seed']}, sweep.prune {search['prune']}; the study minimises the final "
+                 f"{'validation' if (base.get('data') or {}).get('validation_fraction') else 'training'} loss")
     return line
 
 

@@ -76,8 +76,8 @@ class GridSweeper:
     def draws_grid_pictures(self) -> bool:
         return True
 
-    def pictures(self, sweep_dir: Path, log) -> None:
-        pass
+    def pictures(self, sweep_dir: Path, log) -> list[Path]:
+        return []
 
     def picture_calls(self, sweep_dir: Path) -> list:
         return []
@@ -431,8 +431,9 @@ def summarize_sweep(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> 
 
 
 def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
-    """Redraw a sweep's own pictures (heatmaps or metrics and curves). Cells draw theirs
-    with ``nnrun plot CELL``: every picture of 49 cells would take longer than the sweep."""
+    """Redraw a sweep's own pictures (heatmaps or metrics and curves; a search's two), the files
+    written. Cells draw theirs with ``nnrun plot CELL``: every picture of 49 cells would take
+    longer than the sweep."""
     from nnrun.plots.sweep import draw_sweep
 
     spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
@@ -444,8 +445,7 @@ def redraw_sweep(sweep_dir: Path, fmt: str = "png") -> list[Path]:
         results = collect_results(sweep_dir, sweeper.cells(), spec["axes"])
         written = (draw_sweep(sweep_dir, results, spec["axes"], fmt, log=log, metrics=spec.get("metrics"))
                    if sweeper.draws_grid_pictures() else [])
-        sweeper.pictures(sweep_dir, print)
-        return written
+        return written + sweeper.pictures(sweep_dir, print)  # nnrun plot lists what it drew
     cells = make_cells(spec["base"], spec["axes"], spec["seeds"])
     results = collect_results(sweep_dir, cells, spec["axes"])
     return draw_sweep(sweep_dir, results, spec["axes"], fmt, log=log, metrics=spec.get("metrics"))

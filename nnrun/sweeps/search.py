@@ -544,14 +544,16 @@ class SearchSweeper:
         """A pruned grid keeps its heatmaps and curves; a random or tpe search has no grid."""
         return self.grid is not None
 
-    def pictures(self, sweep_dir: Path, log) -> None:
-        """The search's own pictures (:mod:`nnrun.plots.search`) drawn here; a failure is one warning."""
+    def pictures(self, sweep_dir: Path, log) -> list[Path]:
+        """The search's own pictures (:mod:`nnrun.plots.search`) drawn here, the files written;
+        a failure is one warning."""
         try:
             from nnrun.plots.search import search_pictures
 
-            search_pictures(self.study, sweep_dir, self.spec.get("name", sweep_dir.name), self.monitor)
+            return search_pictures(self.study, sweep_dir, self.spec.get("name", sweep_dir.name), self.monitor)
         except Exception as e:  # noqa: BLE001 - a picture must never cost the results
             log(f"nnrun: {_not_drawn(e)}")
+            return []
 
     def picture_modules(self) -> tuple[str, ...]:
         """What this search's pictures are drawn with (:meth:`picture_calls`, and the grid's)."""
