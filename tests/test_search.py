@@ -69,6 +69,9 @@ def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config,
     assert logs and all("10^" not in t.get_text() and "times" not in t.get_text()
                         for a in logs for t in a.get_yticklabels())
     assert all(t.get_bbox_patch() is not None for a in inner for t in a.get_yticklabels() if t.get_text())
+    # cold read: dark was better here and yellow better in heatmaps.png; now yellow is the lower loss in both
+    cmap = fig.axes[0].collections[0].get_cmap()
+    assert sum(cmap(0.0)[:2]) > sum(cmap(1.0)[:2]) and "yellow is lower" in fig.axes[0].get_title()
 
 
 @pytest.mark.parametrize("overrides, words", [

@@ -67,11 +67,12 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
         fig = ax.figure
         fig.set_size_inches(9, 4.8)
         # Optuna's blues run to white on a grey ground, where the worst trials vanish: a white
-        # ground, and viridis short of its palest yellow, so every line shows
+        # ground, and viridis short of its palest yellow, so every line shows; reversed, so that
+        # yellow is better (the lower loss), as in heatmaps.png
         from matplotlib.colors import ListedColormap
         import numpy as np
 
-        visible = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.0, 0.85, 256)))
+        visible = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.85, 0.0, 256)))
         ax.set_facecolor("white")
         for collection in ax.collections:
             collection.set_cmap(visible)
@@ -87,7 +88,7 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
                 label_log_axis(other.yaxis, *sorted(other.get_ylim()))
             for text in other.get_yticklabels():  # the inner axes' labels sit over the lines: a ground of their own
                 text.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
-        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (darker is lower: better)", fontsize=10,
+        ax.set_title(f"{name}: the completed trials' axes, coloured by {label} (yellow is lower: better)", fontsize=10,
                      pad=10)
         fig.tight_layout()
         path = Path(sweep_dir) / SEARCH_PARALLEL
