@@ -300,8 +300,10 @@ def _draw_panel(ax, panels: _Panels, layout: _Layout, i: int, j: int, grid: list
         word = "div" if "diverged" in bad else ("pruned" if "pruned" in bad else "fail")
         if len(bad) < len(cells):  # some seeds (or cells of further axes) of this panel
             word = f"{len(bad)}/{len(cells)} {word}"
+        # on a patch of the panel's own ground: a cell pruned late has a curve through the middle
         ax.text(x0 + 0.5, y0 + 0.5, word, ha="center", va="center", fontsize=small + 1,
-                color="#a00000", weight="bold", zorder=5)
+                color="#a00000", weight="bold", zorder=5,
+                bbox={"facecolor": face, "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
 
 
 def _draw_cell_lines(ax, panels: _Panels, cells: list, x0: float, y0: float) -> None:
