@@ -263,5 +263,6 @@ def test_a_search_with_a_diverged_trial_still_draws_its_pictures(write_config, r
     ax = fig.axes[0]
     fig.canvas.draw()
     assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "best so far"
+    assert [line.get_drawstyle() for line in ax.get_lines()] == ["steps-post"]  # cold read: it sloped between trials
     assert all(float(t.get_text().replace("−", "-")).is_integer() for t in ax.get_xticklabels() if t.get_text())
     assert ax.get_facecolor()[:3] == (1.0, 1.0, 1.0)

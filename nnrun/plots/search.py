@@ -55,9 +55,13 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
             for text in legend.get_texts():
                 if text.get_text() == "Best Value":
                     text.set_text("best so far")
+        for line in ax.get_lines():  # the best so far holds until a trial beats it: a step, not a slope
+            if line.get_label() == "Best Value":
+                line.set_drawstyle("steps-post")
         values = [t.value for t in completed]
-        if min(values) > 0 and max(values) > 10 * min(values):  # decades apart: a log scale
+        if min(values) > 0 and max(values) > 10 * min(values):  # decades apart: a log scale, in plain numbers
             ax.set_yscale("log")
+            label_log_axis(ax.yaxis, *sorted(ax.get_ylim()))
         fig.tight_layout()
         path = Path(sweep_dir) / SEARCH_HISTORY
         save_figure(fig, path)
