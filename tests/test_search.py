@@ -51,7 +51,7 @@ def test_a_search_gives_the_same_trials_twice_with_one_job(method, write_config,
     assert len(frames[0]) == 4 and list(frames[0]["trial"]) == [0, 1, 2, 3]
     cli("train", path, "train.lambda=0.5", "--runs-dir", runs_dir, "-q")  # a run beside: the axes' columns differ
     listed = pd.read_csv(io.StringIO(cli("runs", runs_dir, "--csv").stdout)).set_index("kind")
-    sweeps = listed.loc["sweep (by val_accuracy)"]  # a range as written, not "20 values"
+    sweeps = listed.loc[f"sweep ({method}; by val_accuracy)"]  # a range as written, not "20 values"
     assert set(sweeps["train.eta"]) == {"loguniform(0.001, 1)"} and set(sweeps["train.lambda"]) == {"choice(0, 0.001)"}
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert frames[0]["folder"][0].startswith("t000_eta=")

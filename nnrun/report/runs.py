@@ -88,9 +88,17 @@ def _sweep_entry(folder: Path) -> dict:
         if row is not None:
             cell = read_saved_json(folder / str(row["folder"]) / METRICS_JSON)
             metrics = {m: cell.get(m, row.get(m)) for m in METRIC_COLUMNS}
-            kind = f"sweep (by {chosen})"  # its best cell, chosen by that metric
+            how = _search_words(spec.get("search"))
+            kind = f"sweep ({how + '; ' if how else ''}by {chosen})"  # its best cell, chosen by that metric
     return {"time": _time(folder), "name": _name(folder, spec.get("name")), "kind": kind,
             "status": status, "config": config, "metrics": metrics, "folder": folder}
+
+
+def _search_words(search: dict | None) -> str:
+    """How a search ran, for its kind: 'tpe', 'random, median', 'grid, halving'; '' for a grid."""
+    if not search:
+        return ""
+    return ", ".join(w for w in (search.get("method"), search.get("prune")) if w and w != "none")
 
 
 def _matches(value, wanted: str) -> bool:
