@@ -266,3 +266,16 @@ def test_a_search_with_a_diverged_trial_still_draws_its_pictures(write_config, r
     assert [line.get_drawstyle() for line in ax.get_lines()] == ["steps-post"]  # cold read: it sloped between trials
     assert all(float(t.get_text().replace("−", "-")).is_integer() for t in ax.get_xticklabels() if t.get_text())
     assert ax.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+
+
+def test_joining_a_shared_study_with_another_config_names_storage_not_resume(write_config, runs_dir, tmp_path):
+    """Cold read: a second process whose overrides differ from the study's was told to
+    'resume ... or start a new sweep without --resume', which it had never been given."""
+    path = write_config(search_config(method="random", trials=2))
+    storage = tmp_path / "shared.journal"
+    first = cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "--storage", storage, "-q")
+    assert first.exit_code == 0, first.output
+    joined = nnrun_process("sweep", path, "train.eta=loguniform(0.5,1)", "--jobs", "1", "--runs-dir", runs_dir,
+                           "--storage", storage)
+    assert joined.returncode == 2 and len(joined.stderr.strip().splitlines()) == 1, joined.stderr
+    assert f"--storage {storage}" in joined.stderr and "--name" in joined.stderr and "--resume" not in joined.stderr

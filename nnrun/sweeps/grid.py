@@ -331,10 +331,11 @@ def probe_cells(base: dict, axes: dict, ranges: dict) -> list[Cell]:
     return cells
 
 
-def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> list | None:
-    """--resume finishes the sweep that sweep.yaml describes. A config or overrides that
-    now say something else would be silently ignored (or, worse, believed): refuse them,
-    naming the first key that differs. Returns the ``sweep.metrics`` they give now."""
+def check_resume(sweep_dir: Path, spec: dict, config_path, overrides, storage: str | None = None) -> list | None:
+    """--resume finishes the sweep that sweep.yaml describes (``storage``: or a process joins,
+    through --storage, the study that another started). A config or overrides that now say
+    something else would be silently ignored (or, worse, believed): refuse them, naming the
+    first key that differs. Returns the ``sweep.metrics`` they give now."""
     # sweep.metrics is left out: it chooses pictures, not cells, and a sweep folder from
     # before the key existed resumes under a config that now has it
     base, axes, seeds, _, metrics = sweep_cells(config_path, overrides)
@@ -346,6 +347,11 @@ def check_resume(sweep_dir: Path, spec: dict, config_path, overrides) -> list | 
     difference = _first_difference(saved, given)
     if difference:
         key, was, now = difference
+        if storage:
+            raise NnrunError(
+                f"--storage {storage}: its study (sweep folder {sweep_dir}) runs with {key}={_shown(was)}, but "
+                f"{config_path} and the overrides now give {_shown(now)}; join it with the config and overrides it "
+                f"started with, or start a new study: another --storage, or --name NAME")
         raise NnrunError(
             f"--resume {sweep_dir}: this sweep ran with {key}={_shown(was)}, but {config_path} and the overrides "
             f"now give {_shown(now)}; resume with the config and overrides it started with, or start a new sweep "

@@ -627,7 +627,7 @@ def start_search(label: str, base: dict, axes: dict, cells: list, metrics, searc
             sweep_dir = joined_folder(study, storage)
             spec = yaml.safe_load((sweep_dir / SWEEP).read_text())
             if config_path is not None:
-                check_resume(sweep_dir, spec, config_path, overrides)
+                check_resume(sweep_dir, spec, config_path, overrides, storage)
             return sweep_dir
         sweep_dir = make_dir(search)
         study.set_user_attr("sweep_dir", str(Path(sweep_dir).absolute()))
