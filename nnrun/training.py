@@ -168,9 +168,14 @@ def load_engine(cfg, data, network: Network, announce=None, only_if_missing: boo
                  f"(not in its cache yet: the first run on this machine or of this nnrun version; "
                  f"about {COMPILE_SECONDS}, once)")
     start = clock.perf_counter()
-    engine = NumbaEngine(Network(network.sizes, network.activations, network.theta.copy()), method, data)
-    history = np.empty((1, len(HISTORY_COLUMNS)))
-    engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), NO_MASKS, 0, history)
+    try:
+        engine = NumbaEngine(Network(network.sizes, network.activations, network.theta.copy()), method, data)
+        history = np.empty((1, len(HISTORY_COLUMNS)))
+        engine.run_chunk(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), NO_MASKS, 0, history)
+    except KeyboardInterrupt:
+        if cached is False and announce:  # else the line that said it was compiling would be the last word
+            announce("nnrun: interrupted while compiling: nothing was written, and the next run compiles it again")
+        raise
     if cached is False and announce:
         announce(f"nnrun: compiled in {clock.perf_counter() - start:.1f} s; later runs load it from numba's cache")
     return name

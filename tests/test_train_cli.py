@@ -263,3 +263,24 @@ def test_the_command_runs_its_exit_handlers_and_keeps_its_exit_code(args, code, 
     assert done.returncode == code, done.stderr
     assert done.stdout.startswith(out) and "not reached" not in done.stdout
     assert done.stderr.endswith("exit handler ran\n"), done.stderr
+
+
+def test_ctrl_c_during_the_first_compile_says_so_and_leaves_nothing(runs_dir, write_config, tmp_path):
+    """Second cold read: Ctrl-C while numba compiled the kernel (a first run) ended the
+    command with the 'compiling' line as its last word, and no folder: now one more line says
+    what happened. (An empty NUMBA_CACHE_DIR makes this run a first one.)"""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "train", str(write_config(small_config())), "--runs-dir",
+                             str(runs_dir), "-q"], stderr=subprocess.PIPE, text=True, env=env)
+    first = proc.stderr.readline()  # the compile is announced before it starts, and takes seconds
+    assert "compiling" in first, first
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    assert "interrupted while compiling: nothing was written" in rest, rest
+    assert not any(runs_dir.iterdir()) if runs_dir.exists() else True
