@@ -76,7 +76,7 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
         from matplotlib.colors import ListedColormap
         import numpy as np
 
-        visible = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.85, 0.0, 256)))
+        visible = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.93, 0.0, 256)))
         ax.set_facecolor("white")
         for collection in ax.collections:
             collection.set_cmap(visible)
