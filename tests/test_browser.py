@@ -165,6 +165,10 @@ def test_sweep_report_in_chromium_sorts_its_table(browser, folders, tmp_path):
     assert numbers == sorted(numbers, reverse=True) and descending != before
     assert [float(v) for v in ascending if v] == sorted(numbers)
     assert page.get_attribute(f"#results thead th:nth-child({column + 1})", "aria-sort") == "descending"
+    # two cold reads: the table, cut at the page's width, gave no sign that it scrolls sideways;
+    # its scrolling box now casts a shadow at an edge with more beyond it
+    box = page.eval_on_selector("#results", "t => getComputedStyle(t.parentElement).backgroundImage")
+    assert box.count("radial-gradient") == 2, box
     # the best cell's link opens the cell's own page (the sweep writes the best cell's; the others
     # link to their folders until `nnrun plot CELL` writes theirs)
     link = page.get_attribute("#results tbody tr.best a", "href")
