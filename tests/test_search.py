@@ -275,6 +275,8 @@ def test_joining_a_shared_study_with_another_config_names_storage_not_resume(wri
     storage = tmp_path / "shared.journal"
     first = cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "--storage", storage, "-q")
     assert first.exit_code == 0, first.output
+    again = cli("sweep", path, "--jobs", "1", "--runs-dir", runs_dir, "--storage", storage, "-q")
+    assert again.exit_code == 0 and "2 of 2 trials already done" in again.stderr, again.stderr  # it said nothing
     joined = nnrun_process("sweep", path, "train.eta=loguniform(0.5,1)", "--jobs", "1", "--runs-dir", runs_dir,
                            "--storage", storage)
     assert joined.returncode == 2 and len(joined.stderr.strip().splitlines()) == 1, joined.stderr

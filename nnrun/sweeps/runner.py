@@ -100,8 +100,11 @@ def run_sweep(config_path, overrides=(), runs_dir="runs", jobs: int | None = Non
         from nnrun.sweeps.search import SearchSweeper
 
         sweeper = SearchSweeper(sweep_dir, spec, jobs or os.cpu_count() or 1, scheduler)
+        done, trials = len(sweeper.cells()), spec["search"]["trials"]
         if resume:
-            log(f"resuming {sweep_dir}: {len(sweeper.cells())} of {spec['search']['trials']} trials already done")
+            log(f"resuming {sweep_dir}: {done} of {trials} trials already done")
+        elif storage and done:  # another process's study, joined: as far as it has got
+            log(f"joining the study in {storage} ({sweep_dir}): {done} of {trials} trials already done")
     else:
         todo = [c for c in cells if not cell_done(sweep_dir, c)]
         if resume:
