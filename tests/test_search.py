@@ -281,3 +281,50 @@ def test_joining_a_shared_study_with_another_config_names_storage_not_resume(wri
                            "--storage", storage)
     assert joined.returncode == 2 and len(joined.stderr.strip().splitlines()) == 1, joined.stderr
     assert f"--storage {storage}" in joined.stderr and "--name" in joined.stderr and "--resume" not in joined.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc/PID/stat: 'pid (comm) state ppid ...')."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def test_a_cell_stopped_in_its_worker_alone_is_trained_again_in_the_same_search(write_config, runs_dir):
+    """A signal that stops a worker's cell but not the search (the client goes on) leaves a
+    trial whose cell stopped short: it is retired and its values trained again before the
+    search ends, not written as a finished trial. Regression: when that was the study's last
+    trial, its enqueued values counted as alive and nobody asked for them: the search (and a
+    --resume after Ctrl-C in the last trial) waited for ever."""
+    cfg = search_config(method="random", trials=2)  # the signal lands in the second: the last trial
+    cfg["train"].update(iterations=480000, log_every=80000)  # ~0.5 s a cell
+    proc = subprocess.Popen([sys.executable, "-m", "nnrun", "sweep", str(write_config(cfg)), "--jobs", "1",
+                             "--runs-dir", str(runs_dir), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    _wait_for(runs_dir, "*-sweep/t*/metrics.json", 1, proc)
+    journal = next(runs_dir.glob("*-sweep/study.journal"))
+    deadline = time.time() + 60
+    while proc.poll() is None and time.time() < deadline and "retry_of" not in journal.read_text():
+        # a worker ignores SIGINT between cells: signal until one lands inside a cell and is retired
+        for worker in [w for server in _children(proc.pid) for w in _children(server)]:  # client -> server -> workers
+            os.kill(worker, signal.SIGINT)
+        time.sleep(0.1)
+    try:
+        out, err = proc.communicate(timeout=60)  # a cell takes ~0.5 s: more is the wait for ever
+    finally:
+        if proc.poll() is None:  # waiting for ever: end it, not the test session
+            proc.kill()
+    assert proc.returncode == 0, err
+    sweep_dir = Path(out.strip().splitlines()[-1])
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert len(results) == 2 and set(results["status"]) == {"completed"}, results[["trial", "status"]]
+    assert results["train.eta"].is_unique
+    trials = study_of(sweep_dir).get_trials()
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    done = [t.params for t in trials if t.state.name == "COMPLETE"]
+    assert failed and all(t.params in done for t in failed)  # each retired trial's values trained again

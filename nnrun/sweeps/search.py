@@ -380,12 +380,14 @@ class SearchSweeper:
         return f"{self.search['trials']} trials"
 
     def _counts(self):
-        """(finished trials: their cell written, alive: finished or running under a live owner)."""
+        """(finished trials: their cell written, alive: finished or running). A WAITING trial
+        (a retired trial's values, enqueued) is not alive: nobody runs it until a process
+        asks for it, and the next ask takes it. Counted alive, it kept every process from
+        asking when it was the last trial the study needed: the search waited for ever."""
         op = optuna()
         trials = self.study.get_trials(deepcopy=False)
         finished = sum(1 for t in trials if t.user_attrs.get("status"))
-        running = sum(1 for t in trials if t.state in (op.trial.TrialState.RUNNING, op.trial.TrialState.WAITING)
-                      and not t.user_attrs.get("status"))
+        running = sum(1 for t in trials if t.state == op.trial.TrialState.RUNNING and not t.user_attrs.get("status"))
         return finished, finished + running
 
     def _fail_stale(self) -> None:
@@ -518,8 +520,10 @@ class SearchSweeper:
                     result = future.result()
                     if result.get("metrics", {}).get("status") == "interrupted":
                         # Ctrl-C reached the worker too: the cell stopped short of its end. As a grid drops
-                        # its running batches, the trial is retired (FAIL, its values trained again on resume)
+                        # its running batches, the trial is retired (FAIL, its values enqueued: trained
+                        # again, in this run if it goes on, else on resume)
                         self._retire(trial._trial_id, trial.params)
+                        asking = True  # its values wait in the study to be asked again
                         continue
                     write_cell(sweep_dir, cell, result)
                     append_result(sweep_dir, cell, result["metrics"], axes)
