@@ -19,7 +19,7 @@ from nnrun.report.page import picture, render
 from nnrun.report.run import METRIC_ROWS
 from nnrun.store.files import read_saved_json
 from nnrun.store.names import METRICS_JSON, REPORT, SEARCH_HISTORY, SEARCH_PARALLEL
-from nnrun.store.results import FINISHED
+from nnrun.store.results import FINISHED, status_counts
 
 # a run's pictures in the view: the loss, then the most telling one of these that it has
 RUN_MAIN = ("regions", "fit", "accuracy", "confusion", "data", "residuals")
@@ -73,9 +73,8 @@ def sweep_html(sweep_dir: Path, name: str, results, best_folder: str | None, cho
     rows = [[_cell(v) for v in row] for row in results[shown].head(12).itertuples(index=False)]
     completed = int((results["status"] == "completed").sum()) if "status" in results else len(results)
     finished = int(results["status"].isin(FINISHED).sum()) if "status" in results else len(results)
-    counts = results["status"].value_counts() if "status" in results else {}
-    facts = [f"{len(results)} cells, " + ", ".join(f"{n} {s}" for s, n in counts.items())
-             if len(counts) else f"{len(results)} cells, {completed} completed"]
+    ended = status_counts(results["status"]) if "status" in results else ""
+    facts = [f"{len(results)} cells, {ended or f'{completed} completed'}"]
     if best_folder:
         facts.append(f"best: {best_folder}" + (f" (on {chosen_on})" if chosen_on else ""))
     notes = [f"… and {len(results) - 12} more cells (Sweep.results)"] if len(results) > 12 else []

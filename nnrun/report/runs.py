@@ -19,7 +19,7 @@ from nnrun.report.page import fmt
 from nnrun.maths.metrics import PER_SET, higher_is_better, page_order
 from nnrun.store.files import read_saved_json, read_saved_yaml
 from nnrun.store.names import CONFIG, METRICS_JSON, RESULTS, SWEEP, folder_name, stamp_of
-from nnrun.store.results import best_row
+from nnrun.store.results import best_row, status_counts
 
 METRIC_COLUMNS = page_order(PER_SET)  # losses, accuracies, R²; each train, validation, test
 IGNORED = ("name", "nnrun_version", "sweep")
@@ -79,8 +79,7 @@ def _sweep_entry(folder: Path) -> dict:
     except (OSError, pd.errors.EmptyDataError):
         results = None
     if results is not None and len(results):
-        counts = results["status"].value_counts().to_dict()
-        status = ", ".join(f"{n} {s}" for s, n in counts.items())
+        status = status_counts(results["status"])
         try:
             row, chosen = best_row(results)
         except (KeyError, ValueError):

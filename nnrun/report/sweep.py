@@ -16,7 +16,7 @@ from nnrun.maths.metrics import RECORDED, page_order
 from nnrun.report.run import architecture_line, data_line, training_line
 from nnrun.store.files import read_saved_yaml
 from nnrun.store.names import REPORT, RESULTS, SWEEP, stamp_of
-from nnrun.store.results import best_row, chosen_by, held_out_note
+from nnrun.store.results import best_row, chosen_by, held_out_note, status_counts
 
 SHOWN_METRICS = [*page_order(RECORDED), "train_seconds"]
 
@@ -56,8 +56,7 @@ def sweep_page(sweep_dir: Path) -> str:
         results = pd.read_csv(sweep_dir / RESULTS)
     except (OSError, pd.errors.EmptyDataError):
         results = pd.DataFrame(columns=["status", "folder"])
-    counts = results["status"].value_counts().to_dict() if len(results) else {}
-    done = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no cell finished"
+    done = (status_counts(results["status"]) if len(results) else "") or "no cell finished"
     command = spec.get("command")  # the command that made the sweep (older sweeps: none)
     row, metric = _best(results)
     columns = ["trial"] * ("trial" in results.columns) + [c for c in axes if c in results.columns] + ["seed", "status"]

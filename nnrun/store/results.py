@@ -110,12 +110,15 @@ def summary_table(results: pd.DataFrame, axes: dict) -> pd.DataFrame:
     return summary.reset_index()
 
 
+def status_counts(statuses: pd.Series) -> str:
+    """How cells ended, the most common first: '46 pruned, 3 completed' ('' for none). The
+    one wording of the summary line, the pages, ``nnrun runs`` and summary.csv."""
+    return ", ".join(f"{n} {s}" for s, n in statuses.value_counts().items())
+
+
 def _statuses(status: pd.Series) -> str:
     """How a cell's seeds ended: one word when they agree, else each status with its count."""
-    counts = status.value_counts(sort=False)
-    if len(counts) == 1:
-        return str(counts.index[0])
-    return ", ".join(f"{n} {s}" for s, n in counts.sort_values(ascending=False, kind="stable").items())
+    return str(status.dropna().iloc[0]) if status.nunique() == 1 else status_counts(status)
 
 
 # How the best cell is chosen, in order of preference: (metric, higher is better, tie-break

@@ -30,7 +30,9 @@ from nnrun.config import dump_yaml
 from nnrun.errors import NnrunError, WorkersStopped, disk_fault, is_disk_fault
 from nnrun.store.files import atomic_write
 from nnrun.store.names import HISTORIES, METRICS_JSON, SWEEP, history_table, make_run_dir
-from nnrun.store.results import FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note
+from nnrun.store.results import (
+    FINISHED, append_results, best_row, chosen_by, collect_results, held_out_note, status_counts,
+)
 from nnrun.sweeps.cell import GRID_PICTURES, cell_done, compute_cells, warm_up, warming, write_cell
 from nnrun.sweeps.forkserver import start_fork_server
 from nnrun.sweeps.grid import Cell, resolved_base, check_resume, make_cells, prepare_sweep, search_settings
@@ -417,8 +419,7 @@ def _run_cells(pool, todo: list[Cell], sweep_dir: Path, quiet: bool, axes: dict,
 
 def summarize_sweep(results: pd.DataFrame, axes: dict, sweep_dir: Path, log) -> None:
     """The end-of-sweep lines: how many cells ended how, and the best cell, how it was chosen."""
-    counts = results["status"].value_counts().to_dict() if len(results) else {}
-    log(f"{len(results)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    log(f"{len(results)} cells: " + (status_counts(results["status"]) if len(results) else ""))
     row, metric = best_row(results, axes)
     if row is None:
         return
