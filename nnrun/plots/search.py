@@ -81,11 +81,10 @@ def search_pictures(study, sweep_dir: Path, name: str, monitor: str) -> list[Pat
         for collection in ax.collections:
             collection.set_cmap(visible)
             collection.set_linewidth(1.6)
-        for other in fig.axes:  # Optuna's vertical axes are spines, white for its grey ground
-            for spine in other.spines.values():
+        for other in fig.axes:
+            for spine in other.spines.values():  # Optuna's vertical axes are spines, white for its grey ground
                 if spine.get_edgecolor()[:3] == (1.0, 1.0, 1.0):
                     spine.set_edgecolor("0.6")
-        for other in fig.axes:
             if other is ax or other.get_label() == "<colorbar>":
                 continue
             if other.get_yscale() == "log":  # plain numbers (0.2, 0.5, 1), as every nnrun picture, not 2×10⁻¹
